@@ -1,0 +1,51 @@
+"""Layout 2: records run together, the ``arXiv:<id>`` line glued to the start of the next abstract.
+
+    <abstract>
+    <optional comment or URL line>
+    arXiv:2508.02324<next abstract>
+    ...
+    arXiv:2503.09852
+
+The ID closes the record before it. A comment line that merely mentions an ID (``arXiv admin note:
+text overlap with arXiv:...``) does not start with it, so it stays a comment.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from qa.papers import Paper
+from qa.sources._text import RecordBuilder, looks_like_abstract, read_lines, split_id_line
+
+_GLUED_RE = re.compile(r"^arXiv:\d{4}\.\d{4,5}(v\d+)?[A-Za-z]", re.MULTILINE)
+
+
+def sniff(head: str) -> bool:
+    """An ``arXiv:<id>`` line with text glued right after the ID."""
+    return bool(_GLUED_RE.search(head))
+
+
+def parse(path: Path) -> Iterator[Paper]:
+    """Stream the records of a run-together file."""
+    rec = RecordBuilder(path)
+    for line in read_lines(path):
+        if not line.strip():
+            continue
+        split = split_id_line(line.strip())
+        if split:
+            rec.arxiv_id = split[0]
+            if paper := rec.take():
+                yield paper
+            if split[1]:
+                rec.abstract.append(split[1])
+        elif not rec.open or looks_like_abstract(line):
+            # No record under way, or a second abstract with no ID between: the earlier one has none.
+            if paper := rec.take():
+                yield paper
+            rec.abstract.append(line.strip())
+        else:
+            rec.comments.append(line.strip())
+    if paper := rec.take():
+        yield paper
