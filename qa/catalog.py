@@ -1,0 +1,161 @@
+"""The paper catalog: merged papers, their lookup keys, which files fed them and which chunks they own.
+
+A small SQLite database in the store directory. It is the merge state (a `PaperIndex` for
+`qa.merge.Merger`) and the ledger that makes ingest incremental: a file whose content hash is
+recorded as done is skipped, and a paper's chunks are re-embedded only when their signature changes.
+Only `qa.store` opens it.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from datetime import date
+from pathlib import Path
+
+from qa.merge import band_keys
+from qa.papers import Paper, Source, Variant
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS papers (
+    doc_key TEXT PRIMARY KEY, arxiv_id TEXT UNIQUE, data TEXT NOT NULL,
+    chunk_ids TEXT NOT NULL DEFAULT '[]', chunk_sig TEXT NOT NULL DEFAULT '');
+CREATE TABLE IF NOT EXISTS keys (key TEXT NOT NULL, doc_key TEXT NOT NULL, PRIMARY KEY (key, doc_key)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS keys_by_doc ON keys (doc_key);
+CREATE TABLE IF NOT EXISTS paper_files (
+    file TEXT NOT NULL, doc_key TEXT NOT NULL, PRIMARY KEY (file, doc_key)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS files_by_doc ON paper_files (doc_key);
+CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, sha256 TEXT NOT NULL, records INTEGER NOT NULL);
+"""
+
+
+def paper_to_json(paper: Paper) -> str:
+    """A Paper as the catalog stores it."""
+    d = asdict(paper)
+    d["created"] = paper.created.isoformat() if paper.created else None
+    return json.dumps(d, ensure_ascii=False)
+
+
+def paper_from_json(text: str) -> Paper:
+    """The inverse of `paper_to_json`."""
+    d = json.loads(text)
+    d["created"] = date.fromisoformat(d["created"]) if d["created"] else None
+    d["sources"] = [Source(**s) for s in d["sources"]]
+    d["variants"] = [Variant(v["text"], [Source(**s) for s in v["sources"]]) for v in d["variants"]]
+    return Paper(**d)
+
+
+class Catalog:
+    """SQLite-backed catalog of merged papers."""
+
+    def __init__(self, path: Path) -> None:
+        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All or nothing: what a batch changes is committed together, or not at all."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # --- PaperIndex ---
+    def by_id(self, arxiv_id: str) -> Paper | None:
+        row = self.db.execute("SELECT data FROM papers WHERE arxiv_id = ?", (arxiv_id,)).fetchone()
+        return paper_from_json(row[0]) if row else None
+
+    def get(self, doc_key: str) -> Paper | None:
+        row = self.db.execute("SELECT data FROM papers WHERE doc_key = ?", (doc_key,)).fetchone()
+        return paper_from_json(row[0]) if row else None
+
+    def candidates(self, keys: list[str]) -> list[Paper]:
+        marks = ",".join("?" * len(keys))
+        rows = self.db.execute(
+            f"SELECT DISTINCT p.data FROM keys k JOIN papers p ON p.doc_key = k.doc_key WHERE k.key IN ({marks}) "
+            "ORDER BY p.doc_key",
+            keys,
+        )
+        return [paper_from_json(r[0]) for r in rows]
+
+    def put(self, paper: Paper, old_key: str | None) -> None:
+        key = paper.doc_key
+        if old_key and old_key != key:
+            self.db.execute(
+                "INSERT INTO papers (doc_key, arxiv_id, data, chunk_ids, chunk_sig) "
+                "SELECT ?, ?, data, chunk_ids, '' FROM papers WHERE doc_key = ?",
+                (key, paper.arxiv_id, old_key),
+            )
+            self.delete(old_key)
+        self.db.execute(
+            "INSERT INTO papers (doc_key, arxiv_id, data) VALUES (?, ?, ?) "
+            "ON CONFLICT (doc_key) DO UPDATE SET arxiv_id = excluded.arxiv_id, data = excluded.data",
+            (key, paper.arxiv_id, paper_to_json(paper)),
+        )
+        self.db.execute("DELETE FROM keys WHERE doc_key = ?", (key,))
+        self.db.executemany(
+            "INSERT OR IGNORE INTO keys VALUES (?, ?)", [(k, key) for v in paper.variants for k in band_keys(v.text)]
+        )
+        self.db.executemany(
+            "INSERT OR IGNORE INTO paper_files VALUES (?, ?)", [(f, key) for f in {s.file for s in paper.sources}]
+        )
+
+    def delete(self, doc_key: str) -> None:
+        """Forget a paper (its chunk IDs must have been taken care of by the caller)."""
+        for table in ("papers", "keys", "paper_files"):
+            self.db.execute(f"DELETE FROM {table} WHERE doc_key = ?", (doc_key,))
+
+    # --- chunks ---
+    def chunk_state(self, doc_key: str) -> tuple[list[str], str]:
+        """The chunk IDs a paper owns in the vector store, and their signature."""
+        row = self.db.execute("SELECT chunk_ids, chunk_sig FROM papers WHERE doc_key = ?", (doc_key,)).fetchone()
+        return (json.loads(row[0]), row[1]) if row else ([], "")
+
+    def set_chunks(self, doc_key: str, chunk_ids: list[str], sig: str) -> None:
+        self.db.execute(
+            "UPDATE papers SET chunk_ids = ?, chunk_sig = ? WHERE doc_key = ?", (json.dumps(chunk_ids), sig, doc_key)
+        )
+
+    def orphan_chunk_ids(self, doc_key: str) -> list[str]:
+        """Chunk IDs recorded for a key being deleted (to remove from the vector store)."""
+        return self.chunk_state(doc_key)[0]
+
+    # --- files ---
+    def file_done(self, path: str, sha256: str) -> bool:
+        row = self.db.execute("SELECT sha256 FROM files WHERE path = ?", (path,)).fetchone()
+        return bool(row and row[0] == sha256)
+
+    def mark_file(self, path: str, sha256: str, records: int) -> None:
+        self.db.execute(
+            "INSERT INTO files VALUES (?, ?, ?) ON CONFLICT (path) DO UPDATE SET sha256 = excluded.sha256, "
+            "records = excluded.records",
+            (path, sha256, records),
+        )
+
+    def papers_of_file(self, path: str) -> list[Paper]:
+        rows = self.db.execute(
+            "SELECT p.data FROM paper_files f JOIN papers p ON p.doc_key = f.doc_key WHERE f.file = ?", (path,)
+        )
+        return [paper_from_json(r[0]) for r in rows]
+
+    def forget_file(self, path: str, doc_key: str) -> None:
+        self.db.execute("DELETE FROM paper_files WHERE file = ? AND doc_key = ?", (path, doc_key))
+
+    # --- reading ---
+    def papers(self) -> Iterator[Paper]:
+        for (data,) in self.db.execute("SELECT data FROM papers ORDER BY doc_key"):
+            yield paper_from_json(data)
+
+    def count_chunk_ids(self) -> int:
+        return int(self.db.execute("SELECT COALESCE(SUM(json_array_length(chunk_ids)), 0) FROM papers").fetchone()[0])

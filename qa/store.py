@@ -1,0 +1,154 @@
+"""The store: the ONLY module that talks to Chroma and owns the on-disk layout.
+
+    <store>/chroma/        Chroma's persistent files (unless ARXIV_QA_CHROMA_URL names a server)
+    <store>/catalog.sqlite merged papers, lookup keys, ingested files, chunk ledger (qa.catalog)
+
+Everything is opened lazily, so a command that needs only the catalog never loads the model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
+
+from qa.catalog import Catalog
+from qa.chunks import Chunker, signature
+from qa.embed import load_embedder, load_tokenizer
+from qa.errors import StoreError
+from qa.papers import Chunk, Paper
+from qa.settings import Settings
+
+if TYPE_CHECKING:
+    from llama_index.core.base.embeddings.base import BaseEmbedding
+
+
+class Store:
+    """A store directory (and optionally a Chroma server) holding papers and their embedded chunks."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.root = Path(settings.store).expanduser()
+        self.embedded = 0  # chunks embedded by this object, for reports and tests
+
+    @cached_property
+    def catalog(self) -> Catalog:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            return Catalog(self.root / "catalog.sqlite")
+        except OSError as e:
+            raise StoreError(f"cannot open store {self.root}: {e.strerror}") from None
+
+    @cached_property
+    def client(self) -> Any:
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        chroma_settings = ChromaSettings(anonymized_telemetry=False)
+        if self.settings.chroma_url:
+            url = urlparse(self.settings.chroma_url)
+            return chromadb.HttpClient(
+                host=url.hostname or "127.0.0.1", port=url.port or 8000, ssl=url.scheme == "https",
+                settings=chroma_settings,
+            )
+        return chromadb.PersistentClient(path=str(self.root / "chroma"), settings=chroma_settings)
+
+    @cached_property
+    def collection(self) -> Any:
+        # embedding_function=None: Chroma's default one downloads a model; we always pass vectors.
+        return self.client.get_or_create_collection(
+            self.settings.collection, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
+        )
+
+    @cached_property
+    def embedder(self) -> BaseEmbedding:
+        return load_embedder(self.settings.embed_model, self.settings.embed_batch_size)
+
+    @cached_property
+    def chunker(self) -> Chunker:
+        tokenizer = load_tokenizer(self.settings.embed_model)
+        return Chunker(tokenizer, self.settings.chunk_tokens, self.settings.chunk_overlap)
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """One all-or-nothing step of the catalog; vector writes inside it are idempotent upserts."""
+        with self.catalog.transaction():
+            yield
+
+    def sync(self, papers: Iterable[Paper], gone: Iterable[str] = ()) -> int:
+        """Bring the vector store in line with `papers` (changed) and `gone` (deleted keys).
+
+        Returns the number of chunks written. Chunks whose signature is unchanged are not touched.
+        """
+        stale: list[str] = []
+        fresh: list[Chunk] = []
+        relabel: list[Chunk] = []
+        for key in gone:
+            stale += self.catalog.orphan_chunk_ids(key)
+        for paper in papers:
+            old_ids, old_sig = self.catalog.chunk_state(paper.doc_key)
+            chunks = self.chunker.chunks(paper)
+            sig = signature(chunks)
+            if sig == old_sig:
+                continue
+            if sig.split(":")[0] == old_sig.split(":")[0]:
+                relabel += chunks  # same texts, new metadata: no need to embed again
+            else:
+                fresh += chunks
+                stale += [i for i in old_ids if i not in {c.chunk_id for c in chunks}]
+            self.catalog.set_chunks(paper.doc_key, [c.chunk_id for c in chunks], sig)
+        self._write(fresh, stale)
+        if relabel:
+            self.collection.update(ids=[c.chunk_id for c in relabel], metadatas=[c.metadata() for c in relabel])
+        for key in gone:
+            self.catalog.delete(key)
+        return len(fresh)
+
+    def _reusable(self, stale: list[str]) -> dict[str, list[float]]:
+        """Vectors of chunks about to be deleted, by text digest (a re-keyed paper keeps its vectors)."""
+        if not stale:
+            return {}
+        got = self.collection.get(ids=stale, include=["embeddings"])
+        return {i.rsplit(":", 1)[-1]: list(v) for i, v in zip(got["ids"], got["embeddings"], strict=True)}
+
+    def _embed(self, chunks: list[Chunk], stale: list[str]) -> list[list[float]]:
+        reuse = self._reusable(stale)
+        todo = [c for c in chunks if c.chunk_id.rsplit(":", 1)[-1] not in reuse]
+        new = dict(zip((c.chunk_id for c in todo), self.embedder.get_text_embedding_batch([c.text for c in todo]),
+                       strict=True)) if todo else {}
+        self.embedded += len(todo)
+        return [new.get(c.chunk_id) or reuse[c.chunk_id.rsplit(":", 1)[-1]] for c in chunks]
+
+    def _write(self, fresh: list[Chunk], stale: list[str]) -> None:
+        if fresh:
+            vectors = self._embed(fresh, stale)
+            self.collection.upsert(
+                ids=[c.chunk_id for c in fresh],
+                embeddings=vectors,
+                documents=[c.text for c in fresh],
+                metadatas=[c.metadata() for c in fresh],
+            )
+        if stale:
+            self.collection.delete(ids=stale)
+
+    def chunk_count(self) -> int:
+        return int(self.collection.count())
+
+    def stats(self) -> dict[str, Any]:
+        """The figures of `arxiv-qa stats`."""
+        papers = list(self.catalog.papers())
+        ids = sorted(p.arxiv_id for p in papers if p.arxiv_id)
+        return {
+            "papers": len(papers),
+            "with_arxiv_id": len(ids),
+            "without_arxiv_id": len(papers) - len(ids),
+            "chunks": self.chunk_count(),
+            "papers_with_variants": sum(1 for p in papers if len(p.variants) > 1),
+            "arxiv_ids": ids,
+        }
+
+    def is_empty(self) -> bool:
+        return not (self.root / "catalog.sqlite").exists() or next(self.catalog.papers(), None) is None
