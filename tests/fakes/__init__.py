@@ -1,0 +1,1 @@
+"""Real local HTTP servers standing in for remote APIs (OpenAI, Slack) in tests."""
