@@ -29,6 +29,7 @@ CREATE TABLE IF NOT EXISTS paper_files (
     file TEXT NOT NULL, doc_key TEXT NOT NULL, PRIMARY KEY (file, doc_key)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS files_by_doc ON paper_files (doc_key);
 CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, sha256 TEXT NOT NULL, records INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
@@ -152,10 +153,29 @@ class Catalog:
     def forget_file(self, path: str, doc_key: str) -> None:
         self.db.execute("DELETE FROM paper_files WHERE file = ? AND doc_key = ?", (path, doc_key))
 
+    # --- generation: bumped whenever the stored chunks change, so derived indexes know they are stale ---
+    def generation(self) -> int:
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+        return int(row[0]) if row else 0
+
+    def bump_generation(self) -> None:
+        self.db.execute(
+            "INSERT INTO meta VALUES ('generation', '1') "
+            "ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+        )
+
     # --- reading ---
     def papers(self) -> Iterator[Paper]:
         for (data,) in self.db.execute("SELECT data FROM papers ORDER BY doc_key"):
             yield paper_from_json(data)
+
+    def mentioning(self, arxiv_id: str, limit: int = 3) -> list[Paper]:
+        """Papers whose record mentions `arxiv_id` (in a comment, say) without being that paper."""
+        rows = self.db.execute(
+            "SELECT data FROM papers WHERE data LIKE ? AND (arxiv_id IS NULL OR arxiv_id != ?) LIMIT ?",
+            (f"%{arxiv_id}%", arxiv_id, limit),
+        )
+        return [paper_from_json(r[0]) for r in rows]
 
     def count_chunk_ids(self) -> int:
         return int(self.db.execute("SELECT COALESCE(SUM(json_array_length(chunk_ids)), 0) FROM papers").fetchone()[0])

@@ -132,5 +132,80 @@ def stats(ctx: click.Context, as_json: bool, store_opt: Path | None) -> None:
             click.echo(f"{key:22} {value}")
 
 
+def _render(answer: Any) -> str:
+    lines = [answer.answer]
+    if answer.citations:
+        lines.append("\nSources:")
+        for c in answer.citations:
+            where = c.url or f"{c.key} (no arXiv ID)"
+            lines.append(f"  [{c.key}] {c.title or ''} {where}".replace("  ", " ", 1).rstrip())
+    lines += [f"warning: {w}" for w in answer.warnings]
+    return "\n".join(lines)
+
+
+def _read_batch(path: Path) -> list[dict[str, Any]]:
+    """The questions of a JSONL batch file; BadInput naming the first bad line."""
+    from qa.errors import BadInput
+
+    items = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise BadInput(f"{path}: cannot read ({e})") from None
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError:
+            raise BadInput(f"{path}: line {n} is not JSON") from None
+        if not isinstance(item, dict) or not isinstance(item.get("question"), str):
+            raise BadInput(f'{path}: line {n} needs a "question" string')
+        items.append(item)
+    return items
+
+
+@main.command()
+@click.argument("question", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print the Answer as JSON.")
+@click.option("--k", type=click.IntRange(1, 50), default=None, help="Passages to retrieve (default 6).")
+@click.option("--mode", type=click.Choice(["auto", "extractive", "llm"]), default=None,
+              help="auto: the LLM when one is configured, else extractive.")
+@click.option("--batch", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help='JSONL file of {"id", "question"}: one Answer JSON per line out, each with its "id".')
+@click.option("--store", "store_opt", type=click.Path(file_okay=False, path_type=Path), hidden=True)
+@click.pass_context
+@translate_errors
+def ask(ctx: click.Context, question: str | None, as_json: bool, k: int | None, mode: str | None,
+        batch: Path | None, store_opt: Path | None) -> None:
+    """Answer a question from the abstracts, citing arXiv IDs.
+
+    \b
+    arxiv-qa ask "What model sizes does Qwen3 Embedding come in?"
+    arxiv-qa ask "What does arXiv:2506.01939 find?" --json
+    arxiv-qa ask --batch questions.jsonl --json > answers.jsonl
+    """
+    from qa.ask import QA
+    from qa.errors import BadInput
+    from qa.store import Store
+
+    settings = settings_from(ctx)
+    if store_opt:
+        settings = settings.model_copy(update={"store": store_opt})
+    if (question is None) == (batch is None):
+        raise BadInput("give a QUESTION or --batch FILE (not both)")
+    store = Store(settings)
+    if store.is_empty():
+        raise BadInput(f"the store {store.root} is empty: run `arxiv-qa ingest` first")
+    engine = QA(settings, store)
+    if batch is not None:
+        for item in _read_batch(batch):
+            answer = engine.ask(item["question"], k=k, mode=mode)
+            click.echo(json.dumps({"id": item.get("id"), **answer.to_dict()}, ensure_ascii=False))
+        return
+    answer = engine.ask(question or "", k=k, mode=mode)
+    click.echo(json.dumps(answer.to_dict(), ensure_ascii=False) if as_json else _render(answer))
+
+
 if __name__ == "__main__":
     main()

@@ -59,5 +59,8 @@ def load_embedder(name: str, batch_size: int) -> BaseEmbedding:
     location = model_location(name)
     _offline_if_local(location)
     from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()  # no "Loading weights" bar on every command
 
     return HuggingFaceEmbedding(model_name=location, embed_batch_size=batch_size, normalize=True)

@@ -10,13 +10,15 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 # New-style IDs (2007+): YYMM.NNNN or YYMM.NNNNN, optional version. Old style: archive/YYMMNNN.
-_NEW_ID = r"\d{4}\.\d{4,5}"
-_OLD_ID = r"[a-z][a-z\-]+(?:\.[A-Z]{2})?/\d{7}"
-ARXIV_ID_RE = re.compile(rf"(?:arXiv:)?(?P<id>{_NEW_ID}|{_OLD_ID})(?:v\d+)?", re.IGNORECASE)
+NEW_ID_PATTERN = r"\d{4}\.\d{4,5}"
+OLD_ID_PATTERN = r"[a-z][a-z\-]+(?:\.[A-Z]{2})?/\d{7}"
+ARXIV_ID_RE = re.compile(rf"(?:arXiv:)?(?P<id>{NEW_ID_PATTERN}|{OLD_ID_PATTERN})(?:v\d+)?", re.IGNORECASE)
 
 
 def parse_arxiv_id(text: str) -> str | None:
@@ -35,7 +37,7 @@ def parse_arxiv_id(text: str) -> str | None:
 
 def id_month(arxiv_id: str | None) -> date | None:
     """First day of the month a new-style ID was issued in (``2505.09388`` -> 2025-05-01)."""
-    if not arxiv_id or not re.fullmatch(_NEW_ID, arxiv_id):
+    if not arxiv_id or not re.fullmatch(NEW_ID_PATTERN, arxiv_id):
         return None
     yy, mm = int(arxiv_id[:2]), int(arxiv_id[2:4])
     return date(2000 + yy, mm, 1) if 1 <= mm <= 12 else None
@@ -126,3 +128,59 @@ class Chunk:
         month = self.created or id_month(self.arxiv_id)
         meta["year_month"] = month.year * 100 + month.month if month else 0
         return meta
+
+    @classmethod
+    def from_metadata(cls, chunk_id: str, text: str, meta: Mapping[str, Any]) -> Chunk:
+        """The Chunk the vector store holds under `chunk_id` (inverse of `metadata`)."""
+        created = str(meta.get("created") or "")
+        return cls(
+            chunk_id=chunk_id,
+            doc_key=str(meta["doc_key"]),
+            text=text,
+            arxiv_id=str(meta.get("arxiv_id") or "") or None,
+            created=date.fromisoformat(created) if created else None,
+            title=str(meta.get("title") or "") or None,
+            source_file=str(meta.get("source_file") or ""),
+            position=int(meta.get("chunk_index") or 0),
+        )
+
+
+_NAME = r"[A-Z][\w.\-]*(?:[\s\-][A-Z0-9][\w.\-]*){0,3}"
+_INTRO_RE = re.compile(
+    r"\b(?:introduce|introduces|present|presents|propose|proposes|named|dubbed|called)\s+(?:the\s+|an?\s+)?"
+    r"(?:\\textbf\{)?(?P<name>" + _NAME + r")\}?\$?(?:\s*\((?P<acronym>[A-Z][\w\-]+)\))?"
+)
+_NAMELIKE_RE = re.compile(r"\b[A-Za-z][A-Za-z0-9]*(?:[.\-][A-Za-z0-9]+)*\b")
+_NOT_NAMES = {"LLM", "LLMs", "AI", "SFT", "RL", "MoE", "API", "APIs", "CoT", "GPU", "GPUs", "SOTA", "NLP", "MLLMs",
+              "MLLM", "LVLMs", "Series", "In", "We", "Our", "This", "The", "To", "However", "Moreover"}
+
+
+def namelike(word: str) -> bool:
+    """Does `word` look like the name of a model, method or benchmark (Qwen3, GPT-4o, MMLU)?"""
+    return word not in _NOT_NAMES and len(word) >= 3 and (
+        any(c.isupper() for c in word[1:]) or (word[0].isupper() and any(c.isdigit() for c in word))
+    )
+
+
+def paper_label(abstract: str) -> str | None:
+    """A short name for a paper with no title: what its abstract introduces, else its most used name.
+
+    >>> paper_label("In this work, we introduce the Qwen3 Embedding series, a significant advance.")
+    'Qwen3 Embedding'
+    >>> paper_label("This paper introduces Group Sequence Policy Optimization (GSPO), our algorithm.")
+    'GSPO'
+    >>> paper_label("Training with rationales has been shown to help. We find it does not.") is None
+    True
+    """
+    for m in _INTRO_RE.finditer(abstract):
+        if m["acronym"] and namelike(m["acronym"]):
+            return m["acronym"]
+        name = re.sub(r"\s+(?:Series|Models?|Family)$", "", m["name"].strip(" .,-"))
+        if namelike(name.split()[0]):
+            return name
+    counts: dict[str, int] = {}
+    for word in _NAMELIKE_RE.findall(abstract):
+        if namelike(word):
+            counts[word] = counts.get(word, 0) + 1
+    best = max(counts.items(), key=lambda kv: kv[1], default=None)
+    return best[0] if best and best[1] >= 2 else None

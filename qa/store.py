@@ -2,6 +2,7 @@
 
     <store>/chroma/        Chroma's persistent files (unless ARXIV_QA_CHROMA_URL names a server)
     <store>/catalog.sqlite merged papers, lookup keys, ingested files, chunk ledger (qa.catalog)
+    <store>/bm25/          the BM25 index of the chunks, tagged with the catalog generation (qa.bm25)
 
 Everything is opened lazily, so a command that needs only the catalog never loads the model.
 """
@@ -9,12 +10,13 @@ Everything is opened lazily, so a command that needs only the catalog never load
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
+from qa.bm25 import BM25Index
 from qa.catalog import Catalog
 from qa.chunks import Chunker, signature
 from qa.embed import load_embedder, load_tokenizer
@@ -33,6 +35,7 @@ class Store:
         self.settings = settings
         self.root = Path(settings.store).expanduser()
         self.embedded = 0  # chunks embedded by this object, for reports and tests
+        self._bm25: tuple[int, BM25Index] | None = None
 
     @cached_property
     def catalog(self) -> Catalog:
@@ -100,6 +103,8 @@ class Store:
                 fresh += chunks
                 stale += [i for i in old_ids if i not in {c.chunk_id for c in chunks}]
             self.catalog.set_chunks(paper.doc_key, [c.chunk_id for c in chunks], sig)
+        if fresh or stale or relabel:
+            self.catalog.bump_generation()
         self._write(fresh, stale)
         if relabel:
             self.collection.update(ids=[c.chunk_id for c in relabel], metadatas=[c.metadata() for c in relabel])
@@ -133,6 +138,51 @@ class Store:
             )
         if stale:
             self.collection.delete(ids=stale)
+
+    # --- reading, for retrieval ---
+    def bm25(self) -> BM25Index:
+        """The BM25 index of the stored chunks; rebuilt (and saved) only when the chunks changed."""
+        generation = self.catalog.generation()
+        cached = self._bm25
+        if cached is not None and cached[0] == generation:
+            return cached[1]
+        index = BM25Index.load(self.root / "bm25", generation)
+        if index is None:
+            index = self._build_bm25()
+            with suppress(OSError):  # a read-only store still answers, from the index in memory
+                index.save(self.root / "bm25", generation)
+        self._bm25 = (generation, index)
+        return index
+
+    def _build_bm25(self) -> BM25Index:
+        got = self.collection.get(include=["documents", "metadatas"])
+        metas = got["metadatas"] or []
+        return BM25Index.build(
+            list(got["ids"]), list(got["documents"] or []),
+            [str(m["doc_key"]) for m in metas], [int(m.get("year_month") or 0) for m in metas],
+        )
+
+    def dense_search(self, vector: list[float], k: int, where: dict[str, Any] | None) -> list[tuple[Chunk, float]]:
+        """The `k` nearest chunks to `vector` (cosine similarity), among those `where` allows."""
+        k = min(k, self.chunk_count())
+        if k <= 0:
+            return []
+        got = self.collection.query(
+            query_embeddings=[vector], n_results=k, where=where, include=["documents", "metadatas", "distances"]
+        )
+        rows = zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0], strict=True)
+        return [(Chunk.from_metadata(i, d, m), 1.0 - float(dist)) for i, d, m, dist in rows]
+
+    def chunks(self, ids: list[str]) -> dict[str, Chunk]:
+        """Stored chunks by ID (missing IDs are left out)."""
+        if not ids:
+            return {}
+        got = self.collection.get(ids=ids, include=["documents", "metadatas"])
+        rows = zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+        return {i: Chunk.from_metadata(i, d, m) for i, d, m in rows}
+
+    def paper(self, doc_key: str) -> Paper | None:
+        return self.catalog.get(doc_key)
 
     def chunk_count(self) -> int:
         return int(self.collection.count())

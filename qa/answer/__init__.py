@@ -1,0 +1,1 @@
+"""Answerers (extractive and LLM), their prompts, and citation checking."""

@@ -1,0 +1,59 @@
+"""What an answer is made of: the `Answer` and its `Citation`s (the JSON every front-end shows)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from qa.retrieve import Passage
+
+REFUSAL = "The retrieved abstracts do not answer this question."
+
+
+@dataclass
+class Citation:
+    """A paper an answer cites, and the text of its abstract that supports the answer."""
+
+    key: str
+    arxiv_id: str | None
+    title: str | None
+    url: str | None
+    snippet: str
+
+
+@dataclass
+class Answer:
+    """An answer with its citations, what was retrieved, and how long each stage took."""
+
+    question: str
+    answer: str
+    refused: bool
+    mode: str  # "extractive" | "llm"
+    citations: list[Citation] = field(default_factory=list)
+    passages: list[Passage] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    standalone_question: str | None = None  # the follow-up rewritten with its context, when it was
+    removed_citations: list[str] = field(default_factory=list)  # cited keys not among the passages
+    warnings: list[str] = field(default_factory=list)
+    model: str | None = None
+
+    @property
+    def fabricated_citations(self) -> int:
+        return len(self.removed_citations)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The Answer JSON of DESIGN.md (field names of the data model)."""
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "refused": self.refused,
+            "mode": self.mode,
+            "citations": [asdict(c) for c in self.citations],
+            "passages": [p.to_dict() for p in self.passages],
+            "timings": {k: round(v, 4) for k, v in self.timings.items()},
+            "standalone_question": self.standalone_question,
+            "removed_citations": self.removed_citations,
+            "fabricated_citations": self.fabricated_citations,
+            "warnings": self.warnings,
+            "model": self.model,
+        }
