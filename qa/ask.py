@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Generator, Iterator, Sequence
+from contextlib import suppress
 from functools import cached_property
 
 from qa.answer import extractive
@@ -21,7 +22,7 @@ from qa.bm25 import tokenize
 from qa.chat import Message, needs_context, standalone_question
 from qa.errors import BadInput, LLMError
 from qa.papers import Paper, normalize_text, paper_label
-from qa.retrieve import Passage, Retrieval, Retriever
+from qa.retrieve import Passage, Retrieval, Retriever, parse_filters, with_dates
 from qa.settings import Settings
 from qa.store import Store
 
@@ -61,15 +62,19 @@ class QA:
         return cleaned
 
     def ask(self, question: str, history: Sequence[Message] = (), k: int | None = None,
-            mode: str | None = None) -> Answer:
-        """Answer one question; `history` is the conversation so far (role/content dicts)."""
-        for item in self.stream(question, history, k, mode):
+            mode: str | None = None, months: tuple[int | None, int | None] = (None, None)) -> Answer:
+        """Answer one question; `history` is the conversation so far (role/content dicts).
+
+        `months` limits the search to a range of YYYYMM (inclusive), as a date filter control does.
+        """
+        for item in self.stream(question, history, k, mode, months):
             if isinstance(item, Answer):
                 return item
         raise AssertionError("stream ended without an answer")  # pragma: no cover
 
     def stream(self, question: str, history: Sequence[Message] = (), k: int | None = None,
-               mode: str | None = None) -> Iterator[str | Answer]:
+               mode: str | None = None, months: tuple[int | None, int | None] = (None, None),
+               ) -> Iterator[str | Answer]:
         """Yield pieces of answer text as they are produced, then the checked `Answer`.
 
         The pieces are a preview; the final Answer's text is authoritative (citations checked).
@@ -82,7 +87,7 @@ class QA:
             raise BadInput("k must be between 1 and 50")
         timings: dict[str, float] = {}
         standalone = self._standalone(question, history, mode, timings)
-        retrieval = self.retriever.retrieve(standalone, k)
+        retrieval = self.retriever.retrieve(standalone, k, with_dates(parse_filters(standalone), *months))
         timings.update(retrieval.timings)
         answer = yield from self._answer(question, standalone, retrieval, mode, fallback, timings)
         answer.standalone_question = standalone if standalone != question else None
@@ -109,10 +114,9 @@ class QA:
         t = time.perf_counter()
         rewritten = standalone_question(question, history)
         if mode == "llm" and history and needs_context(question):
-            try:
+            # On failure the heuristic's rewrite stands; the answer step reports the endpoint's failure.
+            with suppress(LLMError):
                 rewritten = self.llm.rewrite(question, history) or rewritten
-            except LLMError:
-                pass  # the heuristic's rewrite stands; the answer step reports the endpoint's failure
         timings["rewrite"] = time.perf_counter() - t
         return rewritten
 

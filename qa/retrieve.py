@@ -40,6 +40,13 @@ class Filters:
         return not self.arxiv_ids and self.month_from is None
 
 
+def with_dates(filters: Filters, month_from: int | None, month_to: int | None) -> Filters:
+    """`filters` with an explicit date range (YYYYMM, inclusive) in place of any the question stated."""
+    if month_from is None and month_to is None:
+        return filters
+    return Filters(filters.arxiv_ids, month_from or 0, month_to or 999912)
+
+
 def parse_filters(question: str) -> Filters:
     """Filters stated in a question.
 
