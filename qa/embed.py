@@ -61,6 +61,6 @@ def load_embedder(name: str, batch_size: int) -> BaseEmbedding:
     from llama_index.embeddings.huggingface import HuggingFaceEmbedding
     from transformers.utils import logging as transformers_logging
 
-    transformers_logging.disable_progress_bar()  # no "Loading weights" bar on every command
+    transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # no "Loading weights" bar
 
     return HuggingFaceEmbedding(model_name=location, embed_batch_size=batch_size, normalize=True)
