@@ -19,8 +19,18 @@ from qa.store import Store
 
 RRF_K = 60  # the usual reciprocal-rank-fusion constant
 _MONTHS = ("january february march april may june july august september october november december").split()
-_MONTH_RE = re.compile(
-    r"\b(?P<month>" + "|".join(m[:3] + r"(?:" + m[3:] + r")?" for m in _MONTHS) + r")\.?,?\s+(?P<year>(?:19|20)\d\d)\b",
+
+
+def _prefixes(word: str, least: int = 3) -> str:
+    """A pattern for any prefix of `word` of at least `least` letters: jan, janu, ..., january."""
+    tail = ""
+    for ch in reversed(word[least:]):
+        tail = f"(?:{ch}{tail})?"
+    return word[:least] + tail
+
+
+MONTH_RE = re.compile(
+    r"\b(?P<month>" + "|".join(_prefixes(m) for m in _MONTHS) + r")\.?,?\s+(?P<year>(?:19|20)\d\d)\b",
     re.IGNORECASE,
 )
 _YEAR_RE = re.compile(r"\b(?:in|from|of|during|since|before|after)\s+(?P<year>(?:19|20)\d\d)\b", re.IGNORECASE)
@@ -56,7 +66,7 @@ def parse_filters(question: str) -> Filters:
     ('2506.01939',)
     """
     ids = tuple(dict.fromkeys(m.group(1) or m.group(2) for m in _ID_MENTION_RE.finditer(question)))
-    m = _MONTH_RE.search(question)
+    m = MONTH_RE.search(question)
     if m:
         month = next(i for i, name in enumerate(_MONTHS, 1) if name.startswith(m["month"][:3].lower()))
         ym = int(m["year"]) * 100 + month

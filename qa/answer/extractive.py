@@ -1,5 +1,5 @@
-"""The extractive answerer: no LLM, no key. It picks the sentences of the retrieved passages that
-answer the question, cites each one, lists papers for "which papers..." questions, and refuses when
+"""The extractive answerer: no LLM, no key. It picks the sentences of the retrieved papers' abstracts
+that answer the question, cites each one, lists papers for "which papers..." questions, and refuses when
 nothing retrieved supports an answer.
 
 A sentence is scored by how much of the question's informative vocabulary it covers (IDF-weighted,
@@ -17,7 +17,7 @@ import numpy as np
 
 from qa.bm25 import BM25Index, tokenize
 from qa.papers import namelike
-from qa.retrieve import Passage
+from qa.retrieve import MONTH_RE
 
 # Words that say what kind of question it is, not what it is about.
 META_TERMS = set(tokenize([
@@ -32,11 +32,14 @@ META_TERMS = set(tokenize([
 # Words that name a kind of attribute, not the attribute: "what sizes", "which two losses".
 GENERIC_FOCUS = set(tokenize([
     "size sizes number numbers amount kind kinds type types version versions variant variants mode modes way ways "
-    "part parts thing things level levels step steps one two three four five six over under different model models"
+    "part parts thing things level levels step steps one two three four five six over under different model models "
+    "role effect impact importance significance purpose aim benefit advantage difference relationship relation "
+    "meaning definition point focus scope name names"
 ])[0])
 # "What learning rate ...", "How many GPUs ...", "What is the price of ...": the thing asked for.
 FOCUS_RE = re.compile(
-    r"^\s*(?:what|which|how many)\s+(?P<focus>(?:[\w.\-]+\s+){0,2}?[\w.\-]+)\s+"
+    r"^\s*(?:what|which|how many)\s+(?!(?:does|do|did|is|are|was|were|has|have|can)\b)"
+    r"(?P<focus>(?:[\w.\-]+\s+){0,2}?[\w.\-]+)\s+"
     r"(?:does|do|did|is|are|was|were|has|have|can|could|will|would)\b"
     r"|^\s*what\s+(?:is|are|was|were)\s+the\s+(?P<attr>(?:[\w\-]+\s+){0,2}?[\w\-]+)\s+(?:of|per|for|in|that)\b"
     r"|^\s*who\s+(?:are|is|were|was)\s+the\s+(?P<who>[\w\-]+)",
@@ -63,7 +66,7 @@ EmbedFn = Callable[[list[str]], list[list[float]]]
 # Calibrated on eval/gold.jsonl (see eval/calibrate.py).
 W_DENSE, W_LEXICAL = 0.55, 0.45
 SUPPORT_SCORE = 0.33      # below this best sentence score: nothing retrieved answers
-SUPPORT_DENSE = 0.36      # a sentence this close in meaning answers even with few shared words
+SUPPORT_DENSE = 0.33      # a sentence this close in meaning answers even with few shared words
 RUNNER_UP = 0.85          # further sentences must score this fraction of the best
 LIST_RUNNER_UP = 0.7      # the same for the papers of a "which papers" list
 MAX_SENTENCES = 3
@@ -72,10 +75,11 @@ MAX_LISTED = 6
 
 @dataclass
 class Scored:
-    """One candidate sentence of a passage."""
+    """One candidate sentence of a retrieved paper's abstract."""
 
     text: str
-    passage: Passage
+    key: str  # the paper's doc key
+    index: int  # the sentence's place in the abstract (0: its opening)
     lexical: float
     dense: float
     bonus: float = 0.0
@@ -84,10 +88,6 @@ class Scored:
     @property
     def score(self) -> float:
         return W_DENSE * self.dense + W_LEXICAL * self.lexical + self.bonus
-
-    @property
-    def key(self) -> str:
-        return self.passage.chunk.doc_key
 
 
 def split_sentences(text: str) -> list[str]:
@@ -157,18 +157,18 @@ def _gaps(text: str, focus: list[str], names: list[str]) -> list[str]:
     return [t for t in focus if t not in words] + [e for e in names if not mentions(text, e)]
 
 
-def score_sentences(question_vec: list[float], passages: list[Passage], terms: list[str],
+def score_sentences(question_vec: list[float], papers: dict[str, str], terms: list[str],
                     idf: dict[str, float], embed: EmbedFn, quantity: bool = False) -> list[Scored]:
-    """Every sentence of the passages, scored against the question."""
-    pairs = [(s, p) for p in passages for s in split_sentences(p.chunk.text)]
-    if not pairs:
+    """Every sentence of the papers' abstracts (key -> abstract), scored against the question."""
+    triples = [(s, key, i) for key, text in papers.items() for i, s in enumerate(split_sentences(text))]
+    if not triples:
         return []
-    vectors = np.asarray(embed([s for s, _ in pairs]), dtype=np.float32)
+    vectors = np.asarray(embed([s for s, _, _ in triples]), dtype=np.float32)
     q = np.asarray(question_vec, dtype=np.float32)
     sims = vectors @ q / (np.linalg.norm(vectors, axis=1) * np.linalg.norm(q) + 1e-9)
-    return [Scored(s, p, coverage(terms, s, idf), float(sim),
+    return [Scored(s, key, i, coverage(terms, s, idf), float(sim),
                    NUMBER_BONUS if quantity and NUMBER_RE.search(s) else 0.0, vec)
-            for (s, p), sim, vec in zip(pairs, sims, vectors, strict=True)]
+            for (s, key, i), sim, vec in zip(triples, sims, vectors, strict=True)]
 
 
 def rescore(scored: list[Scored], question: str, index: BM25Index, embed: EmbedFn) -> list[Scored]:
@@ -245,12 +245,13 @@ def summary_of(scored: list[Scored], per_paper: int = 3) -> list[Scored]:
     return out
 
 
-def per_name(scored: list[Scored], names: list[str], labels: dict[str, str | None]) -> list[Scored]:
+def per_name(scored: list[Scored], names: list[str], labels: dict[str, str | None],
+             papers: dict[str, str]) -> list[Scored]:
     """The best sentence of the paper each name names (or mentions), for questions about several things."""
     out: list[Scored] = []
     for name in names:
         keys = {k for k, label in labels.items() if label and label.lower() == name.lower()}
-        keys = keys or {s.key for s in scored if mentions(s.passage.chunk.text, name)}
+        keys = keys or {k for k, text in papers.items() if mentions(text, name)}
         best = max((s for s in scored if s.key in keys), key=lambda s: s.score, default=None)
         if best is not None and best not in out:
             out.append(best)
@@ -261,16 +262,12 @@ def idf_table(index: BM25Index, terms: list[str]) -> dict[str, float]:
     return {t: index.idf(t) for t in terms}
 
 
-_STRIP_RE = re.compile(
-    r"arXiv:\s*\S+|\b\d{4}\.\d{4,5}(v\d+)?\b|\b(19|20)\d\d\b|\b(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)"
-    r"[a-z]*\b",
-    re.IGNORECASE,
-)
+_ID_OR_YEAR_RE = re.compile(r"arXiv:\s*\S+|\b\d{4}\.\d{4,5}(v\d+)?\b|\b(19|20)\d\d\b", re.IGNORECASE)
 
 
 def content_of(question: str) -> str:
     """The question without the IDs and dates that only filter the search."""
-    return _STRIP_RE.sub(" ", question)
+    return _ID_OR_YEAR_RE.sub(" ", MONTH_RE.sub(" ", question))
 
 
 @dataclass
@@ -287,38 +284,29 @@ class Extract:
         return not self.chosen
 
 
-def materials(scored: list[Scored]) -> dict[str, str]:
-    """The passage text of each retrieved paper."""
-    out: dict[str, list[str]] = {}
-    for s in scored:
-        texts = out.setdefault(s.key, [])
-        if s.passage.chunk.text not in texts:
-            texts.append(s.passage.chunk.text)
-    return {k: " ".join(v) for k, v in out.items()}
-
-
 def lacks_number(question: str, chosen: list[Scored]) -> bool:
     """A "how many" question whose answer sentences hold no number at all."""
     return bool(re.match(r"\s*how many\b", question, re.IGNORECASE)) and not any(
         NUMBER_RE.search(s.text) for s in chosen)
 
 
-def extract(question: str, question_vec: list[float], passages: list[Passage], index: BM25Index,
+def extract(question: str, question_vec: list[float], papers: dict[str, str], index: BM25Index,
             embed: EmbedFn, scoped: bool, labels: dict[str, str | None]) -> Extract:
-    """Choose the supporting sentences for `question` from `passages`, or none (refusal).
+    """Choose the supporting sentences for `question` from the retrieved papers, or none (refusal).
 
-    `scoped`: the search was limited to pinned IDs or dates, so every passage is on topic.
-    `labels`: a short name of each passage's paper (its title, or what its abstract introduces).
+    `papers`: doc key -> abstract of each retrieved paper, best first.
+    `scoped`: the search was limited to pinned IDs or dates, so every paper is on topic.
+    `labels`: a short name of each paper (its title, or what its abstract introduces).
     """
     content = content_of(question)
     terms = question_terms(content)
-    scored = score_sentences(question_vec, passages, terms, idf_table(index, terms), embed,
+    scored = score_sentences(question_vec, papers, terms, idf_table(index, terms), embed,
                              bool(QUANTITY_RE.search(question)))
     names = entities(content)
     boost_named(scored, names, labels)
     list_question = bool(LIST_QUESTION_RE.search(question))
     best = max(scored, key=lambda s: s.score, default=None)
-    missing = missing_from(materials(scored), content) if scored else []
+    missing = missing_from(papers, content) if scored else []
     if best is None or missing:
         return Extract([], list_question, best, missing)
     if scoped and not terms:
@@ -331,7 +319,7 @@ def extract(question: str, question_vec: list[float], passages: list[Passage], i
         top = max(rescore(scored, part, index, embed), key=lambda s: s.score)
         chosen += [s for s in scored if s.text == top.text and s not in chosen][:1]
     if len(names) >= 2:
-        chosen += [s for s in per_name(scored, names, labels) if s not in chosen]
+        chosen += [s for s in per_name(scored, names, labels, papers) if s not in chosen]
     return Extract([] if lacks_number(question, chosen) else chosen, list_question, best, missing)
 
 
