@@ -11,6 +11,8 @@ from typing import Any
 import httpx
 import openai
 import pytest
+from openai.types.chat import ChatCompletionMessageParam
+
 from tests.fakes.openai_server import (
     BrokenStream,
     Delay,
@@ -20,7 +22,6 @@ from tests.fakes.openai_server import (
     Reply,
     Status,
 )
-from openai.types.chat import ChatCompletionMessageParam
 
 MESSAGES: list[ChatCompletionMessageParam] = [{"role": "user", "content": "What is attention?"}]
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from tests.fakes.slack_server import Call, FakeSlack
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+
+from tests.fakes.slack_server import Call, FakeSlack
 
 
 @pytest.fixture

@@ -1,0 +1,30 @@
+"""Follow-up questions made standalone without an LLM."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.chat import needs_context, standalone_question
+
+HISTORY = [{"role": "user", "content": "What is the Qwen3 Embedding series?"},
+           {"role": "assistant", "content": "Text embedding models [arXiv:2506.05176]."}]
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("and what sizes does it come in?", "and what sizes does it come in? (regarding Qwen3 Embedding)"),
+        ("What about its license?", "What about its license? (regarding Qwen3 Embedding)"),
+        ("How many languages does PolyMath cover?", "How many languages does PolyMath cover?"),
+    ],
+)
+def test_standalone_question(question: str, expected: str) -> None:
+    assert standalone_question(question, HISTORY) == expected
+
+
+def test_no_history_means_no_rewrite() -> None:
+    assert standalone_question("and what about it?", []) == "and what about it?"
+
+
+def test_needs_context() -> None:
+    assert needs_context("what sizes are there?") and not needs_context("What sizes does Qwen3 come in?")

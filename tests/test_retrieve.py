@@ -1,0 +1,111 @@
+"""Hybrid retrieval: fusion, filters, per-paper cap, and the persisted BM25 index kept in step."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from qa.ingest import ingest
+from qa.retrieve import Filters, Retriever, cap_per_paper, fuse, parse_filters
+from qa.settings import Settings
+from qa.store import Store
+from tests.corpusgen import write_blocks
+
+
+@pytest.fixture(scope="module")
+def retriever(corpus_store: Settings) -> Retriever:
+    return Retriever(Store(corpus_store))
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("papers from January 2025", Filters((), 202501, 202501)),
+        ("what came out in Sept. 2024?", Filters((), 202409, 202409)),
+        ("work published in 2024 on vision", Filters((), 202401, 202412)),
+        ("What does arXiv:2506.01939v2 find?", Filters(("2506.01939",))),
+        ("compare 2505.09388 and 2506.05176", Filters(("2505.09388", "2506.05176"))),
+        ("old one arXiv:hep-th/9901001", Filters(("hep-th/9901001",))),
+        ("What is Qwen2.5 about?", Filters()),
+        ("the 2025 edition", Filters()),  # a bare year without "in/from" is not a filter
+    ],
+)
+def test_parse_filters(question: str, expected: Filters) -> None:
+    assert parse_filters(question) == expected
+
+
+def test_fuse_is_reciprocal_rank() -> None:
+    scores = fuse([["a", "b", "c"], ["b", "a"]])
+    assert scores["a"] == scores["b"] > scores["c"]
+    assert abs(scores["c"] - 1 / 63) < 1e-12
+
+
+@pytest.mark.parametrize("method", ["bm25", "dense", "hybrid"])
+def test_each_method_finds_the_paper(retriever: Retriever, method: str) -> None:
+    got = retriever.retrieve("Thinker-Talker architecture for streaming speech", k=5, method=method)
+    assert got.passages[0].chunk.doc_key == "arXiv:2503.20215"
+    if method == "bm25":
+        assert all(p.dense_rank is None for p in got.passages)
+
+
+def test_hybrid_combines_both_ranks(retriever: Retriever) -> None:
+    got = retriever.retrieve("What model sizes does the Qwen3 Embedding series come in?", k=6)
+    top = got.passages[0]
+    assert top.chunk.doc_key == "arXiv:2506.05176" and top.bm25_rank and top.dense_rank
+    assert [p.score for p in got.passages] == sorted((p.score for p in got.passages), reverse=True)
+
+
+def test_at_most_the_cap_per_paper(retriever: Retriever) -> None:
+    got = retriever.retrieve("Qwen2.5-1M long context inference framework sparse attention", k=10)
+    keys = [p.chunk.doc_key for p in got.passages]
+    assert max(keys.count(k) for k in keys) <= retriever.settings.max_passages_per_paper
+    assert len(set(keys)) >= 5  # the room goes to other papers
+
+
+def test_cap_per_paper_keeps_order() -> None:
+    class P:
+        def __init__(self, key: str) -> None:
+            self.chunk = type("C", (), {"doc_key": key})()
+
+    items = [P("a"), P("a"), P("a"), P("b"), P("c")]
+    assert [p.chunk.doc_key for p in cap_per_paper(items, 2, 3)] == ["a", "a", "b"]  # type: ignore[arg-type]
+
+
+def test_filters_restrict_both_sides(retriever: Retriever) -> None:
+    got = retriever.retrieve("reinforcement learning for language models", k=6, filters=Filters((), 202507, 202508))
+    assert got.passages and {p.chunk.arxiv_id for p in got.passages} <= {"2507.18071", "2507.20352", "2508.02324"}
+    pinned = retriever.retrieve("anything at all", k=6, filters=Filters(("2409.12191",)))
+    assert {p.chunk.doc_key for p in pinned.passages} == {"arXiv:2409.12191"}
+    unknown = retriever.retrieve("What is arXiv:2408.15262?", k=6)
+    assert not unknown.passages and unknown.missing_ids == ("2408.15262",)
+
+
+def test_bm25_is_saved_beside_the_store_and_not_rebuilt_at_start(corpus_store: Settings, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    shutil.copytree(corpus_store.store, tmp_path / "s")
+    settings = corpus_store.model_copy(update={"store": tmp_path / "s"})
+    Store(settings).bm25()  # built once (or loaded)
+    assert (tmp_path / "s" / "bm25" / "chunks.json").is_file()
+
+    def no_rebuild(self: Store) -> None:
+        raise AssertionError("rebuilt from scratch")
+
+    monkeypatch.setattr(Store, "_build_bm25", no_rebuild)
+    fresh = Store(settings)  # a new process would do the same: load, not rebuild
+    assert fresh.bm25().search("Thinker-Talker", 3)[0][0].startswith("arXiv:2503.20215#")
+
+
+def test_bm25_follows_ingest(corpus_store: Settings, tmp_path: Path) -> None:
+    shutil.copytree(corpus_store.store, tmp_path / "s")
+    store = Store(corpus_store.model_copy(update={"store": tmp_path / "s"}))
+    before = len(store.bm25().ids)
+    dump = tmp_path / "more.txt"
+    write_blocks(dump, 3, seed=3)
+    dump.write_text("Zyxwvut " + dump.read_text())
+    ingest(store, [str(dump)])
+    assert len(store.bm25().ids) > before
+    assert store.bm25().search("zyxwvut", 3)[0][0].startswith("arXiv:2401.10000#")
+    reopened = Store(store.settings)  # the saved index is the new one
+    assert len(reopened.bm25().ids) == len(store.bm25().ids)
