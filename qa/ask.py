@@ -12,10 +12,10 @@ import time
 from collections.abc import Generator, Iterator, Sequence
 from contextlib import suppress
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from qa.answer import extractive
 from qa.answer.citations import BRACKET_RE, canonical, check_citations, key_url
-from qa.answer.llm import LLM, build_context
 from qa.answer.types import REFUSAL, Answer, Citation
 from qa.answer.variants import disagreement_note
 from qa.bm25 import tokenize
@@ -25,6 +25,9 @@ from qa.papers import Paper, normalize_text, paper_label
 from qa.retrieve import Passage, Retrieval, Retriever, parse_filters, with_dates
 from qa.settings import Settings
 from qa.store import Store
+
+if TYPE_CHECKING:
+    from qa.answer.llm import LLM
 
 AnswerStream = Generator[str, None, Answer]
 
@@ -36,9 +39,12 @@ class QA:
         self.settings = settings or Settings()
         self.store = store or Store(self.settings)
         self.retriever = Retriever(self.store)
+        self._vector_cache: dict[str, list[float]] = {}
 
     @cached_property
     def llm(self) -> LLM:
+        from qa.answer.llm import LLM  # the openai client loads only when an LLM is used
+
         return LLM(self.settings)
 
     def resolve_mode(self, mode: str | None) -> str:
@@ -129,15 +135,26 @@ class QA:
         if retrieval.passages:
             vector = self.store.embedder.get_query_embedding(standalone)
             labels = {key: self.label(key) for key in dict.fromkeys(p.chunk.doc_key for p in retrieval.passages)}
+            papers = {key: paper.abstract for key in labels if (paper := self.store.paper(key))}
             found = extractive.extract(
-                standalone, vector, retrieval.passages, self.store.bm25(),
-                self.store.embedder.get_text_embedding_batch, scoped=not retrieval.filters.empty, labels=labels,
+                standalone, vector, papers, self.store.bm25(),
+                self._sentence_vectors, scoped=not retrieval.filters.empty, labels=labels,
             )
             if not found.refused:
                 snippets = {s.key: " ".join(x.text for x in found.chosen if x.key == s.key) for s in found.chosen}
                 self._finish(answer, extractive.render(found, labels), snippets)
         timings["answer"] = time.perf_counter() - t
         return answer
+
+    def _sentence_vectors(self, texts: list[str]) -> list[list[float]]:
+        """Embeddings of abstract sentences, remembered: the same papers come up again and again."""
+        cache = self._vector_cache
+        todo = list(dict.fromkeys(t for t in texts if t not in cache))
+        if todo:
+            if len(cache) > 50_000:
+                cache.clear()
+            cache.update(zip(todo, self.store.embedder.get_text_embedding_batch(todo), strict=True))
+        return [cache[t] for t in texts]
 
     # --- LLM ---
     def _llm(self, question: str, standalone: str, retrieval: Retrieval, timings: dict[str, float]) -> AnswerStream:
@@ -147,6 +164,8 @@ class QA:
         if not retrieval.passages:
             yield answer.answer
             return answer
+        from qa.answer.llm import build_context
+
         papers = {p.chunk.doc_key: self.store.paper(p.chunk.doc_key) for p in retrieval.passages}
         messages = self.llm.answer_messages(standalone, build_context(retrieval.passages, papers))
         pieces: list[str] = []

@@ -9,8 +9,6 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from llama_index.core.node_parser import SentenceSplitter
-
 from qa.embed import Tokenizer
 from qa.papers import Chunk, Paper, id_month
 
@@ -19,6 +17,8 @@ class Chunker:
     """Cuts papers into `Chunk`s of at most `max_tokens` model tokens."""
 
     def __init__(self, tokenizer: Tokenizer, max_tokens: int, overlap: int) -> None:
+        from llama_index.core.node_parser import SentenceSplitter  # loaded only to ingest
+
         self.count_tokens = tokenizer
         self.splitter = SentenceSplitter(
             chunk_size=max_tokens, chunk_overlap=min(overlap, max_tokens // 4), tokenizer=tokenizer

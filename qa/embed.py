@@ -6,6 +6,7 @@ so nothing is downloaded. Any other value is a local path or a hub name.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from functools import cache
 from pathlib import Path
@@ -54,8 +55,36 @@ def load_tokenizer(name: str) -> Tokenizer:
     return lambda text: list(auto.encode(text, add_special_tokens=False))
 
 
-def load_embedder(name: str, batch_size: int) -> BaseEmbedding:
-    """The LlamaIndex embedding model, on the CPU unless torch sees a GPU."""
+def local_model_dir(name: str) -> Path:
+    """The folder holding the model's files (a hub name is fetched into the hub cache first)."""
+    location = model_location(name)
+    if Path(location).is_dir():
+        return Path(location)
+    from huggingface_hub import snapshot_download
+
+    return Path(snapshot_download(location))
+
+
+def onnx_model(name: str, backend: str, cache: Path) -> Path:
+    """The ONNX file of model `name` for `backend`, exported on first use into `cache`."""
+    model_dir = local_model_dir(name)
+    tag = hashlib.sha1(str(model_dir.resolve()).encode()).hexdigest()[:10]
+    target = cache.expanduser() / f"{model_dir.name}-{tag}" / f"{backend}.onnx"
+    if not target.is_file():
+        from qa.onnx_embed import export
+
+        _offline_if_local(str(model_dir))
+        export(model_dir, target, quantize=backend == "onnx-int8")
+    return target
+
+
+def load_embedder(name: str, batch_size: int, backend: str = "torch",
+                  cache: Path = Path("~/.cache/arxiv-qa")) -> BaseEmbedding:
+    """The LlamaIndex embedding model for `backend` (`onnx-int8`, `onnx` or `torch`), on the CPU."""
+    if backend in ("onnx-int8", "onnx"):
+        from qa.onnx_embed import OnnxEmbedding
+
+        return OnnxEmbedding(local_model_dir(name), onnx_model(name, backend, cache), batch_size)
     location = model_location(name)
     _offline_if_local(location)
     from llama_index.embeddings.huggingface import HuggingFaceEmbedding

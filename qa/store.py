@@ -68,7 +68,12 @@ class Store:
 
     @cached_property
     def embedder(self) -> BaseEmbedding:
-        return load_embedder(self.settings.embed_model, self.settings.embed_batch_size)
+        s = self.settings
+        built_with = self.catalog.meta("embed_model")
+        if built_with and built_with != s.embed_model:
+            raise StoreError(f"the store {self.root} was embedded with model {built_with!r}: set "
+                             f"ARXIV_QA_EMBED_MODEL={built_with} or use another store")
+        return load_embedder(s.embed_model, s.embed_batch_size, s.embed_backend, s.model_cache)
 
     @cached_property
     def chunker(self) -> Chunker:
@@ -105,6 +110,7 @@ class Store:
             self.catalog.set_chunks(paper.doc_key, [c.chunk_id for c in chunks], sig)
         if fresh or stale or relabel:
             self.catalog.bump_generation()
+            self.catalog.set_meta("embed_model", self.settings.embed_model)
         self._write(fresh, stale)
         if relabel:
             self.collection.update(ids=[c.chunk_id for c in relabel], metadatas=[c.metadata() for c in relabel])

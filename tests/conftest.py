@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,10 +15,13 @@ from qa.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
+# Exported ONNX models depend only on the model's files: one export serves every test run.
+MODEL_CACHE = Path(tempfile.gettempdir()) / "arxiv-qa-test-models"
 
 
 def make_settings(store: Path, **kw: object) -> Settings:
     """Settings for a test: a temp store, no .env file, no LLM unless given."""
+    kw.setdefault("model_cache", MODEL_CACHE)
     return Settings(_env_file=None, store=store, **kw)  # type: ignore[call-arg]
 
 
@@ -50,6 +54,7 @@ def run_cli(*args: str, store: Path | None = None, env: dict[str, str] | None = 
             timeout: float = 600) -> subprocess.CompletedProcess[str]:
     """Run `arxiv-qa` in a new process, as a user would."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("ARXIV_QA_", "OPENAI_", "SLACK_"))}
+    full_env["ARXIV_QA_MODEL_CACHE"] = str(MODEL_CACHE)
     full_env.update(env or {})
     if store is not None:
         full_env["ARXIV_QA_STORE"] = str(store)
