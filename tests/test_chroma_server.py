@@ -1,0 +1,60 @@
+"""A Chroma server (`chroma run`) as the store's vector side, chosen by ARXIV_QA_CHROMA_URL."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_cli
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def chroma_url(tmp_path: Path) -> Iterator[str]:
+    port = free_port()
+    chroma = Path(sys.executable).with_name("chroma")
+    proc = subprocess.Popen([str(chroma), "run", "--path", str(tmp_path / "server"), "--host", "127.0.0.1",
+                             "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=1).read()
+                break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError("chroma run did not start") from None
+                time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_ingest_and_ask_against_a_chroma_server(chroma_url: str, tmp_path: Path) -> None:
+    env = {"ARXIV_QA_CHROMA_URL": chroma_url}
+    store = tmp_path / "local"
+    done = run_cli("ingest", store=store, env=env)
+    assert done.returncode == 0, done.stderr
+    assert not (store / "chroma").exists()  # the vectors live on the server
+    stats = json.loads(run_cli("stats", "--json", store=store, env=env).stdout)
+    assert (stats["papers"], stats["chunks"]) == (27, stats["chunks"]) and stats["chunks"] >= 27
+    answer = json.loads(run_cli("ask", "How many languages does Qwen3 support?", "--json", store=store, env=env).stdout)
+    assert "119" in answer["answer"] and answer["citations"][0]["key"] == "arXiv:2505.09388"
+    assert all(p["bm25_rank"] or p["dense_rank"] for p in answer["passages"])
+    again = run_cli("ingest", store=store, env=env)  # still incremental with the server
+    assert "0 file(s) ingested, 5 unchanged" in again.stdout
