@@ -9,7 +9,10 @@ Only `qa.store` opens it.
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import sqlite3
+import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -54,6 +57,15 @@ class Catalog:
     """SQLite-backed catalog of merged papers."""
 
     def __init__(self, path: Path) -> None:
+        # On a read-only file system SQLite cannot even read a WAL database in place: answer from a
+        # private copy (with its WAL), and refuse writes (`Store.batch`).
+        self.read_only = path.exists() and not os.access(path.parent, os.W_OK)
+        if self.read_only:
+            copy = Path(tempfile.mkdtemp(prefix="arxiv-qa-ro-")) / path.name
+            for suffix in ("", "-wal"):
+                if Path(f"{path}{suffix}").exists():
+                    shutil.copyfile(f"{path}{suffix}", f"{copy}{suffix}")
+            path = copy
         self.path = path
         self._local = threading.local()  # one connection per thread: servers answer in several
         self.db.executescript(_SCHEMA)
@@ -197,6 +209,12 @@ class Catalog:
             (f"%{arxiv_id}%", arxiv_id, limit),
         )
         return [paper_from_json(r[0]) for r in rows]
+
+    def all_chunk_ids(self) -> set[str]:
+        ids: set[str] = set()
+        for (data,) in self.db.execute("SELECT chunk_ids FROM papers"):
+            ids.update(json.loads(data))
+        return ids
 
     def count_chunk_ids(self) -> int:
         return int(self.db.execute("SELECT COALESCE(SUM(json_array_length(chunk_ids)), 0) FROM papers").fetchone()[0])

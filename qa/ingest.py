@@ -17,7 +17,7 @@ from importlib.resources import files
 from itertools import islice
 from pathlib import Path
 
-from qa.errors import BadInput
+from qa.errors import BadInput, StoreError
 from qa.merge import Merger, without_sources
 from qa.papers import Paper, Source, Variant, normalize_text
 from qa.sources import detect_format, read_papers
@@ -142,10 +142,15 @@ def ingest(store: Store, args: Iterable[str] = (), progress: Progress | None = N
     report = IngestReport(errors=list(missing))
     ingester = Ingester(store, progress)
     before = store.embedded
+    if paths and store.read_only:
+        raise StoreError(f"the store {store.root} is read-only: nothing can be added to it")
+    if paths:
+        store.begin_writes()
     for path in paths:
         try:
             ingester.ingest_file(path, report)
         except BadInput as e:
             report.errors.append(str(e))
+    store.end_writes()
     report.chunks_embedded = store.embedded - before
     return report

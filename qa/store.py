@@ -9,6 +9,10 @@ Everything is opened lazily, so a command that needs only the catalog never load
 
 from __future__ import annotations
 
+import logging
+import shutil
+import sqlite3
+import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from functools import cached_property
@@ -24,8 +28,34 @@ from qa.errors import StoreError
 from qa.papers import Chunk, Paper
 from qa.settings import Settings
 
+log = logging.getLogger(__name__)
+
 if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
+
+
+def _vector_store_errors() -> tuple[type[BaseException], ...]:
+    import httpx
+    from chromadb.errors import ChromaError
+
+    # Chroma's HTTP client reports an unreachable server as ValueError.
+    return (ChromaError, httpx.HTTPError, ValueError)
+
+
+@contextmanager
+def guard(action: str) -> Iterator[None]:
+    """Storage failures (disk full, read-only, server down) as a one-line `StoreError`."""
+    try:
+        yield
+    except StoreError:
+        raise
+    except sqlite3.Error as e:
+        raise StoreError(f"{action}: the catalog failed ({str(e).splitlines()[0]})") from None
+    except OSError as e:
+        raise StoreError(f"{action}: {e.strerror or e}") from None
+    except _vector_store_errors() as e:
+        reason = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
+        raise StoreError(f"{action}: the vector store failed ({reason})") from None
 
 
 class Store:
@@ -39,11 +69,14 @@ class Store:
 
     @cached_property
     def catalog(self) -> Catalog:
-        try:
-            self.root.mkdir(parents=True, exist_ok=True)
+        with guard(f"cannot open store {self.root}"):
+            if not (self.root / "catalog.sqlite").exists():
+                self.root.mkdir(parents=True, exist_ok=True)
             return Catalog(self.root / "catalog.sqlite")
-        except OSError as e:
-            raise StoreError(f"cannot open store {self.root}: {e.strerror}") from None
+
+    @property
+    def read_only(self) -> bool:
+        return self.catalog.read_only
 
     @cached_property
     def client(self) -> Any:
@@ -57,14 +90,26 @@ class Store:
                 host=url.hostname or "127.0.0.1", port=url.port or 8000, ssl=url.scheme == "https",
                 settings=chroma_settings,
             )
-        return chromadb.PersistentClient(path=str(self.root / "chroma"), settings=chroma_settings)
+        return chromadb.PersistentClient(path=str(self._chroma_dir()), settings=chroma_settings)
+
+    def _chroma_dir(self) -> Path:
+        """Chroma's folder; for a read-only store, a private copy (Chroma cannot open read-only files)."""
+        folder = self.root / "chroma"
+        if not self.read_only:
+            return folder
+        copy = Path(tempfile.mkdtemp(prefix="arxiv-qa-ro-")) / "chroma"
+        if folder.is_dir():
+            shutil.copytree(folder, copy)
+        log.warning("store %s is read-only: answering from a temporary copy; ingest is off", self.root)
+        return copy
 
     @cached_property
     def collection(self) -> Any:
         # embedding_function=None: Chroma's default one downloads a model; we always pass vectors.
-        return self.client.get_or_create_collection(
-            self.settings.collection, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
-        )
+        with guard("cannot open the vector store"):
+            return self.client.get_or_create_collection(
+                self.settings.collection, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
+            )
 
     @cached_property
     def embedder(self) -> BaseEmbedding:
@@ -83,7 +128,9 @@ class Store:
     @contextmanager
     def batch(self) -> Iterator[None]:
         """One all-or-nothing step of the catalog; vector writes inside it are idempotent upserts."""
-        with self.catalog.transaction():
+        if self.read_only:
+            raise StoreError(f"the store {self.root} is read-only: nothing can be added to it")
+        with guard(f"cannot write to store {self.root}"), self.catalog.transaction():
             yield
 
     def sync(self, papers: Iterable[Paper], gone: Iterable[str] = ()) -> int:
@@ -133,6 +180,33 @@ class Store:
         self.embedded += len(todo)
         return [new.get(c.chunk_id) or reuse[c.chunk_id.rsplit(":", 1)[-1]] for c in chunks]
 
+    # --- crash hygiene: vectors written by a batch whose catalog commit never happened ---
+    @property
+    def _dirty_marker(self) -> Path:
+        return self.root / ".ingest-unfinished"
+
+    def begin_writes(self) -> None:
+        """Before writing: sweep what an interrupted ingest left, and mark this one as under way."""
+        if self._dirty_marker.exists():
+            self.sweep_orphans()
+        with guard(f"cannot write to store {self.root}"):
+            self._dirty_marker.touch()
+
+    def end_writes(self) -> None:
+        with suppress(OSError):
+            self._dirty_marker.unlink()
+
+    def sweep_orphans(self) -> int:
+        """Delete vectors the catalog does not know (their batch was rolled back). Returns how many."""
+        with guard("cleaning up an interrupted ingest failed"):
+            known = self.catalog.all_chunk_ids()
+            orphans = [i for i in self.collection.get(include=[])["ids"] if i not in known]
+            for start in range(0, len(orphans), 5000):
+                self.collection.delete(ids=orphans[start : start + 5000])
+        if orphans:
+            log.warning("removed %d vectors left by an interrupted ingest", len(orphans))
+        return len(orphans)
+
     def _write(self, fresh: list[Chunk], stale: list[str]) -> None:
         if fresh:
             vectors = self._embed(fresh, stale)
@@ -161,7 +235,8 @@ class Store:
         return index
 
     def _build_bm25(self) -> BM25Index:
-        got = self.collection.get(include=["documents", "metadatas"])
+        with guard("building the BM25 index failed"):
+            got = self.collection.get(include=["documents", "metadatas"])
         metas = got["metadatas"] or []
         return BM25Index.build(
             list(got["ids"]), list(got["documents"] or []),
@@ -173,9 +248,10 @@ class Store:
         k = min(k, self.chunk_count())
         if k <= 0:
             return []
-        got = self.collection.query(
-            query_embeddings=[vector], n_results=k, where=where, include=["documents", "metadatas", "distances"]
-        )
+        with guard("dense search failed"):
+            got = self.collection.query(
+                query_embeddings=[vector], n_results=k, where=where, include=["documents", "metadatas", "distances"]
+            )
         rows = zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0], strict=True)
         return [(Chunk.from_metadata(i, d, m), 1.0 - float(dist)) for i, d, m, dist in rows]
 
@@ -183,7 +259,8 @@ class Store:
         """Stored chunks by ID (missing IDs are left out)."""
         if not ids:
             return {}
-        got = self.collection.get(ids=ids, include=["documents", "metadatas"])
+        with guard("reading passages failed"):
+            got = self.collection.get(ids=ids, include=["documents", "metadatas"])
         rows = zip(got["ids"], got["documents"], got["metadatas"], strict=True)
         return {i: Chunk.from_metadata(i, d, m) for i, d, m in rows}
 
@@ -191,7 +268,8 @@ class Store:
         return self.catalog.get(doc_key)
 
     def chunk_count(self) -> int:
-        return int(self.collection.count())
+        with guard("counting chunks failed"):
+            return int(self.collection.count())
 
     def stats(self) -> dict[str, Any]:
         """The figures of `arxiv-qa stats`."""
