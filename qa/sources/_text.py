@@ -82,16 +82,17 @@ class RecordBuilder:
 
     @property
     def open(self) -> bool:
-        return bool(self.abstract)
+        return any(part.strip() for part in self.abstract)
 
     def take(self) -> Paper | None:
-        """The Paper collected so far (None if it has no abstract), and start afresh."""
-        if not self.abstract:
+        """The Paper collected so far (None if it has no abstract text), and start afresh."""
+        text = " ".join(" ".join(self.abstract).split())
+        if not text:
             self.reset()
             return None
         self.count += 1
         paper = Paper(
-            abstract=" ".join(" ".join(self.abstract).split()),
+            abstract=text,
             arxiv_id=self.arxiv_id,
             comments="; ".join(self.comments) or None,
             created=self.created,

@@ -22,9 +22,13 @@ from qa.sources._text import RecordBuilder, looks_like_abstract, read_lines, spl
 _GLUED_RE = re.compile(r"^arXiv:\d{4}\.\d{4,5}(v\d+)?[A-Za-z]", re.MULTILINE)
 
 
+_BARE_ID_RE = re.compile(r"^arXiv:\d{4}\.\d{4,5}(v\d+)?\s*$", re.MULTILINE)
+
+
 def sniff(head: str) -> bool:
-    """An ``arXiv:<id>`` line with text glued right after the ID."""
-    return bool(_GLUED_RE.search(head))
+    """An ``arXiv:<id>`` line with text glued right after the ID; or, for a one-record file, a bare
+    ID line with no blank line anywhere (blank lines mean the block layout)."""
+    return bool(_GLUED_RE.search(head)) or (bool(_BARE_ID_RE.search(head)) and "\n\n" not in head.strip())
 
 
 def parse(path: Path) -> Iterator[Paper]:

@@ -1,0 +1,98 @@
+"""Property-based fuzzing of every parser: nothing escapes but the documented `UnrecognisedFormat`,
+and well-formed records of each layout come back with their IDs and texts."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from qa.errors import UnrecognisedFormat
+from qa.papers import Paper
+from qa.sources import read_papers
+
+FUZZ = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+WORDS = st.sampled_from("model data arXiv: Abstract: Created: 2025-06-05 <feed> { } \" \\ \n \r\n ü 数据 \x00 "
+                        "percent 0.6B arXiv:2506.05176 arXiv:2506.0517612 <entry> </summary> & ; , .".split(" "))
+
+
+def parse_bytes(data: bytes, suffix: str = ".txt") -> list[Paper]:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"fuzz{suffix}"
+        path.write_bytes(data)
+        return list(read_papers(path))
+
+
+def only_documented_errors(data: bytes, suffix: str = ".txt") -> None:
+    try:
+        papers = parse_bytes(data, suffix)
+    except UnrecognisedFormat as e:
+        assert "fuzz" in str(e) and "\n" not in str(e)
+        return
+    for paper in papers:
+        assert paper.abstract.strip() and paper.sources
+
+
+@FUZZ
+@given(st.binary(max_size=2000))
+def test_random_bytes(data: bytes) -> None:
+    only_documented_errors(data)
+
+
+@FUZZ
+@given(st.lists(WORDS, max_size=200).map(" ".join))
+def test_word_soup_of_every_layouts_markers(text: str) -> None:
+    only_documented_errors(text.encode("utf-8", "surrogatepass"))
+
+
+@FUZZ
+@given(st.text(max_size=1500))
+def test_random_unicode(text: str) -> None:
+    only_documented_errors(text.encode("utf-8", "surrogatepass"))
+
+
+@FUZZ
+@given(st.lists(st.dictionaries(st.sampled_from(["id", "abstract", "title", "versions", "categories",
+                                                  "update_date", "authors", "comments"]),
+                                st.one_of(st.none(), st.text(max_size=50), st.integers(), st.lists(st.text()))),
+                min_size=1, max_size=5))
+def test_kaggle_lines_with_wrong_types(records: list[dict[str, object]]) -> None:
+    only_documented_errors("\n".join(json.dumps(r) for r in records).encode())
+
+
+@FUZZ
+@given(st.text(max_size=300))
+def test_atom_with_arbitrary_entry_text(text: str) -> None:
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;")
+    feed = (f'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><entry><id>http://arxiv.org/abs/'
+            f"2505.09388v1</id><title>{escaped}</title><summary>{escaped}</summary></entry></feed>")
+    only_documented_errors(feed.encode("utf-8", "surrogatepass"))
+
+
+ABSTRACT = st.lists(st.sampled_from("We study models data tokens reasoning benchmark results improve".split()),
+                    min_size=30, max_size=60).map(lambda w: " ".join(w).capitalize() + ". It works. We show it.")
+IDS = st.lists(st.integers(10000, 99999), min_size=1, max_size=6, unique=True)
+
+
+@FUZZ
+@given(IDS, st.data())
+def test_blocks_layout_round_trip(numbers: list[int], data: st.DataObject) -> None:
+    texts = [data.draw(ABSTRACT) for _ in numbers]
+    dump = "\n\n".join(f"{t}\n\narXiv:2501.{n}\nCreated: 2025-01-02" for t, n in zip(texts, numbers, strict=True))
+    papers = parse_bytes(dump.encode())
+    assert [p.arxiv_id for p in papers] == [f"2501.{n}" for n in numbers]
+    assert [p.abstract for p in papers] == texts
+
+
+@FUZZ
+@given(IDS, st.data())
+def test_runtogether_layout_round_trip(numbers: list[int], data: st.DataObject) -> None:
+    texts = [data.draw(ABSTRACT) for _ in numbers]
+    dump = texts[0] + "".join(f"\narXiv:2501.{n}{t}" for n, t in zip(numbers, texts[1:], strict=False))
+    dump += f"\narXiv:2501.{numbers[-1]}\n"
+    papers = parse_bytes(dump.encode())
+    assert [p.arxiv_id for p in papers] == [f"2501.{n}" for n in numbers]
+    assert [p.abstract for p in papers] == texts
