@@ -7,6 +7,7 @@ with --json). Library errors become one line on stderr and exit status 1 (runtim
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -61,6 +62,7 @@ def main(ctx: click.Context, store: Path | None) -> None:
     arxiv-qa ingest dumps/ more/*.txt
     arxiv-qa stats --json
     """
+    logging.basicConfig(level=logging.WARNING, format="arxiv-qa: %(message)s")
     overrides: dict[str, Any] = {"store": store} if store else {}
     try:
         ctx.obj = Settings(**overrides)
@@ -205,6 +207,90 @@ def ask(ctx: click.Context, question: str | None, as_json: bool, k: int | None, 
         return
     answer = engine.ask(question or "", k=k, mode=mode)
     click.echo(json.dumps(answer.to_dict(), ensure_ascii=False) if as_json else _render(answer))
+
+
+@main.command()
+@click.option("--http", "http_mode", is_flag=True,
+              help="HTTP Events API (SLACK_SIGNING_SECRET) instead of Socket Mode (SLACK_APP_TOKEN).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address the --http endpoint binds.")
+@click.option("--port", type=click.IntRange(1, 65535), default=3000, show_default=True,
+              help="Port of the --http endpoint.")
+@click.option("--store", "store_opt", type=click.Path(file_okay=False, path_type=Path), hidden=True)
+@click.pass_context
+@translate_errors
+def slack(ctx: click.Context, http_mode: bool, host: str, port: int, store_opt: Path | None) -> None:
+    """Slack bot: answers @mentions and direct messages in their thread, citing arXiv.
+
+    Needs SLACK_BOT_TOKEN, and SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (--http).
+
+    \b
+    arxiv-qa slack                     # Socket Mode: no public URL needed
+    arxiv-qa slack --http --port 3000  # Events API at http://127.0.0.1:3000/slack/events
+    """
+    from qa.slack import run
+
+    settings = settings_from(ctx)
+    if store_opt:
+        settings = settings.model_copy(update={"store": store_opt})
+    run(settings, http=http_mode, host=host, port=port)
+
+
+@main.command()
+@click.option("--host", default=None, help="Address to bind (default 127.0.0.1, or $ARXIV_QA_HOST).")
+@click.option("--port", type=click.IntRange(0, 65535), default=None, help="Port (default 7860, or $ARXIV_QA_PORT).")
+@click.option("--insecure", is_flag=True, help="Allow a non-loopback address without ARXIV_QA_AUTH/API_TOKEN.")
+@click.option("--store", "store_opt", type=click.Path(file_okay=False, path_type=Path), hidden=True)
+@click.pass_context
+@translate_errors
+def serve(ctx: click.Context, host: str | None, port: int | None, insecure: bool, store_opt: Path | None) -> None:
+    """The chat in the browser, and the HTTP API (/api/ask, docs at /docs) on the same port.
+
+    Fills an empty store from the bundled corpus first. Binding anything but a loopback address
+    needs ARXIV_QA_AUTH=user:password (the page) and ARXIV_QA_API_TOKEN (the API), or --insecure.
+
+    \b
+    arxiv-qa serve                                  # http://127.0.0.1:7860
+    ARXIV_QA_AUTH=team:secret ARXIV_QA_API_TOKEN=t0k arxiv-qa serve --host 0.0.0.0
+    """
+    from ui.server import serve as run_server
+
+    settings = settings_from(ctx)
+    overrides = {"store": store_opt, "host": host, "port": port}
+    settings = settings.model_copy(update={k: v for k, v in overrides.items() if v is not None})
+    run_server(settings, insecure=insecure)
+
+
+@main.command("eval")
+@click.option("--gold", type=click.Path(dir_okay=False, path_type=Path), default=Path("eval/gold.jsonl"),
+              show_default=True, help="Gold questions (JSONL, see eval/README.md).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("eval/out"),
+              show_default=True, help="Directory for report.md, report.json and the charts.")
+@click.option("--judge", is_flag=True, help="Also grade answers with an LLM judge (needs an LLM configured).")
+@click.option("--store", "store_opt", type=click.Path(file_okay=False, path_type=Path), hidden=True)
+@click.pass_context
+@translate_errors
+def eval_command(ctx: click.Context, gold: Path, as_json: bool, out: Path, judge: bool,
+                 store_opt: Path | None) -> None:
+    """Score retrieval (BM25, dense, hybrid, plain-LlamaIndex baseline) and answers against gold questions.
+
+    Ingests the bundled corpus first if the store is empty. Writes report.md, report.json and
+    PNG charts to --out; the answers are extractive, and LLM too when an LLM is configured.
+
+    \b
+    arxiv-qa eval
+    arxiv-qa eval --json --out /tmp/eval
+    arxiv-qa eval --gold my_gold.jsonl --judge
+    """
+    from qa.evaluate import evaluate_store
+    from qa.report import console_summary, summary, write_report
+
+    settings = settings_from(ctx)
+    if store_opt:
+        settings = settings.model_copy(update={"store": store_opt})
+    report = evaluate_store(settings, gold, judge=judge, log=lambda message: click.echo(f"eval: {message}", err=True))
+    written = write_report(report, out)
+    click.echo(json.dumps(summary(report), indent=2) if as_json else console_summary(report, written))
 
 
 if __name__ == "__main__":
