@@ -164,17 +164,21 @@ class QA:
         if not retrieval.passages:
             yield answer.answer
             return answer
-        from qa.answer.llm import build_context
+        from qa.answer.llm import Redactor, build_context
 
         papers = {p.chunk.doc_key: self.store.paper(p.chunk.doc_key) for p in retrieval.passages}
         messages = self.llm.answer_messages(standalone, build_context(retrieval.passages, papers))
         pieces: list[str] = []
+        redactor = Redactor(self.settings.secret_values())  # a model may be talked into echoing one
         for piece in self.llm.stream(messages):
             if not pieces:
                 timings["first_token"] = time.perf_counter() - t
             pieces.append(piece)
-            yield piece
-        text = "".join(pieces).strip()
+            if safe := redactor.feed(piece):
+                yield safe
+        if rest := redactor.flush():
+            yield rest
+        text = redactor.scrub("".join(pieces)).strip()
         if normalize_text(REFUSAL) not in normalize_text(text):
             self._finish(answer, text, snippets_for(text, retrieval.passages))
             if answer.refused and text:

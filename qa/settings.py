@@ -92,6 +92,11 @@ class Settings(BaseSettings):
         description="Signing secret for HTTP Events mode.",
     )
 
+    def secret_values(self) -> list[str]:
+        """The values of every secret setting, to be scrubbed from anything shown or logged."""
+        secrets = [v.get_secret_value() for v in self.__dict__.values() if isinstance(v, SecretStr)]
+        return [s for s in secrets if len(s) >= 4]
+
     @property
     def llm_configured(self) -> bool:
         """True when an endpoint is set: a key, or a base URL (local servers need no key)."""

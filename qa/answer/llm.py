@@ -23,6 +23,34 @@ from qa.retrieve import Passage
 from qa.settings import Settings
 
 
+REDACTED = "[redacted]"
+
+
+class Redactor:
+    """Scrubs secrets from streamed text, holding back a tail so a secret split across pieces is caught."""
+
+    def __init__(self, secrets: Sequence[str]) -> None:
+        self.secrets = [s for s in secrets if s]
+        self.hold = max((len(s) for s in self.secrets), default=1) - 1
+        self.buffer = ""
+
+    def scrub(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, REDACTED)
+        return text
+
+    def feed(self, piece: str) -> str:
+        """The part of the text so far that is safe to show."""
+        self.buffer = self.scrub(self.buffer + piece)
+        cut = max(0, len(self.buffer) - self.hold)
+        out, self.buffer = self.buffer[:cut], self.buffer[cut:]
+        return out
+
+    def flush(self) -> str:
+        out, self.buffer = self.scrub(self.buffer), ""
+        return out
+
+
 def fence(text: str) -> str:
     """Abstract text made safe to put between <abstract> tags (it cannot close the fence)."""
     return text.replace("<", "&lt;").replace(">", "&gt;")
