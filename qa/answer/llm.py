@@ -22,7 +22,6 @@ from qa.papers import Paper
 from qa.retrieve import Passage
 from qa.settings import Settings
 
-
 REDACTED = "[redacted]"
 
 
