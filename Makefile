@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: install serve test lint eval bench clean
+.PHONY: install serve test lint eval bench screenshot clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,7 +22,13 @@ lint: install
 	$(BIN)/mypy
 
 test: install lint
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq chromium; } \
+		|| echo "make: no chromium and cannot install it (not root?): the browser test will be skipped"
 	$(BIN)/python -m pytest -q
+
+screenshot: install
+	$(BIN)/python -m pytest -q tests/test_ui_browser.py -k arxiv_links
+	cp tests/artifacts/screenshot-chat.png docs/screenshot-chat.png
 
 clean:
 	rm -rf $(VENV) .arxiv-qa .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,229 @@
+"""The HTTP API on a live server on 127.0.0.1: ask, stats, healthz, bad input, the bearer token,
+library errors as JSON, and the concurrency limit (excess requests wait, they do not fail)."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from pydantic import SecretStr
+
+from qa.ask import QA
+from qa.errors import BadInput, LLMError, QAError, StoreError
+from qa.settings import Settings
+from qa.store import Store
+from tests.conftest import make_settings
+from ui.server import create_api, create_app
+
+TOKEN = "s3cret-token"
+
+
+@contextmanager
+def running(app: FastAPI) -> Iterator[str]:
+    """Serve `app` with uvicorn on a free port of 127.0.0.1 in a thread; yield its base URL."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning",
+                                           timeout_graceful_shutdown=3))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(15)
+
+
+def store_copy(corpus_store: Settings, tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
+    """A private copy of the session's corpus store (tests may write to it)."""
+    copy = tmp_path_factory.mktemp(name) / "store"
+    shutil.copytree(corpus_store.store, copy)
+    return copy
+
+
+@pytest.fixture(scope="module")
+def qa(corpus_store: Settings, tmp_path_factory: pytest.TempPathFactory) -> QA:
+    settings = make_settings(store_copy(corpus_store, tmp_path_factory, "api"))
+    engine = QA(settings, Store(settings))
+    assert engine.warm
+    return engine
+
+
+@pytest.fixture(scope="module")
+def url(qa: QA) -> Iterator[str]:
+    with running(create_app(qa)) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def guarded_url(qa: QA) -> Iterator[str]:
+    settings = qa.settings.model_copy(update={"api_token": SecretStr(TOKEN)})
+    with running(create_app(QA(settings, qa.store))) as base:
+        yield base
+
+
+def test_ask_returns_the_answer_json(url: str) -> None:
+    got = httpx.post(f"{url}/api/ask", json={"question": "How many languages does Qwen3 support?"}, timeout=60)
+    assert got.status_code == 200, got.text
+    body = got.json()
+    assert {"question", "answer", "refused", "mode", "citations", "passages", "timings"} <= set(body)
+    assert not body["refused"] and "119" in body["answer"] and body["mode"] == "extractive"
+    assert body["citations"][0] == {**body["citations"][0], "key": "arXiv:2505.09388",
+                                    "url": "https://arxiv.org/abs/2505.09388"}
+
+
+def test_follow_up_uses_the_history(url: str) -> None:
+    history = [{"role": "user", "content": "What is the Qwen3 Embedding series?"},
+               {"role": "assistant", "content": "A text embedding series. [arXiv:2506.05176]"}]
+    got = httpx.post(f"{url}/api/ask", json={"question": "What model sizes does it come in?", "history": history,
+                                             "k": 4, "mode": "extractive"}, timeout=60).json()
+    assert "Qwen3" in (got["standalone_question"] or "") and "8B" in got["answer"]
+    assert len(got["passages"]) <= 4
+
+
+def test_date_filter(url: str) -> None:
+    got = httpx.post(f"{url}/api/ask", json={"question": "How many languages does Qwen3 support?",
+                                             "month_from": "2024-01", "month_to": "2024-12"}, timeout=60).json()
+    assert all(p["arxiv_id"] is None or p["arxiv_id"].startswith("24") for p in got["passages"])
+    assert "arXiv:2505.09388" not in [c["key"] for c in got["citations"]]
+
+
+def test_stats_and_healthz(url: str) -> None:
+    stats = httpx.get(f"{url}/api/stats").json()
+    assert stats["papers"] == 27 and stats["chunks"] > 27 and "2505.09388" in stats["arxiv_ids"]
+    assert httpx.get(f"{url}/api/healthz").json() == {"status": "ok"}
+
+
+def test_openapi_docs(url: str) -> None:
+    spec = httpx.get(f"{url}/openapi.json").json()
+    assert {"/api/ask", "/api/stats", "/api/healthz"} <= set(spec["paths"])
+    assert "AskRequest" in spec["components"]["schemas"]
+    docs = httpx.get(f"{url}/docs")
+    assert docs.status_code == 200 and "swagger" in docs.text.lower()
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ({}, "question: Field required"),
+    ({"question": 5}, "question: Input should be a valid string"),
+    ({"question": ""}, "question: String should have at least 1 character"),
+    ({"question": "Q?", "k": 0}, "k: Input should be greater than or equal to 1"),
+    ({"question": "Q?", "k": "3"}, "k: Input should be a valid integer"),
+    ({"question": "Q?", "k": 51}, "k: Input should be less than or equal to 50"),
+    ({"question": "Q?", "mode": "magic"}, "mode: Input should be 'auto', 'extractive' or 'llm'"),
+    ({"question": "Q?", "history": [{"role": "system", "content": "x"}]}, "history.0.role"),
+    ({"question": "Q?", "history": "hi"}, "history: Input should be a valid list"),
+    ({"question": "Q?", "month_from": "May 2025"}, "month_from: String should match pattern"),
+    ({"question": "Q?", "temperature": 2}, "temperature: Extra inputs are not permitted"),
+    ([1, 2], "Input should be a valid dictionary"),
+])
+def test_malformed_request_is_422_with_one_line(url: str, body: Any, message: str) -> None:
+    got = httpx.post(f"{url}/api/ask", json=body)
+    assert got.status_code == 422
+    error = got.json()["error"]
+    assert message in error and "\n" not in error and "Traceback" not in got.text
+
+
+def test_body_that_is_not_json_is_422(url: str) -> None:
+    got = httpx.post(f"{url}/api/ask", content=b"{not json", headers={"content-type": "application/json"})
+    assert got.status_code == 422 and "JSON" in got.json()["error"]
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ({"question": "   "}, "the question is empty"),
+    ({"question": "x" * 3000}, "longer than 2000"),
+    ({"question": "Q?", "mode": "llm"}, "OPENAI_API_KEY"),
+    ({"question": "Q?", "month_from": "2025-06", "month_to": "2025-01"}, "after"),
+    ({"question": "Q?", "month_from": "2025-13"}, "is not a month"),
+])
+def test_input_the_library_refuses_is_400(url: str, body: dict[str, Any], message: str) -> None:
+    got = httpx.post(f"{url}/api/ask", json=body, timeout=60)
+    assert got.status_code == 400 and message in got.json()["error"]
+
+
+@pytest.mark.parametrize("path", ["/api/ask", "/api/stats"])
+@pytest.mark.parametrize("header", [None, "Bearer wrong", f"Basic {TOKEN}", TOKEN, f"Bearer {TOKEN}x"])
+def test_token_is_required_when_set(guarded_url: str, path: str, header: str | None) -> None:
+    headers = {"Authorization": header} if header is not None else {}
+    got = httpx.request("POST" if path == "/api/ask" else "GET", f"{guarded_url}{path}", headers=headers,
+                        json={"question": "How many languages does Qwen3 support?"})
+    assert got.status_code == 401 and "bearer token" in got.json()["error"]
+    assert got.headers["www-authenticate"] == "Bearer"
+
+
+def test_right_token_is_accepted_and_healthz_needs_none(guarded_url: str) -> None:
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    got = httpx.post(f"{guarded_url}/api/ask", json={"question": "How many languages does Qwen3 support?"},
+                     headers=auth, timeout=60)
+    assert got.status_code == 200 and got.json()["citations"]
+    assert httpx.get(f"{guarded_url}/api/stats", headers=auth).status_code == 200
+    assert httpx.get(f"{guarded_url}/api/healthz").status_code == 200
+
+
+class StubQA:
+    """Stands in for QA where a library failure or a slow answer is needed."""
+
+    def __init__(self, settings: Settings, error: QAError | None = None, delay: float = 0.0) -> None:
+        self.settings = settings
+        self.error = error
+        self.delay = delay
+        self.store = self
+        self.active = 0
+        self.peak = 0
+        self._lock = threading.Lock()
+
+    def ask(self, question: str, *args: object) -> Any:
+        with self._lock:
+            self.active += 1
+            self.peak = max(self.peak, self.active)
+        time.sleep(self.delay)
+        with self._lock:
+            self.active -= 1
+        if self.error:
+            raise self.error
+        from qa.answer.types import Answer
+        return Answer(question, "fine", False, "extractive")
+
+    def stats(self) -> dict[str, Any]:
+        if self.error:
+            raise self.error
+        return {"papers": 0}
+
+
+@pytest.mark.parametrize(("error", "status"), [
+    (BadInput("bad question"), 400), (LLMError("the LLM endpoint timed out after 30 s"), 502),
+    (StoreError("cannot open store /x: Permission denied"), 503),
+])
+def test_library_errors_are_json_with_their_status(tmp_path: Path, error: QAError, status: int) -> None:
+    with running(create_api(StubQA(make_settings(tmp_path), error)) ) as base:  # type: ignore[arg-type]
+        for got in (httpx.post(f"{base}/api/ask", json={"question": "Q?"}), httpx.get(f"{base}/api/stats")):
+            assert got.status_code == status and got.json() == {"error": str(error)}
+
+
+def test_unexpected_error_is_a_json_500_without_traceback(tmp_path: Path) -> None:
+    stub = StubQA(make_settings(tmp_path), RuntimeError("boom"))  # type: ignore[arg-type]
+    with running(create_api(stub)) as base:  # type: ignore[arg-type]
+        got = httpx.post(f"{base}/api/ask", json={"question": "Q?"})
+    assert got.status_code == 500 and got.json() == {"error": "internal error; see the server log"}
+
+
+def test_excess_requests_wait_for_a_worker(tmp_path: Path) -> None:
+    stub = StubQA(make_settings(tmp_path, concurrency_limit=2), delay=0.3)
+    with running(create_api(stub)) as base, ThreadPoolExecutor(6) as pool:  # type: ignore[arg-type]
+        start = time.perf_counter()
+        codes = list(pool.map(lambda i: httpx.post(f"{base}/api/ask", json={"question": f"Q{i}?"},
+                                                   timeout=30).status_code, range(6)))
+        took = time.perf_counter() - start
+    assert codes == [200] * 6 and stub.peak == 2 and took >= 0.85
