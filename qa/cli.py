@@ -61,6 +61,8 @@ def main(ctx: click.Context, store: Path | None) -> None:
     arxiv-qa ingest                 # the bundled sample corpus
     arxiv-qa ingest dumps/ more/*.txt
     arxiv-qa stats --json
+    arxiv-qa ask "How many languages does Qwen3 support?"
+    arxiv-qa serve                  # the chat at http://127.0.0.1:7860
     """
     logging.basicConfig(level=logging.WARNING, format="arxiv-qa: %(message)s")
     overrides: dict[str, Any] = {"store": store} if store else {}
