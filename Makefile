@@ -26,6 +26,9 @@ test: install lint
 		|| echo "make: no chromium and cannot install it (not root?): the browser test will be skipped"
 	$(BIN)/python -m pytest -q
 
+eval: install
+	$(BIN)/arxiv-qa eval
+
 screenshot: install
 	$(BIN)/python -m pytest -q tests/test_ui_browser.py -k arxiv_links
 	cp tests/artifacts/screenshot-chat.png docs/screenshot-chat.png
