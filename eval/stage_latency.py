@@ -14,7 +14,7 @@ import os
 import statistics
 from pathlib import Path
 
-from qa.ask import QA
+from qa.engine import QA
 from qa.settings import Settings
 from qa.store import Store
 

@@ -189,7 +189,7 @@ def ask(ctx: click.Context, question: str | None, as_json: bool, k: int | None, 
     arxiv-qa ask "What does arXiv:2506.01939 find?" --json
     arxiv-qa ask --batch questions.jsonl --json > answers.jsonl
     """
-    from qa.ask import QA
+    from qa.engine import QA
     from qa.errors import BadInput
     from qa.store import Store
 

@@ -22,7 +22,7 @@ from functools import partial
 from pathlib import Path
 
 from qa.answer.citations import BRACKET_RE
-from qa.ask import QA
+from qa.engine import QA
 from qa.errors import BadInput, LLMError
 from qa.settings import Settings
 from qa.store import Store

@@ -30,8 +30,8 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from qa.ask import QA
 from qa.chat import Message
+from qa.engine import QA
 from qa.errors import BadInput, QAError
 from qa.settings import Settings
 from qa.slack_format import error_reply, plain_text, render_answer

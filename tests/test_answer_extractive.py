@@ -6,7 +6,7 @@ import pytest
 
 from qa.answer.extractive import split_sentences
 from qa.answer.types import REFUSAL
-from qa.ask import QA
+from qa.engine import QA
 from qa.settings import Settings
 from qa.store import Store
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from qa.answer.types import REFUSAL, Answer
-from qa.ask import QA
+from qa.engine import QA
 from qa.errors import LLMError
 from qa.ingest import ingest
 from qa.settings import Settings

@@ -18,7 +18,7 @@ import uvicorn
 from fastapi import FastAPI
 from pydantic import SecretStr
 
-from qa.ask import QA
+from qa.engine import QA
 from qa.errors import BadInput, LLMError, QAError, StoreError
 from qa.settings import Settings
 from qa.store import Store

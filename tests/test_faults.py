@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.ask import QA
+from qa.engine import QA
 from qa.errors import StoreError
 from qa.ingest import bundled_corpus, ingest
 from qa.settings import Settings

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from qa.ask import QA
+from qa.engine import QA
 from qa.errors import LLMError
 from qa.ingest import ingest
 from qa.settings import Settings

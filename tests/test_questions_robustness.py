@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from qa.ask import QA
+from qa.engine import QA
 from qa.settings import Settings
 from qa.store import Store
 from tests.conftest import run_cli

@@ -24,7 +24,7 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.socket_mode.request import SocketModeRequest
 
 from qa.answer.types import REFUSAL
-from qa.ask import QA
+from qa.engine import QA
 from qa.errors import LLMError
 from qa.settings import Settings
 from qa.slack import build_app, connect, http_server, log_handler, run

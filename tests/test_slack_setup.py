@@ -13,8 +13,8 @@ import yaml
 from click.testing import CliRunner
 from slack_sdk import WebClient
 
-from qa.ask import QA
 from qa.cli import main
+from qa.engine import QA
 from qa.errors import QAError
 from qa.settings import Settings
 from qa.slack import build_app, connect, http_server, serve_socket_mode, slack_tokens

@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import sync_playwright
 from pydantic import SecretStr
 
-from qa.ask import QA
+from qa.engine import QA
 from qa.ingest import ingest
 from qa.settings import Settings
 from qa.store import Store

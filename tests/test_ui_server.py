@@ -23,7 +23,7 @@ import pytest
 from gradio_client import Client
 from pydantic import SecretStr
 
-from qa.ask import QA
+from qa.engine import QA
 from qa.errors import BadInput
 from qa.ingest import ingest
 from qa.settings import Settings

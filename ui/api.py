@@ -22,8 +22,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from qa.ask import QA
 from qa.chat import Message
+from qa.engine import QA
 from qa.errors import BadInput, LLMError, QAError, StoreError
 from ui.inputs import month_range
 

@@ -16,8 +16,8 @@ from typing import Any
 import gradio as gr
 
 from qa.answer.types import Answer
-from qa.ask import QA
 from qa.chat import Message
+from qa.engine import QA
 from qa.errors import QAError
 from ui import render
 from ui.feedback import FEEDBACK_FILE, record_feedback

@@ -17,7 +17,7 @@ import gradio as gr
 import uvicorn
 from fastapi import FastAPI
 
-from qa.ask import QA
+from qa.engine import QA
 from qa.errors import BadInput, QAError
 from qa.ingest import bundled_corpus, ingest
 from qa.settings import Settings
