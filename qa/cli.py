@@ -65,6 +65,8 @@ def main(ctx: click.Context, store: Path | None) -> None:
     arxiv-qa serve                  # the chat at http://127.0.0.1:7860
     """
     logging.basicConfig(level=logging.WARNING, format="arxiv-qa: %(message)s")
+    for handler in logging.getLogger().handlers:  # libraries that set their own loggers to DEBUG (bm25s) stay quiet
+        handler.setLevel(logging.WARNING)
     overrides: dict[str, Any] = {"store": store} if store else {}
     try:
         ctx.obj = Settings(**overrides)

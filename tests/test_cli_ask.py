@@ -23,6 +23,7 @@ def test_ask_prints_answer_and_sources(store: Path) -> None:
     done = run_cli("ask", "How many languages does Qwen3 support?", store=store)
     assert done.returncode == 0, done.stderr
     assert "119" in done.stdout and "https://arxiv.org/abs/2505.09388" in done.stdout and "Sources:" in done.stdout
+    assert done.stderr == ""  # no library chatter on a successful answer
 
 
 def test_ask_json_uses_the_data_model_fields(store: Path) -> None:
