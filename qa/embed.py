@@ -15,6 +15,9 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
 
+# Part of an exported ONNX file's name: exporting differently (v2: eager attention) makes a new file.
+EXPORT_VERSION = 2
+
 
 class Tokenizer(Protocol):
     def __call__(self, text: str) -> list[int]: ...
@@ -69,7 +72,7 @@ def onnx_model(name: str, backend: str, cache: Path) -> Path:
     """The ONNX file of model `name` for `backend`, exported on first use into `cache`."""
     model_dir = local_model_dir(name)
     tag = hashlib.sha1(str(model_dir.resolve()).encode()).hexdigest()[:10]
-    target = cache.expanduser() / f"{model_dir.name}-{tag}" / f"{backend}.onnx"
+    target = cache.expanduser() / f"{model_dir.name}-{tag}" / f"{backend}.v{EXPORT_VERSION}.onnx"
     if not target.is_file():
         from qa.onnx_embed import export
 
