@@ -7,7 +7,10 @@ model, from the local weights, into the model cache; nothing is downloaded.
 
 The graph is exported with the model's plain ("eager") attention: ONNX Runtime runs it, int8, about
 40% faster than the graph of PyTorch's fused scaled-dot-product attention. Texts are tokenized once,
-sorted by length and padded per batch, so little time goes to padding.
+sorted by length and padded per batch, so little time goes to padding. Batches run side by side, one
+single-threaded ONNX Runtime call per physical core: on small CPUs that beats one call spread over
+every core (no waiting for the slowest thread at each operator), most of all while the rest of ingest
+runs beside the model.
 
 The pipeline is sentence-transformers' own: word pieces (truncated to the model's window), the
 transformer, mean pooling over the attention mask, L2 normalisation.
@@ -18,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -94,14 +98,20 @@ class OnnxEmbedding(BaseEmbedding):
 
     _session: Any = PrivateAttr()
     _tokenizer: Any = PrivateAttr()
+    _workers: int = PrivateAttr()
+    _pool: ThreadPoolExecutor | None = PrivateAttr(default=None)
 
     def __init__(self, model_dir: Path, onnx_path: Path, batch_size: int = 32, threads: int | None = None) -> None:
+        """`threads`: batches run at once, each on one thread (default: the physical cores)."""
         super().__init__(model_name=f"{model_dir.name}:{onnx_path.name}", embed_batch_size=batch_size)
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
+        self._workers = threads or physical_cores()
+        if self._workers > 1:
+            self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="arxiv-qa-onnx")
         options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or physical_cores()
+        options.intra_op_num_threads = 1  # parallel across batches instead (see the module's docstring)
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self._session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
@@ -132,10 +142,14 @@ class OnnxEmbedding(BaseEmbedding):
             return np.zeros((0, 0), dtype=np.float32)
         encoded = self._tokenizer.encode_batch(list(texts))
         order = sorted(range(len(texts)), key=lambda i: len(encoded[i].ids))
+        batches = [order[s : s + self.embed_batch_size] for s in range(0, len(order), self.embed_batch_size)]
+        runs = [[encoded[i] for i in batch] for batch in batches]
+        if len(runs) > 1 and self._pool is not None:
+            results = list(self._pool.map(self._run, runs))
+        else:
+            results = [self._run(run) for run in runs]
         out: np.ndarray | None = None
-        for start in range(0, len(order), self.embed_batch_size):
-            batch = order[start : start + self.embed_batch_size]
-            vectors = self._run([encoded[i] for i in batch])
+        for batch, vectors in zip(batches, results, strict=True):
             if out is None:
                 out = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
             out[batch] = vectors
