@@ -5,12 +5,16 @@ embed what changed, committing batch by batch. A file whose content hash is reco
 a file only partly ingested (killed mid-way) is simply run again: merging is idempotent and chunk
 IDs are deterministic, so nothing is duplicated. Sources a re-ingested file no longer carries are
 dropped at its end (a changed abstract replaces its old chunks).
+
+The model embeds the next few batches in a background thread while the current one is merged,
+written and committed (`Store.prefetch`); only what a batch commits is ever written.
 """
 
 from __future__ import annotations
 
 import glob
 import hashlib
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from importlib.resources import files
@@ -18,12 +22,15 @@ from itertools import islice
 from pathlib import Path
 
 from qa.errors import BadInput, StoreError
-from qa.merge import Merger, without_sources
+from qa.merge import Merger, as_new, without_sources
 from qa.papers import Paper, Source, Variant, normalize_text
 from qa.sources import detect_format, read_papers
 from qa.store import Store
 
 Progress = Callable[[int], None]
+# Batches whose chunks the model embeds together, ahead of their turn: one call over several batches
+# sorts more texts by length (less padding) and keeps the model busy while a group is stored.
+PREFETCH_BATCHES = 4
 
 
 def bundled_corpus() -> Path:
@@ -96,14 +103,30 @@ class Ingester:
         # Track which text each record carries only when the file was seen before (a re-ingest).
         seen: dict[Source, bytes] | None = {} if self.store.catalog.papers_of_file(name) else None
         count = 0
-        for batch in _batches(read_papers(path), self.store.settings.ingest_batch):
-            with self.store.batch():
-                touched = {p.doc_key: p for p in map(self.merger.add, batch)}
-                self.store.sync(self._current(touched))
-            if seen is not None:
-                seen.update((r.sources[0], _text_hash(r.abstract)) for r in batch)
-            count += len(batch)
-            self.progress(len(batch))
+        batches = _batches(read_papers(path), self.store.settings.ingest_batch)
+        ahead: deque[list[Paper]] = deque()  # read, and handed to the model in the background
+
+        def read_ahead() -> None:
+            group = list(islice(batches, PREFETCH_BATCHES))
+            if group:
+                self.store.prefetch([as_new(r) for batch in group for r in batch])
+                ahead.extend(group)
+
+        try:
+            read_ahead()
+            while ahead:
+                if len(ahead) <= PREFETCH_BATCHES:
+                    read_ahead()  # the next group is embedded while this one is merged and stored
+                batch = ahead.popleft()
+                with self.store.batch():
+                    touched = {p.doc_key: p for p in map(self.merger.add, batch)}
+                    self.store.sync(self._current(touched))
+                if seen is not None:
+                    seen.update((r.sources[0], _text_hash(r.abstract)) for r in batch)
+                count += len(batch)
+                self.progress(len(batch))
+        finally:
+            self.store.end_prefetch()
         with self.store.batch():
             if seen is not None:
                 self._drop_stale(name, seen)

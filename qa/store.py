@@ -13,7 +13,9 @@ import logging
 import shutil
 import sqlite3
 import tempfile
+from collections import deque
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from functools import cached_property
 from pathlib import Path
@@ -66,6 +68,11 @@ class Store:
         self.root = Path(settings.store).expanduser()
         self.embedded = 0  # chunks embedded by this object, for reports and tests
         self._bm25: tuple[int, BM25Index] | None = None
+        # Embed-ahead (see `prefetch`): per call, the chunks of each prospective paper, and the
+        # background computation of their vectors by chunk text.
+        self._ahead: deque[tuple[dict[str, tuple[Paper, list[Chunk]]], dict[str, Future[dict[str, list[float]]]]]] = (
+            deque(maxlen=3))
+        self._ahead_pool: ThreadPoolExecutor | None = None
 
     @cached_property
     def catalog(self) -> Catalog:
@@ -145,7 +152,7 @@ class Store:
             stale += self.catalog.orphan_chunk_ids(key)
         for paper in papers:
             old_ids, old_sig = self.catalog.chunk_state(paper.doc_key)
-            chunks = self.chunker.chunks(paper)
+            chunks = self._chunks(paper)
             sig = signature(chunks)
             if sig == old_sig:
                 continue
@@ -175,10 +182,67 @@ class Store:
     def _embed(self, chunks: list[Chunk], stale: list[str]) -> list[list[float]]:
         reuse = self._reusable(stale)
         todo = [c for c in chunks if c.chunk_id.rsplit(":", 1)[-1] not in reuse]
-        new = dict(zip((c.chunk_id for c in todo), self.embedder.get_text_embedding_batch([c.text for c in todo]),
-                       strict=True)) if todo else {}
+        new = self._vectors_ahead([c.text for c in todo])
+        rest = list(dict.fromkeys(c.text for c in todo if c.text not in new))
+        if rest:
+            new.update(zip(rest, self.embedder.get_text_embedding_batch(rest), strict=True))
         self.embedded += len(todo)
-        return [new.get(c.chunk_id) or reuse[c.chunk_id.rsplit(":", 1)[-1]] for c in chunks]
+        fresh = {c.chunk_id for c in todo}
+        return [new[c.text] if c.chunk_id in fresh else reuse[c.chunk_id.rsplit(":", 1)[-1]] for c in chunks]
+
+    # --- embed-ahead: the model works on the next batch while this one is merged and written ---
+    def prefetch(self, papers: list[Paper]) -> None:
+        """Start embedding, in a background thread, the chunks `papers` have that the store lacks.
+
+        Ingest passes the records of the next few batches, each as a new paper, so the model runs
+        while the rest of the pipeline (merge, vector upsert, catalog commit) works on the current one.
+        Nothing is written here: `sync` takes the vectors from here when the papers it stores turn
+        out as predicted, and embeds anything else itself. A wrong guess (a record merged into a
+        paper that has another text) costs only its embedding.
+        """
+        memo: dict[str, tuple[Paper, list[Chunk]]] = {}
+        texts: list[str] = []
+        for paper in papers:
+            chunks = self.chunker.chunks(paper)
+            memo[paper.doc_key] = (paper, chunks)
+            old_sig = self.catalog.chunk_state(paper.doc_key)[1]
+            if signature(chunks).split(":")[0] != old_sig.split(":")[0]:  # texts not stored yet
+                texts += [c.text for c in chunks]
+        futures: dict[str, Future[dict[str, list[float]]]] = {}
+        if texts:
+            embedder = self.embedder  # built here, not in the worker thread
+            if self._ahead_pool is None:
+                self._ahead_pool = ThreadPoolExecutor(1, thread_name_prefix="arxiv-qa-embed")
+            todo = list(dict.fromkeys(texts))
+            future = self._ahead_pool.submit(
+                lambda: dict(zip(todo, embedder.get_text_embedding_batch(todo), strict=True)))
+            futures = dict.fromkeys(todo, future)
+        self._ahead.append((memo, futures))
+
+    def end_prefetch(self) -> None:
+        """Drop what `prefetch` computed and stop its thread (after ingest, or when it failed)."""
+        self._ahead.clear()
+        if self._ahead_pool is not None:
+            self._ahead_pool.shutdown(wait=False, cancel_futures=True)
+            self._ahead_pool = None
+
+    def _chunks(self, paper: Paper) -> list[Chunk]:
+        for memo, _ in self._ahead:
+            hit = memo.pop(paper.doc_key, None)
+            if hit is not None and hit[0] == paper:
+                return hit[1]
+        return self.chunker.chunks(paper)
+
+    def _vectors_ahead(self, texts: list[str]) -> dict[str, list[float]]:
+        """Vectors `prefetch` computed for `texts` (waiting for them if need be), by text."""
+        found: dict[str, list[float]] = {}
+        for text in texts:
+            for _, futures in self._ahead:
+                future = futures.get(text)
+                if future is not None:
+                    found[text] = future.result()[text]
+                    break
+        return found
 
     # --- crash hygiene: vectors written by a batch whose catalog commit never happened ---
     @property
@@ -193,6 +257,7 @@ class Store:
             self._dirty_marker.touch()
 
     def end_writes(self) -> None:
+        self.end_prefetch()
         with suppress(OSError):
             self._dirty_marker.unlink()
 
