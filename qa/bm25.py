@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
+from functools import cached_property
 from pathlib import Path
 
 import bm25s
@@ -62,6 +63,11 @@ class BM25Index:
             return cls(meta["ids"], meta["doc_keys"], np.load(folder / "months.npy"), engine)
         except (OSError, ValueError, KeyError):
             return None
+
+    @cached_property
+    def position(self) -> dict[str, int]:
+        """The row of each chunk ID in `ids` (and so in `doc_keys`, `months` and filter masks)."""
+        return {chunk_id: row for row, chunk_id in enumerate(self.ids)}
 
     def idf(self, token: str) -> float:
         """Inverse document frequency of a (stemmed) token; highest for a token no chunk has."""

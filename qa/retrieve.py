@@ -195,7 +195,8 @@ class Retriever:
         with _timer(result.timings, "embed_query"):
             vector = self.store.embedder.get_query_embedding(query)
         with _timer(result.timings, "dense"):
-            return self.store.dense_search(vector, depth, chroma_where(filters, keys))
+            # Filters as a mask over the chunks, like BM25's: far faster in Chroma than a `where`.
+            return self.store.dense_search(vector, depth, allowed=bm25_mask(self.store, filters, keys))
 
     def _fuse(self, lexical: list[tuple[str, float]], dense: list[tuple[Chunk, float]], k: int) -> list[Passage]:
         scores = fuse([[i for i, _ in lexical], [c.chunk_id for c, _ in dense]])

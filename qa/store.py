@@ -10,6 +10,7 @@ Everything is opened lazily, so a command that needs only the catalog never load
 from __future__ import annotations
 
 import logging
+import math
 import shutil
 import sqlite3
 import tempfile
@@ -22,6 +23,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
+import numpy as np
+
 from qa.bm25 import BM25Index
 from qa.catalog import Catalog
 from qa.chunks import Chunker, signature
@@ -31,6 +34,12 @@ from qa.papers import Chunk, Paper
 from qa.settings import Settings
 
 log = logging.getLogger(__name__)
+READ_PAGE = 10_000  # chunks per read when reading the whole collection (Chroma's SQLite caps query variables)
+# A filtered dense search first asks for OVERSAMPLE times the hits the filter's share of chunks needs,
+# unfiltered (ids and distances only: a few ms for a thousand), and keeps the allowed ones; when that
+# would mean more than MAX_WIDE_SEARCH hits (a narrow filter), it searches among the allowed IDs.
+OVERSAMPLE = 2
+MAX_WIDE_SEARCH = 1500
 
 if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
@@ -68,6 +77,7 @@ class Store:
         self.root = Path(settings.store).expanduser()
         self.embedded = 0  # chunks embedded by this object, for reports and tests
         self._bm25: tuple[int, BM25Index] | None = None
+        self._count: tuple[int, int] | None = None
         # Embed-ahead (see `prefetch`): per call, the chunks of each prospective paper, and the
         # background computation of their vectors by chunk text.
         self._ahead: deque[tuple[dict[str, tuple[Paper, list[Chunk]]], dict[str, Future[dict[str, list[float]]]]]] = (
@@ -300,17 +310,34 @@ class Store:
         return index
 
     def _build_bm25(self) -> BM25Index:
+        ids: list[str] = []
+        texts: list[str] = []
+        keys: list[str] = []
+        months: list[int] = []
         with guard("building the BM25 index failed"):
-            got = self.collection.get(include=["documents", "metadatas"])
-        metas = got["metadatas"] or []
-        return BM25Index.build(
-            list(got["ids"]), list(got["documents"] or []),
-            [str(m["doc_key"]) for m in metas], [int(m.get("year_month") or 0) for m in metas],
-        )
+            # Page by page: one read of a large collection exceeds SQLite's limit on query variables.
+            for offset in range(0, self.chunk_count(), READ_PAGE):
+                got = self.collection.get(include=["documents", "metadatas"], limit=READ_PAGE, offset=offset)
+                metas = got["metadatas"] or []
+                ids += got["ids"]
+                texts += got["documents"] or []
+                keys += [str(m["doc_key"]) for m in metas]
+                months += [int(m.get("year_month") or 0) for m in metas]
+        return BM25Index.build(ids, texts, keys, months)
 
-    def dense_search(self, vector: list[float], k: int, where: dict[str, Any] | None) -> list[tuple[Chunk, float]]:
-        """The `k` nearest chunks to `vector` (cosine similarity), among those `where` allows."""
-        k = min(k, self.chunk_count())
+    def dense_search(self, vector: list[float], k: int, where: dict[str, Any] | None = None,
+                     allowed: np.ndarray | None = None) -> list[tuple[Chunk, float]]:
+        """The `k` nearest chunks to `vector` (cosine similarity), among those `where` allows.
+
+        `allowed`, in place of `where`, marks the chunks allowed (non-zero) in the order of `bm25().ids`,
+        as `qa.retrieve.bm25_mask` makes it. That is much faster than a `where` on a large store:
+        Chroma evaluates a metadata filter over every chunk that matches it (hundreds of ms at 100k
+        chunks), while a search restricted to IDs, or a wider unfiltered search whose hits are then
+        filtered here, takes a few ms.
+        """
+        if allowed is not None:
+            return self._dense_among(vector, k, allowed)
+        k = min(k, self._chunk_count_now())
         if k <= 0:
             return []
         with guard("dense search failed"):
@@ -319,6 +346,29 @@ class Store:
             )
         rows = zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0], strict=True)
         return [(Chunk.from_metadata(i, d, m), 1.0 - float(dist)) for i, d, m, dist in rows]
+
+    def _dense_among(self, vector: list[float], k: int, allowed: np.ndarray) -> list[tuple[Chunk, float]]:
+        index = self.bm25()
+        rows = np.flatnonzero(allowed)
+        k = min(k, len(rows))
+        if k <= 0:
+            return []
+        total = len(index.ids)
+        wide = math.ceil(OVERSAMPLE * k * total / len(rows))  # unfiltered hits needed to find k allowed ones
+        with guard("dense search failed"):
+            if wide <= MAX_WIDE_SEARCH:
+                got = self.collection.query(query_embeddings=[vector], n_results=min(wide, total),
+                                            include=["distances"])
+                position = index.position
+                hits = [(i, d) for i, d in zip(got["ids"][0], got["distances"][0], strict=True)
+                        if (p := position.get(i)) is not None and allowed[p]][:k]
+                if len(hits) == k or wide >= total:
+                    found = self.chunks([i for i, _ in hits])
+                    return [(found[i], 1.0 - float(d)) for i, d in hits if i in found]
+            got = self.collection.query(query_embeddings=[vector], n_results=k, ids=[index.ids[r] for r in rows],
+                                        include=["documents", "metadatas", "distances"])
+        rows_got = zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0], strict=True)
+        return [(Chunk.from_metadata(i, d, m), 1.0 - float(dist)) for i, d, m, dist in rows_got]
 
     def chunks(self, ids: list[str]) -> dict[str, Chunk]:
         """Stored chunks by ID (missing IDs are left out)."""
@@ -335,6 +385,13 @@ class Store:
     def chunk_count(self) -> int:
         with guard("counting chunks failed"):
             return int(self.collection.count())
+
+    def _chunk_count_now(self) -> int:
+        """`chunk_count`, remembered while the catalog generation stands (counting takes ms on a big store)."""
+        generation = self.catalog.generation()
+        if self._count is None or self._count[0] != generation:
+            self._count = (generation, self.chunk_count())
+        return self._count[1]
 
     def stats(self) -> dict[str, Any]:
         """The figures of `arxiv-qa stats`."""
