@@ -29,6 +29,9 @@ test: install lint
 eval: install
 	$(BIN)/arxiv-qa eval
 
+bench: install
+	$(BIN)/python eval/bench.py
+
 screenshot: install
 	$(BIN)/python -m pytest -q tests/test_ui_browser.py -k arxiv_links
 	cp tests/artifacts/screenshot-chat.png docs/screenshot-chat.png
