@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
 
-# Part of an exported ONNX file's name: exporting differently (v2: eager attention) makes a new file.
-EXPORT_VERSION = 2
+# Part of an exported ONNX file's name: exporting differently makes a new file (v2: eager attention;
+# v3: first layer left fp32 in the int8 model).
+EXPORT_VERSION = 3
 
 
 class Tokenizer(Protocol):
@@ -87,7 +88,8 @@ def load_embedder(name: str, batch_size: int, backend: str = "torch",
     if backend in ("onnx-int8", "onnx"):
         from qa.onnx_embed import OnnxEmbedding
 
-        return OnnxEmbedding(local_model_dir(name), onnx_model(name, backend, cache), batch_size)
+        return OnnxEmbedding(local_model_dir(name), onnx_model(name, backend, cache), batch_size,
+                             one_per_run=backend == "onnx-int8")
     location = model_location(name)
     _offline_if_local(location)
     from llama_index.embeddings.huggingface import HuggingFaceEmbedding

@@ -85,10 +85,16 @@ def export(model_dir: Path, target: Path, quantize: bool) -> Path:
                           output_names=["last_hidden_state"], dynamic_axes=dynamic, opset_version=17, dynamo=False)
     tmp = target.with_name(target.stem + ".tmp.onnx")
     if quantize:
+        import onnx
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
-        # Per-channel scales keep int8 vectors within cosine 0.99 of fp32 (per-tensor: 0.93).
-        quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8, per_channel=True)
+        # Per-channel scales keep int8 vectors within cosine 0.99 of fp32 (per-tensor: 0.93). The first
+        # layer stays fp32: its inputs have the widest range, and quantising them cost retrieval quality
+        # (gold-set nDCG@10 now equals fp32's) for a sixth of the model's time.
+        first_layer = [n.name for n in onnx.load(str(fp32)).graph.node
+                       if n.op_type == "MatMul" and "/layer.0/" in n.name]
+        quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8, per_channel=True,
+                         nodes_to_exclude=first_layer)
         fp32.unlink()
     else:
         fp32.replace(tmp)
@@ -103,14 +109,22 @@ class OnnxEmbedding(BaseEmbedding):
     _tokenizer: Any = PrivateAttr()
     _workers: int = PrivateAttr()
     _pool: ThreadPoolExecutor | None = PrivateAttr(default=None)
+    _one_per_run: bool = PrivateAttr(default=False)
 
-    def __init__(self, model_dir: Path, onnx_path: Path, batch_size: int = 32, threads: int | None = None) -> None:
-        """`threads`: batches run at once, each on one thread (default: the physical cores)."""
+    def __init__(self, model_dir: Path, onnx_path: Path, batch_size: int = 32, threads: int | None = None,
+                 one_per_run: bool = False) -> None:
+        """`threads`: batches run at once, each on one thread (default: the physical cores).
+
+        `one_per_run` for a dynamically quantised model: its activations are scaled by the range of
+        the whole batch, so a text's vector would depend on the texts batched with it (and on their
+        padding); one text per run makes it a function of the text alone, at about the same speed.
+        """
         super().__init__(model_name=f"{model_dir.name}:{onnx_path.name}", embed_batch_size=batch_size)
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
         self._workers = threads or physical_cores()
+        self._one_per_run = one_per_run
         if self._workers > 1:
             self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="arxiv-qa-onnx")
         options = ort.SessionOptions()
@@ -147,7 +161,7 @@ class OnnxEmbedding(BaseEmbedding):
         order = sorted(range(len(texts)), key=lambda i: len(encoded[i].ids))
         batches: list[list[int]] = []
         for i in order:  # shortest first: a batch is full at `embed_batch_size` texts or the token budget
-            full = batches and (len(batches[-1]) == self.embed_batch_size
+            full = batches and (self._one_per_run or len(batches[-1]) == self.embed_batch_size
                                 or (len(batches[-1]) + 1) * len(encoded[i].ids) > BATCH_TOKENS)
             if not batches or full:
                 batches.append([])
