@@ -486,17 +486,24 @@ def cold_start(store: Path, model_cache: Path, runs: int, question: str = COLD_Q
     env.update(ARXIV_QA_MODEL_CACHE=str(model_cache), ARXIV_QA_EMBED_BACKEND="onnx-int8", ARXIV_QA_MODE="extractive")
     if chroma_url:
         env["ARXIV_QA_CHROMA_URL"] = chroma_url
-    walls, inside = [], []
+    walls, inside, rss = [], [], []
     for _ in range(runs):
-        start = time.perf_counter()
-        proc = subprocess.run([*command, "ask", question, "--json", "--store", str(store)],
-                              env=env, capture_output=True, text=True)
-        walls.append(time.perf_counter() - start)
-        if proc.returncode != 0:
-            raise SystemExit(f"arxiv-qa ask failed on {store}: {proc.stderr.strip()[-500:]}")
-        inside.append(float(json.loads(proc.stdout)["timings"]["total"]))
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+            start = time.perf_counter()
+            proc = subprocess.Popen([*command, "ask", question, "--json", "--store", str(store)],
+                                    env=env, stdout=out, stderr=err)
+            _, status, usage = os.wait4(proc.pid, 0)  # the child's own peak RSS, not the largest child's
+            walls.append(time.perf_counter() - start)
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            out.seek(0)
+            err.seek(0)
+            if proc.returncode != 0:
+                raise SystemExit(f"arxiv-qa ask failed on {store}: {err.read().decode().strip()[-500:]}")
+            inside.append(float(json.loads(out.read())["timings"]["total"]))
+            rss.append(usage.ru_maxrss / 1024)
     return {"runs_s": [round(w, 3) for w in walls], "median_s": round(statistics.median(walls), 3),
-            "answer_in_process_median_s": round(statistics.median(inside), 3)}
+            "answer_in_process_median_s": round(statistics.median(inside), 3),
+            "peak_rss_mib": round(max(rss), 1)}
 
 
 # --- parent: the whole run -----------------------------------------------------------------------
@@ -789,8 +796,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--repeat", type=int, default=2, help="timed passes over the comparison abstracts (best kept)")
     p.add_argument("--model-cache", help="where exported ONNX models live (default: the ARXIV_QA_MODEL_CACHE setting)")
     p.add_argument("--gold", default=str(HERE / "gold.jsonl"))
-    p.add_argument("--server-size", type=int, default=10_000,
-                   help="papers ingested into a `chroma run` server, precomputed vectors (0: skip; default 10000)")
+    p.add_argument("--server-size", type=int, default=100_000,
+                   help="papers ingested into a `chroma run` server, precomputed vectors (0: skip; default 100000)")
     p.add_argument("--seed", type=int, default=0)
     # worker modes (one process per measurement; not for direct use)
     p.add_argument("--worker-size", type=int, help=argparse.SUPPRESS)

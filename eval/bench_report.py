@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 SNAPSHOT_PAPERS = 2_700_000
@@ -75,6 +76,25 @@ def render(res: dict[str, Any]) -> str:
               [[names.get(k, k), f"{c['value']}{units.get(k, '')}", "yes" if c["met"] else "**no**"]
                for k, c in res["checks"].items()]))
     add("")
+    ratio = res["checks"].get("ingest_ge_0.9_of_bare_embed")
+    if ratio and not ratio["met"]:
+        full = max((r for r in rows if r["full_embedding"]), key=lambda r: r["papers"])
+        st = full["ingest"]["stage_seconds"]
+        other = (st["parse"] + st["merge"] + st["chunk"] + st["store"]) / full["papers"] * 1000
+        embed = 1000 / full["bare_embed"]["papers_per_s"]
+        add(f"**Why the ingest target is not met here.** At {full['papers']:,} papers the stages other than "
+            f"embedding (merge, chunk, Chroma upsert, catalog) took {other:.1f} s of CPU per 1,000 papers, "
+            f"against {embed:.1f} s for the model alone; none of them is slow on its own (each runs at "
+            "least five times as fast as the model, see below), but on two cores the model already uses "
+            "both, so whatever they do is taken from it: ingest runs them beside the model (embed-ahead) "
+            "and keeps "
+            f"{ratio['value']:.0%} of its speed, which is the ceiling {embed:.1f} / ({embed:.1f} + "
+            f"{other:.1f} / 2) = {embed / (embed + other / 2):.0%} allows. Where the model leaves a core free "
+            "(the model on one thread; a GPU; more cores than the model scales to) the same pipeline kept "
+            f"92% (see *What made it faster*). Reaching 90% on two cores would take the other stages below "
+            f"about {2 * embed * (1 / 0.9 - 1):.1f} s per 1,000 papers: the chunker (LlamaIndex's sentence "
+            "splitter, counting tokens sentence by sentence) and the near-duplicate keys computed twice "
+            "per record in the merge are the candidates, outside what this change touched.\n")
 
     add("## Machine and load\n")
     add(f"- CPU: {m.get('cpu')}, {m.get('logical_cores')} logical / {m.get('physical_cores', '?')} physical "
@@ -93,9 +113,9 @@ def render(res: dict[str, Any]) -> str:
 
     add("## Ingest throughput by stage (papers/s)\n")
     add("Each stage's rate is papers divided by the seconds spent in it inside one real `qa.ingest.ingest` call. "
-        "Ingest works 64 papers at a time and embeds the next batch in a background thread while the current "
-        "one is merged, upserted and committed, so *embed* overlaps the other stages and the rates are not "
-        "additive. *Whole ingest* is papers / wall time; *bare embed* is the model alone on the chunks of the "
+        "Ingest works 64 papers at a time and embeds the next four batches in a background thread while the "
+        "current one is merged, upserted and committed, so *embed* overlaps the other stages and the rates are "
+        "not additive. *Whole ingest* is papers / wall time; *bare embed* is the model alone on the chunks of the "
         f"first {res['settings']['embed_sample']:,} papers, in one call; *ingest ÷ bare* is the share of the "
         "model's own speed the whole pipeline keeps.\n")
     body = []
@@ -156,21 +176,23 @@ def render(res: dict[str, Any]) -> str:
         "`arxiv-qa ask \"...\" --json --store <store>` process (imports, opening the store, loading the model "
         f"and indexes, answering), median of {res['settings']['cold_runs']} runs.\n")
     add(table(["papers", "chunks", "BM25 p50 / p95", "dense p50 / p95", "hybrid p50 / p95",
-               "extractive answer p50 / p95", "cold start (median)"],
+               "extractive answer p50 / p95", "cold start (median)", "`ask` process peak RSS"],
               [[f"{r['papers']:,}", f"{r['chunks']:,}",
                 *[f"{r['retrieval'][k]['p50_ms']:.1f} / {r['retrieval'][k]['p95_ms']:.1f} ms"
                   for k in ("bm25", "dense", "hybrid")],
                 f"{r['answer_extractive']['p50_ms']:.0f} / {r['answer_extractive']['p95_ms']:.0f} ms",
-                f"{r['cold_start']['median_s']:.2f} s"] for r in rows]))
+                f"{r['cold_start']['median_s']:.2f} s", f"{num(r['cold_start'].get('peak_rss_mib'))} MiB"]
+               for r in rows]))
     add("\n![Latency vs corpus size](latency.png)\n")
 
     cb = res["cold_start_bundled"]
     add("## Cold start on the bundled corpus\n")
     add(f"`arxiv-qa ask \"{'How many languages does Qwen3 support?'}\" --json --store <bundled store>`, a new "
         f"process each time (extractive, ONNX int8): median **{cb['median_s']:.2f} s** over runs "
-        f"{', '.join(f'{x:.2f}' for x in cb['runs_s'])} s; of that, answering inside the process took "
-        f"{cb['answer_in_process_median_s']:.2f} s (the rest is starting Python, imports, opening the store and "
-        "loading the model and indexes).\n")
+        f"{', '.join(f'{x:.2f}' for x in cb['runs_s'])} s; of that, the `ask` call itself took "
+        f"{cb['answer_in_process_median_s']:.2f} s (it opens the store and loads the model and the indexes on "
+        "first use), the rest is starting Python and importing. Peak RSS of the process: "
+        f"{num(cb.get('peak_rss_mib'))} MiB.\n")
 
     emb = res["embedding"]
     add("## Embedding backends\n")
@@ -250,16 +272,21 @@ def server_section(res: dict[str, Any]) -> str:
              f"{num(s['peak_rss_ingest_mib'])} MiB", f"{num(s['server_peak_rss_mib'])} MiB",
              size(s["disk_bytes"]["total"]) + " + " + size(s["server_disk_bytes"]["total"]) + " (server)",
              f"{s['retrieval']['hybrid']['p50_ms']:.1f} / {s['retrieval']['hybrid']['p95_ms']:.1f} ms",
-             f"{s['cold_start']['median_s']:.2f} s"]]
+             f"{s['cold_start']['median_s']:.2f} s", f"{num(s['cold_start'].get('peak_rss_mib'))} MiB"]]
     if local:
         without = local["ingest"].get("papers_per_s_without_embed") or 1 / (
             (local["ingest"]["seconds"] - local["ingest"]["stage_seconds"]["embed"]) / local["papers"])
         rows.insert(0, ["embedded (PersistentClient)", rate(without), f"{num(local['peak_rss_ingest_mib'])} MiB",
                         "-", size(local["disk_bytes"]["total"]),
                         f"{local['retrieval']['hybrid']['p50_ms']:.1f} / {local['retrieval']['hybrid']['p95_ms']:.1f}"
-                        " ms", f"{local['cold_start']['median_s']:.2f} s"])
-    lines.append(table(["vector store", "ingest without embedding (papers/s)", "client peak RSS",
-                        "server peak RSS", "disk", "hybrid p50 / p95", "cold start"], rows))
+                        " ms", f"{local['cold_start']['median_s']:.2f} s",
+                        f"{num(local['cold_start'].get('peak_rss_mib'))} MiB"])
+    lines.append(table(["vector store", "ingest without embedding (papers/s)", "ingest peak RSS (client)",
+                        "server peak RSS", "disk", "hybrid p50 / p95", "cold start", "`ask` peak RSS (client)"],
+                       rows))
+    if local and local["full_embedding"]:
+        lines.append("\nThe embedded row is the fully embedded run of the same size: its stages other than "
+                     "embedding shared the CPU with the model, the server run's did not (precomputed vectors).")
     lines.append("")
     return "\n".join(lines)
 
@@ -280,13 +307,19 @@ def scale_section(res: dict[str, Any]) -> str:
     disk = big["disk_bytes"]["total"] / big["papers"] * n
     chroma_disk = big["disk_bytes"].get("chroma", 0) / big["papers"] * n
     catalog_disk = big["disk_bytes"].get("catalog", 0) / big["papers"] * n
-    # Memory: the growth of the peak between the two largest sizes, per chunk, carried to the snapshot.
+    # Memory: the growth between the two largest sizes, per chunk, carried to the snapshot.
     ordered = sorted(rows, key=lambda r: r["chunks"])
-    slope = 0.0
-    if len(ordered) >= 2 and ordered[-1]["chunks"] > ordered[-2]["chunks"]:
-        a, b = ordered[-2], ordered[-1]
-        slope = max(0.0, (b["peak_rss_mib"] - a["peak_rss_mib"]) / (b["chunks"] - a["chunks"]))
-    ram = big["peak_rss_mib"] + slope * (chunks - big["chunks"])
+
+    def growth(value: Callable[[dict[str, Any]], float]) -> tuple[float, float]:
+        """MiB per chunk between the two largest sizes, and the value carried to the snapshot's chunks."""
+        slope = 0.0
+        if len(ordered) >= 2 and ordered[-1]["chunks"] > ordered[-2]["chunks"]:
+            a, b = ordered[-2], ordered[-1]
+            slope = max(0.0, (value(b) - value(a)) / (b["chunks"] - a["chunks"]))
+        return slope, value(big) + slope * (chunks - big["chunks"])
+
+    slope, ram = growth(lambda r: float(r["peak_rss_ingest_mib"]))
+    ask_slope, ask_ram = growth(lambda r: float(r["cold_start"].get("peak_rss_mib") or 0))
     bm25_slope = (big.get("bm25_build_rss_increase_mib") or 0) / big["chunks"]
     server = res.get("server")
     lines = [
@@ -307,10 +340,12 @@ def scale_section(res: dict[str, Any]) -> str:
         f"- **Disk.** {size(big['disk_bytes']['total'] / big['papers'] * 1000)} per 1,000 papers at "
         f"{big['papers']:,} papers, so about **{size(disk)}** for the snapshot ({size(chroma_disk)} Chroma, "
         f"{size(catalog_disk)} catalog, the rest BM25), plus the 4 GB snapshot file itself.",
-        f"- **Memory, one machine (embedded Chroma).** The peak RSS grew by {slope * 1024:.2f} KiB per chunk "
-        f"between the two largest sizes (mostly Chroma's HNSW index and caches, and the BM25 matrix); carried "
-        f"to {chunks / 1e6:.1f} M chunks that is about **{ram / 1024:.0f} GiB** for a process that ingests or "
-        "answers. Reading the snapshot itself is flat: one line at a time, 64 papers per committed batch. "
+        f"- **Memory, one machine (embedded Chroma).** The ingest process's peak RSS grew by "
+        f"{slope * 1024:.2f} KiB per chunk between the two largest sizes (mostly Chroma's HNSW index and its "
+        f"caches); carried to {chunks / 1e6:.1f} M chunks that is about **{ram / 1024:.0f} GiB**. A process "
+        f"that answers (the `ask` cold start: HNSW index, BM25 index, model) grew by {ask_slope * 1024:.2f} KiB "
+        f"per chunk: about **{ask_ram / 1024:.0f} GiB**. Reading the snapshot itself is flat: one line at a "
+        "time, 64 papers per committed batch. "
         f"Building the BM25 index (once, after ingest; saved, then only loaded) holds every chunk's text and "
         f"tokens at once: {big['bm25_build_s']:.0f} s and +{num(big.get('bm25_build_rss_increase_mib'))} MiB at "
         f"{big['chunks']:,} chunks, i.e. roughly {hours(big['bm25_build_s'] / big['chunks'] * chunks)} and "
@@ -320,16 +355,19 @@ def scale_section(res: dict[str, Any]) -> str:
     if server:
         srv_rest = server["ingest"]["papers_per_s_without_embed"]
         srv_slope = max(0.0, server["server_peak_rss_mib"] - server["server_idle_rss_mib"]) / server["chunks"]
+        client = server["cold_start"].get("peak_rss_mib")
         lines.append(
             f"- **With a Chroma server** (`chroma run --path /big/disk/chroma`, then `ARXIV_QA_CHROMA_URL="
             f"http://host:8000` for ingest, ask and serve): the vectors and the HNSW index live in the server "
             f"process. Measured at {server['papers']:,} papers: the stages other than embedding ran at "
             f"{rate(srv_rest)} papers/s over HTTP, the client's peak RSS was {num(server['peak_rss_ingest_mib'])} "
             f"MiB and the server's grew by {srv_slope * 1024:.2f} KiB per chunk (≈ "
-            f"{srv_slope * chunks / 1024:.0f} GiB at the snapshot's size, linearly). The client keeps the "
-            "catalog (SQLite, on disk) and the BM25 index, and embeds. Ingest processes over disjoint files can "
-            "feed one server, but the catalog and BM25 index belong to one store directory: run them one after "
-            "the other against the same `--store` (each file is its own resumable unit).")
+            f"{srv_slope * chunks / 1024:.0f} GiB at the snapshot's size, linearly); an `ask` process against "
+            f"it peaked at {num(client)} MiB. The client keeps the catalog (SQLite, on disk) and the BM25 "
+            "index (so the BM25 build above still happens on the client), and embeds. Ingest processes over "
+            "disjoint files can feed one server, but the catalog and BM25 index belong to one store "
+            "directory: run them one after the other against the same `--store` (each file is its own "
+            "resumable unit).")
     lines += [
         "- **Resuming.** Ingest is incremental and committed batch by batch: each batch of 64 papers is merged "
         "into the catalog, and its vectors upserted, inside one catalog transaction (the model embeds the next "
@@ -358,12 +396,15 @@ def method_section(res: dict[str, Any]) -> str:
         "- **Corpus.** `eval/synth.py` writes JSON lines in the layout of Kaggle's "
         "`arxiv-metadata-oai-snapshot.json` (id, submitter, authors, title, comments, categories, license, "
         "abstract wrapped at 80 columns with its indent, versions with RFC 2822 dates, update_date, "
-        "authors_parsed), one in forty with an old-style ID. Abstracts are built from sentence templates over "
-        "ten arXiv fields' vocabularies: 90-330 words, mean about 190, i.e. one or two 200-token chunks. "
+        "authors_parsed), one in forty with an old-style ID. Abstracts are built from sentence templates whose "
+        "slots take noun phrases from ten arXiv fields' terms and a general academic lexicon, so two abstracts "
+        "share few word 4-grams (near-duplicate detection sees what it would on real data): 90-340 words, "
+        "mean about 200, i.e. one or two 200-token chunks. "
         f"Seeded (seed {st['seed']}): the same corpus every run.",
         "- **One process per size** runs the real `qa.ingest.ingest` on an empty store, with each stage's "
         "functions wrapped in timers (parse: reading and sniffing the file; merge: `Merger.add`; chunk: "
-        "`Chunker.chunks`; embed: `Store._embed`; store: what remains, i.e. the Chroma upsert, catalog writes "
+        "`Chunker.chunks`; embed: inside the embedding model, in the background thread; store: what remains "
+        "of the main thread's time once it is not waiting for vectors, i.e. the Chroma upsert, catalog writes "
         "and commits). Then, in the same process, the BM25 index is built and reloaded, the queries are timed, "
         "the extractive answers are timed. The cold starts are separate `arxiv-qa ask` processes afterwards.",
         "- **Embedding backends**: one process each; the ONNX export (once per machine, into the model cache) "
@@ -383,7 +424,7 @@ def method_section(res: dict[str, Any]) -> str:
         ".venv/bin/python eval/bench.py --smoke --out /tmp/smoke               # seconds; what CI runs",
         ".venv/bin/python eval/bench.py --help                                 # every option",
         "```\n",
-        "A full run takes about an hour on two cores, most of it in the 10k ingest and the 100k store. Run it "
+        "A full run takes about 15-20 minutes on two cores, most of it in the 10k ingest and the 100k store. Run it "
         "on a quiet machine (`uptime`): the load average during the run is recorded above. Options: "
         "`--full-embed-max` (largest size embedded in full), `--embed-sample`, `--queries`, `--answers`, "
         "`--cold-runs`, `--backends`, `--server-size` (0 skips the Chroma server run), `--keep --work DIR` "
