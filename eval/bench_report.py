@@ -349,8 +349,10 @@ def scale_section(res: dict[str, Any]) -> str:
         f"Building the BM25 index (once, after ingest; saved, then only loaded) holds every chunk's text and "
         f"tokens at once: {big['bm25_build_s']:.0f} s and +{num(big.get('bm25_build_rss_increase_mib'))} MiB at "
         f"{big['chunks']:,} chunks, i.e. roughly {hours(big['bm25_build_s'] / big['chunks'] * chunks)} and "
-        f"+{bm25_slope * chunks / 1024:.0f} GiB at the snapshot's size. That one step, not ingest, sets the "
-        "RAM a single machine needs for the whole snapshot.",
+        f"+{bm25_slope * chunks / 1024:.0f} GiB at the snapshot's size: the first process that needs it "
+        f"(the first `ask`, `serve` or `eval` after an ingest) peaks near "
+        f"{(ask_ram + bm25_slope * chunks) / 1024:.0f} GiB. That one step, not ingest, sets the RAM a single "
+        "machine needs for the whole snapshot.",
     ]
     if server:
         srv_rest = server["ingest"]["papers_per_s_without_embed"]
