@@ -50,6 +50,7 @@ ROOT = HERE.parent
 sys.path[:0] = [str(ROOT), str(HERE)]
 
 import synth  # noqa: E402
+from servers import free_port, start_chroma  # noqa: E402
 
 BACKENDS = ("torch", "onnx", "onnx-int8")
 STAGES = ("parse", "merge", "chunk", "embed", "store")
@@ -603,33 +604,6 @@ def estimate_precomputed(rows: list[dict[str, Any]]) -> None:
         r["ingest"]["papers_per_s_estimated"] = round(estimate, 2)
         r["ingest"]["estimate_basis"] = (f"bare embed x {ratio} (ratio at {max(f['papers'] for f in full)} papers)"
                                          if ratio else "serial")
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_chroma(path: Path, port: int) -> subprocess.Popen[bytes]:
-    """`chroma run --path` on 127.0.0.1:`port`, once its heartbeat answers."""
-    import urllib.request
-
-    chroma = Path(sys.executable).with_name("chroma")
-    proc = subprocess.Popen([str(chroma), "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1).read()
-            return proc
-        except OSError:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                proc.kill()
-                raise SystemExit("chroma run did not start") from None
-            time.sleep(0.2)
 
 
 def measure_server(opts: argparse.Namespace, work: Path, model_cache: Path) -> dict[str, Any]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -21,6 +20,8 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+
+from servers import free_port
 
 QUESTIONS = [
     "What model sizes does the Qwen3 Embedding series come in?",
@@ -32,12 +33,6 @@ QUESTIONS = [
     "How much data was Qwen2.5-Coder pretrained on?",
     "What does Qwen-Image do well?",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def start_server(store: Path, port: int, concurrency: int, model_cache: Path | None = None) -> subprocess.Popen[bytes]:

@@ -6,7 +6,8 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+import tracemalloc
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pytest
@@ -61,3 +62,13 @@ def run_cli(*args: str, store: Path | None = None, env: dict[str, str] | None = 
     return subprocess.run(
         [sys.executable, "-m", "qa.cli", *args], capture_output=True, text=True, env=full_env, timeout=timeout
     )
+
+
+def count_with_peak_memory(items: Iterable[object]) -> tuple[int, int]:
+    """How many items an iterator yields, and the peak bytes Python allocated meanwhile."""
+    tracemalloc.start()
+    try:
+        count = sum(1 for _ in items)
+        return count, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()

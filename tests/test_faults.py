@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from servers import free_port, start_chroma
 
 from qa.engine import QA
 from qa.errors import StoreError
@@ -21,7 +22,6 @@ from qa.ingest import bundled_corpus, ingest
 from qa.settings import Settings
 from qa.store import Store
 from tests.conftest import make_settings, run_cli
-from tests.test_chroma_server import free_port, start_chroma
 
 
 def _mount(*args: str) -> bool:

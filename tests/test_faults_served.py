@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 from pydantic import SecretStr
+from servers import free_port, start_chroma
 
 from qa.engine import QA
 from qa.errors import LLMError
@@ -22,7 +23,6 @@ from qa.store import Store
 from tests.conftest import make_settings
 from tests.fakes.openai_server import Delay, FakeOpenAI, Reply, Status
 from tests.test_api import running
-from tests.test_chroma_server import free_port, start_chroma
 from ui.server import create_app
 
 KEY = "sk-served-fault-planted-31"

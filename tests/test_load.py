@@ -4,13 +4,11 @@ concurrency limit of 2: every request is answered (the limit queues, it does not
 from __future__ import annotations
 
 import shutil
-import sys
 from pathlib import Path
 
-from qa.settings import Settings
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "eval"))
 from load import run
+
+from qa.settings import Settings
 
 
 def test_fifty_concurrent_requests_all_answered(corpus_store: Settings, tmp_path: Path) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tracemalloc
 from datetime import date
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import pytest
 from qa.errors import UnrecognisedFormat
 from qa.papers import Source
 from qa.sources import atom, detect_format, read_papers
+from tests.conftest import count_with_peak_memory
 
 FIXTURE = Path(__file__).resolve().parent / "data" / "arxiv_api.atom.xml"
 FEED_OPEN = '<feed xmlns="http://www.w3.org/2005/Atom" xmlns:arxiv="http://arxiv.org/schemas/atom">'
@@ -163,11 +163,6 @@ def test_memory_stays_flat_on_a_long_feed(tmp_path: Path) -> None:
             f.write(entry(f"2501.{i:05d}v1", summary=summary, extra="<author><name>A. Author</name></author>") + "\n")
         f.write("</feed>\n")
     assert path.stat().st_size > 25_000_000
-    tracemalloc.start()
-    try:
-        count = sum(1 for _ in read_papers(path))
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    count, peak = count_with_peak_memory(read_papers(path))
     assert count == 30_000
     assert peak < 10_000_000, f"peak traced memory {peak / 1e6:.1f} MB"

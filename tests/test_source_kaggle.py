@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import tracemalloc
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ import pytest
 from qa.errors import UnrecognisedFormat
 from qa.papers import Paper, Source
 from qa.sources import HEAD_BYTES, detect_format, kaggle, read_papers
+from tests.conftest import count_with_peak_memory
 
 FIXTURE = Path(__file__).resolve().parent / "data" / "kaggle_snapshot.jsonl"
 
@@ -180,11 +180,6 @@ def test_memory_stays_flat_on_200k_lines(tmp_path: Path) -> None:
         for i in range(200_000):
             f.write(template.replace('"2505.09388"', f'"{2501 + i // 99_999}.{i % 99_999:05d}"') + "\n")
     assert path.stat().st_size > 100_000_000
-    tracemalloc.start()
-    try:
-        count = sum(1 for _ in read_papers(path))
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    count, peak = count_with_peak_memory(read_papers(path))
     assert count == 200_000
     assert peak < 20_000_000, f"peak traced memory {peak / 1e6:.1f} MB"

@@ -8,7 +8,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -22,6 +21,7 @@ import httpx
 import pytest
 from gradio_client import Client
 from pydantic import SecretStr
+from servers import free_port
 
 from qa.engine import QA
 from qa.errors import BadInput
@@ -35,12 +35,6 @@ from ui.app import ChatApp, Conversation
 from ui.server import chat_page, check_exposure, create_app, is_loopback, page_auth, prepare
 
 QUESTION = "How many languages does Qwen3 support?"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")

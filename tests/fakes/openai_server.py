@@ -20,15 +20,16 @@ import contextlib
 import json
 import re
 import socket
-import sys
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Protocol
 from urllib.parse import urlsplit
+
+from tests.fakes._http import LoopbackHTTPServer
 
 MODEL = "gpt-4o-mini"
 CHAT_PATH = "/v1/chat/completions"
@@ -367,17 +368,10 @@ class _Handler(BaseHTTPRequestHandler):
         fake._route(Exchange(self, request, fake))
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-
+class _Server(LoopbackHTTPServer):
     def __init__(self, fake: FakeOpenAI) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__(_Handler)
         self.fake = fake
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        if not isinstance(sys.exc_info()[1], OSError):
-            super().handle_error(request, client_address)
 
 
 class FakeOpenAI:
