@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
+    from tokenizers import Tokenizer as HFTokenizer
 
 # Part of an exported ONNX file's name: exporting differently makes a new file (v2: eager attention;
 # v3: first layer left fp32 in the int8 model).
@@ -41,18 +42,28 @@ def _offline_if_local(location: str) -> None:
 
 
 @cache
-def load_tokenizer(name: str) -> Tokenizer:
-    """A function counting the model's word pieces (no special tokens), loaded without the weights."""
+def load_fast_tokenizer(name: str) -> HFTokenizer | None:
+    """The model's own `tokenizers` tokenizer (no truncation, no padding), if it ships a tokenizer.json."""
     location = model_location(name)
     _offline_if_local(location)
     tokenizer_file = Path(location) / "tokenizer.json"
-    if tokenizer_file.is_file():
-        from tokenizers import Tokenizer as HFTokenizer
+    if not tokenizer_file.is_file():
+        return None
+    from tokenizers import Tokenizer as HFTokenizer
 
-        fast = HFTokenizer.from_file(str(tokenizer_file))
-        fast.no_truncation()  # the shipped file truncates and pads to 128: we need true lengths
-        fast.no_padding()
+    fast = HFTokenizer.from_file(str(tokenizer_file))
+    fast.no_truncation()  # the shipped file truncates and pads to 128: we need true lengths
+    fast.no_padding()
+    return fast
+
+
+@cache
+def load_tokenizer(name: str) -> Tokenizer:
+    """A function giving the model's word pieces (no special tokens), loaded without the weights."""
+    fast = load_fast_tokenizer(name)
+    if fast is not None:
         return lambda text: fast.encode(text, add_special_tokens=False).ids
+    location = model_location(name)
     from transformers import AutoTokenizer
 
     auto = AutoTokenizer.from_pretrained(location)

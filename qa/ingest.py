@@ -28,8 +28,8 @@ from qa.sources import detect_format, read_papers
 from qa.store import Store
 
 Progress = Callable[[int], None]
-# Batches whose chunks the model embeds together, ahead of their turn: one call over several batches
-# sorts more texts by length (less padding) and keeps the model busy while a group is stored.
+# Batches read, chunked and queued for the model ahead of their turn, so the model stays busy while
+# the current ones are merged and stored.
 PREFETCH_BATCHES = 4
 
 
@@ -109,7 +109,7 @@ class Ingester:
         def read_ahead() -> None:
             group = list(islice(batches, PREFETCH_BATCHES))
             if group:
-                self.store.prefetch([as_new(r) for batch in group for r in batch])
+                self.store.prefetch([[as_new(r) for r in batch] for batch in group])
                 ahead.extend(group)
 
         try:

@@ -15,6 +15,7 @@ import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from difflib import SequenceMatcher
+from functools import lru_cache
 from typing import Protocol
 
 import numpy as np
@@ -30,8 +31,21 @@ _A = _rng.integers(1, _PRIME, _BANDS * _ROWS, dtype=np.uint64)
 _B = _rng.integers(0, _PRIME, _BANDS * _ROWS, dtype=np.uint64)
 
 
+@lru_cache(maxsize=4096)
+def _band_keys(text: str) -> tuple[str, ...]:
+    return tuple(_compute_band_keys(text))
+
+
 def band_keys(text: str) -> list[str]:
-    """Lookup keys of a text: its exact hash, and MinHash LSH bands over word 4-shingles."""
+    """Lookup keys of a text: its exact hash, and MinHash LSH bands over word 4-shingles.
+
+    Remembered for the last few thousand texts: merging a record looks its keys up, and storing the
+    paper it makes writes the same keys.
+    """
+    return list(_band_keys(text))
+
+
+def _compute_band_keys(text: str) -> list[str]:
     words = normalize_text(text).split()
     keys = ["h:" + hashlib.sha256(" ".join(words).encode()).hexdigest()[:16]]
     shingles = {" ".join(words[i : i + _SHINGLE]) for i in range(max(1, len(words) - _SHINGLE + 1))}

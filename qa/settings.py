@@ -46,7 +46,7 @@ class Settings(BaseSettings):
         200, ge=32, le=254, description="Largest chunk in model tokens (the model's window is 256)."
     )
     chunk_overlap: int = Field(24, ge=0, description="Tokens shared by neighbouring chunks.")
-    ingest_batch: int = Field(64, ge=1, description="Papers merged, embedded and committed together.")
+    ingest_batch: int = Field(256, ge=1, description="Papers merged, embedded and committed together.")
 
     # --- retrieval and answering ---
     top_k: int = Field(6, ge=1, le=50, description="Passages retrieved per question.")

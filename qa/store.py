@@ -15,7 +15,7 @@ import shutil
 import sqlite3
 import tempfile
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from functools import cached_property
@@ -28,7 +28,7 @@ import numpy as np
 from qa.bm25 import BM25Index
 from qa.catalog import Catalog
 from qa.chunks import Chunker, signature
-from qa.embed import load_embedder, load_tokenizer
+from qa.embed import load_embedder, load_fast_tokenizer, load_tokenizer
 from qa.errors import StoreError
 from qa.papers import Chunk, Paper
 from qa.settings import Settings
@@ -40,6 +40,8 @@ READ_PAGE = 10_000  # chunks per read when reading the whole collection (Chroma'
 # would mean more than MAX_WIDE_SEARCH hits (a narrow filter), it searches among the allowed IDs.
 OVERSAMPLE = 2
 MAX_WIDE_SEARCH = 1500
+TEXT = "text"
+FIRST_CALL_PAPERS = 16  # the metadata key of a chunk's text in the vector store
 
 if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
@@ -67,6 +69,25 @@ def guard(action: str) -> Iterator[None]:
     except _vector_store_errors() as e:
         reason = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
         raise StoreError(f"{action}: the vector store failed ({reason})") from None
+
+
+def _record(chunk: Chunk) -> dict[str, str | int]:
+    """What the vector store keeps of a chunk besides its vector: the metadata and, under TEXT, the text.
+
+    The text is metadata rather than a Chroma document: Chroma builds a full-text index of documents,
+    which we never query (BM25 is our own) and which cost half the time of each upsert and a third of
+    the disk.
+    """
+    return {**chunk.metadata(), TEXT: chunk.text}
+
+
+def _text(document: str | None, meta: Mapping[str, Any]) -> str:
+    """A stored chunk's text: from its metadata, or its document in stores written before that."""
+    return str(meta.get(TEXT) or document or "")
+
+
+def _chunk(chunk_id: str, document: str | None, meta: Mapping[str, Any]) -> Chunk:
+    return Chunk.from_metadata(chunk_id, _text(document, meta), meta)
 
 
 class Store:
@@ -139,8 +160,9 @@ class Store:
 
     @cached_property
     def chunker(self) -> Chunker:
-        tokenizer = load_tokenizer(self.settings.embed_model)
-        return Chunker(tokenizer, self.settings.chunk_tokens, self.settings.chunk_overlap)
+        name = self.settings.embed_model
+        return Chunker(load_tokenizer(name), self.settings.chunk_tokens, self.settings.chunk_overlap,
+                       fast=load_fast_tokenizer(name))
 
     @contextmanager
     def batch(self) -> Iterator[None]:
@@ -177,7 +199,7 @@ class Store:
             self.catalog.set_meta("embed_model", self.settings.embed_model)
         self._write(fresh, stale)
         if relabel:
-            self.collection.update(ids=[c.chunk_id for c in relabel], metadatas=[c.metadata() for c in relabel])
+            self.collection.update(ids=[c.chunk_id for c in relabel], metadatas=[_record(c) for c in relabel])
         for key in gone:
             self.catalog.delete(key)
         return len(fresh)
@@ -201,33 +223,41 @@ class Store:
         return [new[c.text] if c.chunk_id in fresh else reuse[c.chunk_id.rsplit(":", 1)[-1]] for c in chunks]
 
     # --- embed-ahead: the model works on the next batch while this one is merged and written ---
-    def prefetch(self, papers: list[Paper]) -> None:
-        """Start embedding, in a background thread, the chunks `papers` have that the store lacks.
+    def prefetch(self, batches: list[list[Paper]]) -> None:
+        """Start embedding, in a background thread, the chunks the papers of `batches` have that the store lacks.
 
         Ingest passes the records of the next few batches, each as a new paper, so the model runs
         while the rest of the pipeline (merge, vector upsert, catalog commit) works on the current one.
+        Each batch is its own call to the model, queued as soon as it is chunked, so the vectors of a
+        batch are ready without waiting for the rest; the first call takes only FIRST_CALL_PAPERS papers,
+        so the model starts at once. (Fewer, larger calls cost the model less than many small ones.)
         Nothing is written here: `sync` takes the vectors from here when the papers it stores turn
         out as predicted, and embeds anything else itself. A wrong guess (a record merged into a
         paper that has another text) costs only its embedding.
         """
         memo: dict[str, tuple[Paper, list[Chunk]]] = {}
-        texts: list[str] = []
-        for paper in papers:
-            chunks = self.chunker.chunks(paper)
-            memo[paper.doc_key] = (paper, chunks)
-            old_sig = self.catalog.chunk_state(paper.doc_key)[1]
-            if signature(chunks).split(":")[0] != old_sig.split(":")[0]:  # texts not stored yet
-                texts += [c.text for c in chunks]
         futures: dict[str, Future[dict[str, list[float]]]] = {}
-        if texts:
-            embedder = self.embedder  # built here, not in the worker thread
-            if self._ahead_pool is None:
-                self._ahead_pool = ThreadPoolExecutor(1, thread_name_prefix="arxiv-qa-embed")
-            todo = list(dict.fromkeys(texts))
-            future = self._ahead_pool.submit(
-                lambda: dict(zip(todo, embedder.get_text_embedding_batch(todo), strict=True)))
-            futures = dict.fromkeys(todo, future)
+        calls = [batch for batch in batches if batch]
+        if self._ahead_pool is None and calls and len(calls[0]) > FIRST_CALL_PAPERS:  # get the model going
+            calls[:1] = [calls[0][:FIRST_CALL_PAPERS], calls[0][FIRST_CALL_PAPERS:]]
+        for papers in calls:
+            texts: list[str] = []
+            for paper in papers:
+                chunks = self.chunker.chunks(paper)
+                memo[paper.doc_key] = (paper, chunks)
+                old_sig = self.catalog.chunk_state(paper.doc_key)[1]
+                if signature(chunks).split(":")[0] != old_sig.split(":")[0]:  # texts not stored yet
+                    texts += [c.text for c in chunks if c.text not in futures]
+            if texts:
+                todo = list(dict.fromkeys(texts))
+                futures.update(dict.fromkeys(todo, self._embed_later(todo)))
         self._ahead.append((memo, futures))
+
+    def _embed_later(self, texts: list[str]) -> Future[dict[str, list[float]]]:
+        embedder = self.embedder  # built here, not in the worker thread
+        if self._ahead_pool is None:
+            self._ahead_pool = ThreadPoolExecutor(1, thread_name_prefix="arxiv-qa-embed")
+        return self._ahead_pool.submit(lambda: dict(zip(texts, embedder.get_text_embedding_batch(texts), strict=True)))
 
     def end_prefetch(self) -> None:
         """Drop what `prefetch` computed and stop its thread (after ingest, or when it failed)."""
@@ -286,10 +316,7 @@ class Store:
         if fresh:
             vectors = self._embed(fresh, stale)
             self.collection.upsert(
-                ids=[c.chunk_id for c in fresh],
-                embeddings=vectors,
-                documents=[c.text for c in fresh],
-                metadatas=[c.metadata() for c in fresh],
+                ids=[c.chunk_id for c in fresh], embeddings=vectors, metadatas=[_record(c) for c in fresh]
             )
         if stale:
             self.collection.delete(ids=stale)
@@ -320,7 +347,7 @@ class Store:
                 got = self.collection.get(include=["documents", "metadatas"], limit=READ_PAGE, offset=offset)
                 metas = got["metadatas"] or []
                 ids += got["ids"]
-                texts += got["documents"] or []
+                texts += [_text(d, m) for d, m in zip(got["documents"] or [None] * len(metas), metas, strict=True)]
                 keys += [str(m["doc_key"]) for m in metas]
                 months += [int(m.get("year_month") or 0) for m in metas]
         return BM25Index.build(ids, texts, keys, months)
@@ -345,7 +372,7 @@ class Store:
                 query_embeddings=[vector], n_results=k, where=where, include=["documents", "metadatas", "distances"]
             )
         rows = zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0], strict=True)
-        return [(Chunk.from_metadata(i, d, m), 1.0 - float(dist)) for i, d, m, dist in rows]
+        return [(_chunk(i, d, m), 1.0 - float(dist)) for i, d, m, dist in rows]
 
     def _dense_among(self, vector: list[float], k: int, allowed: np.ndarray) -> list[tuple[Chunk, float]]:
         index = self.bm25()
@@ -368,7 +395,7 @@ class Store:
             got = self.collection.query(query_embeddings=[vector], n_results=k, ids=[index.ids[r] for r in rows],
                                         include=["documents", "metadatas", "distances"])
         rows_got = zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0], strict=True)
-        return [(Chunk.from_metadata(i, d, m), 1.0 - float(dist)) for i, d, m, dist in rows_got]
+        return [(_chunk(i, d, m), 1.0 - float(dist)) for i, d, m, dist in rows_got]
 
     def chunks(self, ids: list[str]) -> dict[str, Chunk]:
         """Stored chunks by ID (missing IDs are left out)."""
@@ -377,7 +404,7 @@ class Store:
         with guard("reading passages failed"):
             got = self.collection.get(ids=ids, include=["documents", "metadatas"])
         rows = zip(got["ids"], got["documents"], got["metadatas"], strict=True)
-        return {i: Chunk.from_metadata(i, d, m) for i, d, m in rows}
+        return {i: _chunk(i, d, m) for i, d, m in rows}
 
     def paper(self, doc_key: str) -> Paper | None:
         return self.catalog.get(doc_key)

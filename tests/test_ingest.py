@@ -63,9 +63,12 @@ def test_papers_without_id_keep_doc_keys_and_all_sources(corpus_store: Settings)
 
 
 def test_chunks_fit_the_model_window_and_carry_metadata(corpus_store: Settings) -> None:
-    got = Store(corpus_store).collection.get(include=["documents", "metadatas"])
+    store = Store(corpus_store)
+    got = store.collection.get(include=["metadatas"])
+    texts = [c.text for c in store.chunks(got["ids"]).values()]
     count = load_tokenizer("bundled")
-    assert max(len(count(d)) + 2 for d in got["documents"]) <= 256  # +[CLS] +[SEP]
+    assert len(texts) == 57 and all(texts)
+    assert max(len(count(t)) + 2 for t in texts) <= 256  # +[CLS] +[SEP]
     meta = {m["doc_key"]: m for m in got["metadatas"]}
     assert meta["arXiv:2506.05176"]["created"] == "2025-06-05"  # from the Created: line
     assert meta["arXiv:2409.12191"]["created"] == "2024-09-01"  # from the ID's year-month
@@ -99,7 +102,8 @@ def test_changed_abstract_replaces_its_old_chunks(settings: Settings, tmp_path: 
     assert report.files == 1 and report.chunks_embedded > 0
     paper = store.catalog.by_id(ids[0])
     assert paper is not None and len(paper.variants) == 1 and "Quokka" in paper.abstract
-    docs = store.collection.get(where={"doc_key": f"arXiv:{ids[0]}"}, include=["documents"])["documents"]
+    got = store.collection.get(where={"doc_key": f"arXiv:{ids[0]}"})["ids"]
+    docs = [c.text for c in store.chunks(got).values()]
     assert docs and all("Quokka" in d for d in docs)
     assert store.chunk_count() == store.catalog.count_chunk_ids()
 
