@@ -332,6 +332,9 @@ def measure_size(opts: argparse.Namespace) -> dict[str, Any]:
     embedder = store.embedder
     chunker = store.chunker
     out["model_load_s"] = round(time.perf_counter() - start, 3)
+    start = time.perf_counter()
+    _ = store.collection  # opening Chroma (import, client, collection) is a fixed cost, like loading the model
+    out["store_open_s"] = round(time.perf_counter() - start, 3)
 
     # Bare embedding: the chunks of the first papers, straight through the model.
     sample = [as_new(p) for p in islice(read_papers(corpus), min(n, opts.embed_sample))]
