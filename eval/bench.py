@@ -149,6 +149,13 @@ class LoadSampler:
                 "load1_min": round(min(loads), 2), "samples": len(loads)}
 
 
+def ingest_batch() -> int:
+    """Papers per committed ingest batch, as the settings default it."""
+    from qa.settings import Settings
+
+    return int(Settings.model_fields["ingest_batch"].default)
+
+
 def make_settings(store: Path, model_cache: Path, backend: str = "onnx-int8", chroma_url: str | None = None) -> Any:
     from qa.settings import Settings
 
@@ -526,7 +533,8 @@ def main_run(opts: argparse.Namespace) -> dict[str, Any]:
         "settings": {"sizes": opts.sizes, "full_embed_max": opts.full_embed_max, "embed_sample": opts.embed_sample,
                      "queries": opts.queries, "answers": opts.answers, "cold_runs": opts.cold_runs,
                      "compare_abstracts": opts.compare_abstracts, "backends": opts.backends, "seed": opts.seed,
-                     "repeat": opts.repeat, "server_size": opts.server_size, "noise": NOISE, "smoke": opts.smoke},
+                     "repeat": opts.repeat, "server_size": opts.server_size, "noise": NOISE, "smoke": opts.smoke,
+                     "ingest_batch": ingest_batch()},
     }
 
     def log(message: str) -> None:

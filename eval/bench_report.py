@@ -113,7 +113,8 @@ def render(res: dict[str, Any]) -> str:
 
     add("## Ingest throughput by stage (papers/s)\n")
     add("Each stage's rate is papers divided by the seconds spent in it inside one real `qa.ingest.ingest` call. "
-        "Ingest works 64 papers at a time and embeds the next four batches in a background thread while the "
+        f"Ingest works {res['settings'].get('ingest_batch', 256)} papers at a time and embeds the next four "
+        "batches in a background thread (one model call per batch) while the "
         "current one is merged, upserted and committed, so *embed* overlaps the other stages and the rates are "
         "not additive. *Whole ingest* is papers / wall time; *bare embed* is the model alone on the chunks of the "
         f"first {res['settings']['embed_sample']:,} papers, in one call; *ingest ÷ bare* is the share of the "
@@ -360,7 +361,7 @@ def scale_section(res: dict[str, Any]) -> str:
         f"caches); carried to {chunks / 1e6:.1f} M chunks that is about **{ram / 1024:.0f} GiB**. A process "
         f"that answers (the `ask` cold start: HNSW index, BM25 index, model) grew by {ask_slope * 1024:.2f} KiB "
         f"per chunk: about **{ask_ram / 1024:.0f} GiB**. Reading the snapshot itself is flat: one line at a "
-        "time, 64 papers per committed batch. "
+        f"time, {res['settings'].get('ingest_batch', 256)} papers per committed batch. "
         f"Building the BM25 index (once, after ingest; saved, then only loaded) holds every chunk's text and "
         f"tokens at once: {big['bm25_build_s']:.0f} s and +{num(big.get('bm25_build_rss_increase_mib'))} MiB at "
         f"{big['chunks']:,} chunks, i.e. roughly {hours(big['bm25_build_s'] / big['chunks'] * chunks)} and "
@@ -386,7 +387,8 @@ def scale_section(res: dict[str, Any]) -> str:
             "directory: run them one after the other against the same `--store` (each file is its own "
             "resumable unit).")
     lines += [
-        "- **Resuming.** Ingest is incremental and committed batch by batch: each batch of 64 papers is merged "
+        f"- **Resuming.** Ingest is incremental and committed batch by batch: each batch of "
+        f"{res['settings'].get('ingest_batch', 256)} papers is merged "
         "into the catalog, and its vectors upserted, inside one catalog transaction (the model embeds the next "
         "batches ahead, in memory; only what a batch commits is written). An interrupted ingest (Ctrl-C, "
         "`kill -9`, a reboot) is completed by running the same command again: committed batches are "
