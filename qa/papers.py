@@ -13,6 +13,7 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import pairwise
 from typing import Any
 
 # New-style IDs (2007+): YYMM.NNNN or YYMM.NNNNN, optional version. Old style: archive/YYMMNNN.
@@ -41,6 +42,18 @@ def id_month(arxiv_id: str | None) -> date | None:
         return None
     yy, mm = int(arxiv_id[:2]), int(arxiv_id[2:4])
     return date(2000 + yy, mm, 1) if 1 <= mm <= 12 else None
+
+
+_ABBREV = "".join(rf"(?<!\b{re.escape(a)})" for a in ("e.g.", "i.e.", "et al.", "vs.", "Fig.", "Eq.", "cf.", "approx.",
+                                                      "Ref.", "Sec.", "Tab."))
+# The space after a sentence's end (keeps "e.g.", "Qwen2.5", "et al." inside their sentence).
+SENTENCE_END_RE = re.compile(_ABBREV + r"(?<=[.!?])\s+(?=[A-Z0-9(\[\"'$\\])")
+
+
+def sentence_pieces(text: str) -> list[str]:
+    """`text` cut after each sentence, the space that follows kept with it: the pieces join back to `text`."""
+    bounds = [0, *(m.end() for m in SENTENCE_END_RE.finditer(text)), len(text)]
+    return [text[a:b] for a, b in pairwise(bounds) if a < b]
 
 
 def normalize_text(text: str) -> str:

@@ -19,7 +19,7 @@ from qa.chunks import Chunker
 from qa.embed import load_fast_tokenizer, load_tokenizer
 from qa.ingest import bundled_corpus, ingest
 from qa.merge import MemoryIndex, Merger
-from qa.papers import Chunk, Paper, Source
+from qa.papers import Chunk, Paper, Source, sentence_pieces
 from qa.retrieve import Retriever
 from qa.settings import Settings
 from qa.sources import read_papers
@@ -41,9 +41,11 @@ class CountingTokenizer:
         return self.inner(text)
 
 
-def plain_splitter(max_tokens: int = MAX) -> SentenceSplitter:
+def plain_splitter(max_tokens: int = MAX, punkt: bool = False) -> SentenceSplitter:
+    """LlamaIndex's splitter counting every piece with the tokenizer; our sentences, or NLTK Punkt's."""
     return SentenceSplitter(chunk_size=max_tokens, chunk_overlap=min(OVERLAP, max_tokens // 4),
-                            tokenizer=load_tokenizer("bundled"))
+                            tokenizer=load_tokenizer("bundled"),
+                            chunking_tokenizer_fn=None if punkt else sentence_pieces)
 
 
 def corpus_texts() -> list[str]:
@@ -61,6 +63,21 @@ def test_chunks_equal_the_plain_splitters_with_one_tokenization_per_abstract() -
     assert len(multi) > 50  # the comparison covers abstracts cut into several chunks
     assert [chunker.split(t) for t in texts] == [plain.split_text(t) for t in texts]
     assert counter.calls == 0  # every count came from the offsets of the one tokenization
+
+
+def test_our_sentences_chunk_abstracts_as_punkt_does() -> None:
+    """The chunker cuts at our sentence ends, not NLTK Punkt's (LlamaIndex's default): same chunks here."""
+    texts = corpus_texts()
+    chunker = Chunker(load_tokenizer("bundled"), MAX, OVERLAP, fast=load_fast_tokenizer("bundled"))
+    assert [chunker.split(t) for t in texts] == [plain_splitter(punkt=True).split_text(t) for t in texts]
+
+
+def test_sentence_pieces_join_back_to_the_text() -> None:
+    text = "We study X, e.g. in Fig. 2 of Smith et al. on Qwen2.5. Results improve 3.5x!  (a) More follows.\n"
+    pieces = sentence_pieces(text)
+    assert "".join(pieces) == text
+    assert [p.strip() for p in pieces] == ["We study X, e.g. in Fig. 2 of Smith et al. on Qwen2.5.",
+                                           "Results improve 3.5x!", "(a) More follows."]
 
 
 def test_a_piece_that_cuts_a_word_is_counted_on_its_own() -> None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from qa.bm25 import BM25Index, tokenize
-from qa.papers import namelike
+from qa.papers import SENTENCE_END_RE, namelike
 from qa.retrieve import MONTH_RE
 
 # Words that say what kind of question it is, not what it is about.
@@ -58,8 +58,6 @@ LIST_QUESTION_RE = re.compile(
     r"|\b(which|what) (paper|work|study|article)s?\b.{0,30}\b(corpus|collection)\b",
     re.IGNORECASE,
 )
-_ABBREV = r"(?<!\be\.g)(?<!\bi\.e)(?<!\bet al)(?<!\bvs)(?<!\bFig)(?<!\bEq)(?<!\bcf)(?<!\bapprox)"
-SENTENCE_END_RE = re.compile(_ABBREV + r"(?<=[.!?])\s+(?=[A-Z0-9(\[\"'$\\])")
 
 EmbedFn = Callable[[list[str]], list[list[float]]]
 
