@@ -256,6 +256,11 @@ def changes_section() -> str:
         "tokenizer a piece cut at word boundaries has as many tokens as the whole text has inside it, so each "
         "abstract is tokenized once and the counts are read off the offsets. The chunks are identical (a test "
         "compares them with the plain splitter's, fuzzed texts included); 1,050 abstracts: 0.96 -> 0.69 s.",
+        "- **Our sentence ends instead of NLTK Punkt's** (`qa/papers.py`): the chunker's sentences now come "
+        "from the rule the extractive answerer already quoted by; the chunks are the same on the bundled "
+        "corpus and on 1,150 generated abstracts (a test compares them with Punkt's), the CPU ingest spends "
+        "beyond bare embedding fell from 1.34-1.55 to 1.08-1.23 s per 1,000 papers, and ingest no longer "
+        "imports NLTK (1.3 s, with SciPy).",
         "- **Chunk texts as Chroma metadata, not documents** (`qa/store.py`): Chroma puts documents in a "
         "full-text index nothing here queries (BM25 is our own). Upserting 2,000 chunks: 0.94 -> 0.47 s of "
         "CPU, and the collection 19 -> 13 MB. Stores written before keep their documents and still read.",
