@@ -107,7 +107,6 @@ class Chunker:
         """`tokenizer` counts tokens; `fast`, the same model's `tokenizers` tokenizer, makes counting cheaper."""
         from llama_index.core.node_parser import SentenceSplitter  # loaded only to ingest
 
-        self.count_tokens = tokenizer
         self._counter = _CountingTokenizer(tokenizer, fast)
         self._lock = threading.Lock()  # the counter holds the text being split
         self.splitter = SentenceSplitter(

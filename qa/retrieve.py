@@ -105,18 +105,6 @@ class Retrieval:
     missing_ids: tuple[str, ...] = ()  # pinned IDs that are not in the store
 
 
-def chroma_where(filters: Filters, pinned_keys: list[str]) -> dict[str, Any] | None:
-    """The Chroma `where` clause of the filters."""
-    clauses: list[dict[str, Any]] = []
-    if pinned_keys:
-        clauses.append({"doc_key": {"$in": pinned_keys}})
-    if filters.month_from is not None:
-        clauses += [{"year_month": {"$gte": filters.month_from}}, {"year_month": {"$lte": filters.month_to}}]
-    if not clauses:
-        return None
-    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
-
-
 def bm25_mask(store: Store, filters: Filters, pinned_keys: list[str]) -> np.ndarray | None:
     """1 for the chunks the filters allow, 0 for the others (None: no filter)."""
     if not pinned_keys and filters.month_from is None:

@@ -40,8 +40,8 @@ READ_PAGE = 10_000  # chunks per read when reading the whole collection (Chroma'
 # would mean more than MAX_WIDE_SEARCH hits (a narrow filter), it searches among the allowed IDs.
 OVERSAMPLE = 2
 MAX_WIDE_SEARCH = 1500
-TEXT = "text"
-FIRST_CALL_PAPERS = 16  # the metadata key of a chunk's text in the vector store
+TEXT = "text"  # the metadata key of a chunk's text in the vector store
+FIRST_CALL_PAPERS = 16  # papers in the first call to the model while embedding ahead (see `prefetch`)
 
 if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
@@ -352,12 +352,11 @@ class Store:
                 months += [int(m.get("year_month") or 0) for m in metas]
         return BM25Index.build(ids, texts, keys, months)
 
-    def dense_search(self, vector: list[float], k: int, where: dict[str, Any] | None = None,
-                     allowed: np.ndarray | None = None) -> list[tuple[Chunk, float]]:
-        """The `k` nearest chunks to `vector` (cosine similarity), among those `where` allows.
+    def dense_search(self, vector: list[float], k: int, allowed: np.ndarray | None = None) -> list[tuple[Chunk, float]]:
+        """The `k` nearest chunks to `vector` (cosine similarity), among those `allowed` marks (None: all).
 
-        `allowed`, in place of `where`, marks the chunks allowed (non-zero) in the order of `bm25().ids`,
-        as `qa.retrieve.bm25_mask` makes it. That is much faster than a `where` on a large store:
+        `allowed` marks the chunks a filter allows (non-zero) in the order of `bm25().ids`, as
+        `qa.retrieve.bm25_mask` makes it. That is much faster than a Chroma `where` on a large store:
         Chroma evaluates a metadata filter over every chunk that matches it (hundreds of ms at 100k
         chunks), while a search restricted to IDs, or a wider unfiltered search whose hits are then
         filtered here, takes a few ms.
@@ -368,9 +367,8 @@ class Store:
         if k <= 0:
             return []
         with guard("dense search failed"):
-            got = self.collection.query(
-                query_embeddings=[vector], n_results=k, where=where, include=["documents", "metadatas", "distances"]
-            )
+            got = self.collection.query(query_embeddings=[vector], n_results=k,
+                                        include=["documents", "metadatas", "distances"])
         rows = zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0], strict=True)
         return [(_chunk(i, d, m), 1.0 - float(dist)) for i, d, m, dist in rows]
 

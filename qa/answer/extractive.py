@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from qa.bm25 import BM25Index, tokenize
-from qa.papers import SENTENCE_END_RE, namelike
+from qa.papers import namelike, sentence_pieces
 from qa.retrieve import MONTH_RE
 
 # Words that say what kind of question it is, not what it is about.
@@ -90,7 +90,7 @@ class Scored:
 
 def split_sentences(text: str) -> list[str]:
     """Sentences of an abstract (keeps "e.g.", "Qwen2.5", "et al." inside their sentence)."""
-    return [s.strip() for s in SENTENCE_END_RE.split(text) if len(s.strip()) > 1]
+    return [s.strip() for s in sentence_pieces(text) if len(s.strip()) > 1]
 
 
 def question_terms(question: str) -> list[str]:
