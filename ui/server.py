@@ -63,19 +63,24 @@ def page_auth(settings: Settings) -> tuple[str, str] | None:
 
 
 def fill_if_empty(store: Store, out: TextIO = sys.stderr) -> None:
-    """Ingest the bundled sample corpus into an empty store, with a progress line on `out`."""
+    """Ingest the bundled sample corpus into an empty store, with a progress line on `out` (a terminal)."""
     if not store.is_empty():
         return
     done = 0
+    live = out.isatty()  # a log file gets the start and the end, not a line rewritten in place
+    out.write("arxiv-qa: the store is empty; ingesting the bundled corpus" + ("" if live else "\n"))
+    out.flush()
 
     def progress(n: int) -> None:
         nonlocal done
         done += n
-        out.write(f"\rarxiv-qa: the store is empty; ingesting the bundled corpus: {done} records")
-        out.flush()
+        if live:
+            out.write(f"\rarxiv-qa: the store is empty; ingesting the bundled corpus: {done} records")
+            out.flush()
 
     report = ingest(store, [str(bundled_corpus())], progress=progress)
-    out.write(f"\narxiv-qa: ingested {report.records} records, {report.chunks_embedded} chunks\n")
+    end = "\n" if live else ""
+    out.write(f"{end}arxiv-qa: ingested {report.records} records, {report.chunks_embedded} chunks\n")
 
 
 def prepare(settings: Settings, out: TextIO = sys.stderr) -> QA:
