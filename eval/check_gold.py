@@ -216,6 +216,192 @@ def check_row(row: dict[str, object], papers: dict[str, CorpusPaper]) -> list[st
     return problems
 
 
+# Conversations (eval/conversations.jsonl) and paraphrases (eval/paraphrases.jsonl)
+
+DEFAULT_CONVERSATIONS = ROOT / "eval" / "conversations.jsonl"
+DEFAULT_PARAPHRASES = ROOT / "eval" / "paraphrases.jsonl"
+SPLITS = ("dev", "test")
+MIN_CONVERSATIONS = {"dev": 12, "test": 20}
+MIN_TURNS, MAX_TURNS = 2, 3
+REWORDINGS = 2
+LATEX_CHARS = set("$\\{}")
+MONTH_YEAR = re.compile(
+    r"\b(january|february|march|april|may|june|july|august|september|october|november|december)\s+(\d{4})\b", re.I
+)
+ARXIV_ID = re.compile(r"\d{4}\.\d{4,5}")
+
+
+def _read_jsonl(path: Path) -> tuple[list[dict[str, object]], list[str]]:
+    """The objects of a JSONL file, and a problem per line that is not one."""
+    rows: list[dict[str, object]] = []
+    problems: list[str] = []
+    for n, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not raw.strip():
+            continue
+        try:
+            row = json.loads(raw)
+        except json.JSONDecodeError as e:
+            problems.append(f"{path.name} line {n}: invalid JSON: {e}")
+            continue
+        if not isinstance(row, dict):
+            problems.append(f"{path.name} line {n}: not an object")
+            continue
+        rows.append(row)
+    return rows, problems
+
+
+def _occurrence_problems(
+    groups: list[list[str]], keys: list[str], answer: str, papers: dict[str, CorpusPaper]
+) -> list[str]:
+    """The occurrence check of `check_row`: every group occurs in the gold papers' abstracts and in the answer."""
+    unknown = [k for k in keys if k not in papers]
+    if unknown:
+        return [f"gold_keys not in the corpus: {unknown}"]
+    haystack = "\n".join(papers[k].haystack for k in keys)
+    problems: list[str] = []
+    for group in groups:
+        if not any(alt.lower() in haystack for alt in group):
+            problems.append(f"no alternative of {group} occurs in the abstracts of {keys}")
+        if not any(alt.lower() in answer.lower() for alt in group):
+            problems.append(f"the reference answer matches no alternative of {group}")
+        latex = [alt for alt in group if LATEX_CHARS & set(alt)]
+        if latex:
+            problems.append(f"must_include alternatives with LaTeX characters: {latex}")
+    return problems
+
+
+def check_turn(turn: object, papers: dict[str, CorpusPaper]) -> list[str]:
+    """One turn of a conversation: the fields of a gold question minus id and category."""
+    fields = {"question", "answer", "must_include", "gold_keys", "answerable"}
+    if not isinstance(turn, dict) or set(turn) != fields:
+        return [f"a turn must be an object with the fields {sorted(fields)}"]
+    problems = [f"{name} must be a non-empty string" for name in ("question", "answer")
+                if not isinstance(turn[name], str) or not turn[name].strip()]
+    groups, keys, answerable = turn["must_include"], turn["gold_keys"], turn["answerable"]
+    if not isinstance(answerable, bool):
+        problems.append("answerable must be a boolean")
+    if not (isinstance(groups, list) and all(isinstance(g, list) and g for g in groups)
+            and all(isinstance(a, str) and a.strip() for g in groups for a in g)):
+        problems.append("must_include must be a list of non-empty lists of non-empty strings")
+        return problems
+    if not (isinstance(keys, list) and all(isinstance(k, str) for k in keys)) or len(set(keys)) != len(keys):
+        problems.append("gold_keys must be a list of distinct strings")
+        return problems
+    if answerable is False:
+        if groups or keys:
+            problems.append("an unanswerable turn has must_include [] and gold_keys []")
+        return problems
+    if not groups or not keys:
+        problems.append("an answerable turn needs must_include and gold_keys")
+    if problems:
+        return problems
+    return _occurrence_problems(groups, keys, str(turn["answer"]), papers)
+
+
+def check_conversations(path: Path, papers: dict[str, CorpusPaper]) -> list[str]:
+    """Schema, unique ids (dev c001-c099, test c100 and up), 2-3 turns, counts per split, every turn's gold."""
+    rows, problems = _read_jsonl(path)
+    splits: Counter[str] = Counter()
+    refused: Counter[str] = Counter()
+    for row in rows:
+        cid = row.get("id")
+        where = f"{path.name} {cid}"
+        if set(row) != {"id", "split", "turns"}:
+            problems.append(f"{where}: fields {sorted(row)} != ['id', 'split', 'turns']")
+            continue
+        split, turns = row["split"], row["turns"]
+        if not isinstance(cid, str) or not re.fullmatch(r"c\d{3}", cid):
+            problems.append(f"{where}: id is not like c001")
+        if split not in SPLITS:
+            problems.append(f"{where}: split {split!r} is not one of {list(SPLITS)}")
+        elif isinstance(cid, str) and re.fullmatch(r"c\d{3}", cid) and (split == "dev") != (int(cid[1:]) < 100):
+            problems.append(f"{where}: dev ids are c001-c099, test ids c100 and up")
+        else:
+            splits[str(split)] += 1
+        if not isinstance(turns, list) or not MIN_TURNS <= len(turns) <= MAX_TURNS:
+            problems.append(f"{where}: needs {MIN_TURNS}-{MAX_TURNS} turns")
+            continue
+        for n, turn in enumerate(turns, 1):
+            problems.extend(f"{where} turn {n}: {p}" for p in check_turn(turn, papers))
+            if isinstance(turn, dict) and turn.get("answerable") is False:
+                refused[str(split)] += 1
+    ids = Counter(str(r.get("id")) for r in rows)
+    problems.extend(f"{path.name}: duplicate id {i!r} ({c} times)" for i, c in ids.items() if c > 1)
+    for split, least in MIN_CONVERSATIONS.items():
+        if splits[split] < least:
+            problems.append(f"{path.name}: {splits[split]} {split} conversations, need at least {least}")
+        if splits[split] and not refused[split]:
+            problems.append(f"{path.name}: no unanswerable turn in the {split} conversations")
+    return problems
+
+
+def _same_question(a: str, b: str) -> bool:
+    def norm(s: str) -> str:
+        return " ".join(re.sub(r"[^\w\s.:-]", " ", s.lower()).split()).rstrip(".")
+
+    return norm(a) == norm(b)
+
+
+def check_paraphrases(path: Path, gold: Path | list[dict[str, object]]) -> list[str]:
+    """Exactly two rewordings per gold question, none equal to the original or to each other, and the
+    filters of the original (arXiv IDs, month and year) kept in both."""
+    gold_rows = _read_jsonl(gold)[0] if isinstance(gold, Path) else gold
+    questions = {str(r.get("id")): str(r.get("question")) for r in gold_rows}
+    rows, problems = _read_jsonl(path)
+    for row in rows:
+        pid = str(row.get("id"))
+        where = f"{path.name} {pid}"
+        if set(row) != {"id", "rewordings"}:
+            problems.append(f"{where}: fields {sorted(row)} != ['id', 'rewordings']")
+            continue
+        rewordings = row["rewordings"]
+        if not (isinstance(rewordings, list) and len(rewordings) == REWORDINGS
+                and all(isinstance(r, str) and r.strip() for r in rewordings)):
+            problems.append(f"{where}: rewordings must be {REWORDINGS} non-empty strings")
+            continue
+        if pid not in questions:
+            problems.append(f"{where}: no gold question with this id")
+            continue
+        original = questions[pid]
+        if _same_question(rewordings[0], rewordings[1]):
+            problems.append(f"{where}: the two rewordings are the same")
+        for r in rewordings:
+            if _same_question(r, original):
+                problems.append(f"{where}: rewording {r!r} equals the original question")
+            if set(ARXIV_ID.findall(r)) != set(ARXIV_ID.findall(original)):
+                problems.append(f"{where}: rewording {r!r} does not keep the arXiv IDs of the original")
+            if {(m.lower(), y) for m, y in MONTH_YEAR.findall(r)} != {
+                (m.lower(), y) for m, y in MONTH_YEAR.findall(original)
+            }:
+                problems.append(f"{where}: rewording {r!r} does not keep the month and year of the original")
+    ids = Counter(str(r.get("id")) for r in rows)
+    problems.extend(f"{path.name}: duplicate id {i!r} ({c} times)" for i, c in ids.items() if c > 1)
+    problems.extend(f"{path.name}: no rewordings of {i}" for i in questions if i not in ids)
+    return problems
+
+
+def check_extra_files(papers: dict[str, CorpusPaper], gold_rows: list[dict[str, object]],
+                      gold: Path) -> tuple[list[str], list[str]]:
+    """Problems and summary lines of the conversations and paraphrases files that exist (paraphrases only
+    against the default gold file, whose questions they reword)."""
+    problems: list[str] = []
+    summary: list[str] = []
+    if DEFAULT_CONVERSATIONS.exists():
+        problems.extend(check_conversations(DEFAULT_CONVERSATIONS, papers))
+        rows = _read_jsonl(DEFAULT_CONVERSATIONS)[0]
+        turns = [t for r in rows for t in (r.get("turns") if isinstance(r.get("turns"), list) else [])]
+        per_split = Counter(str(r.get("split")) for r in rows)
+        refused = sum(1 for t in turns if isinstance(t, dict) and t.get("answerable") is False)
+        summary.append(f"{len(rows)} conversations (" + ", ".join(f"{s}={per_split[s]}" for s in SPLITS)
+                       + f"), {len(turns)} turns ({refused} unanswerable)")
+    if DEFAULT_PARAPHRASES.exists() and gold.resolve() == DEFAULT_GOLD.resolve():
+        problems.extend(check_paraphrases(DEFAULT_PARAPHRASES, gold_rows))
+        rows = _read_jsonl(DEFAULT_PARAPHRASES)[0]
+        summary.append(f"{len(rows)} paraphrased questions, "
+                       f"{sum(len(r['rewordings']) for r in rows if isinstance(r.get('rewordings'), list))} rewordings")
+    return problems, summary
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gold", type=Path, default=DEFAULT_GOLD)
@@ -228,12 +414,16 @@ def main() -> int:
             print(f"{key}\t{len(paper.texts)} text(s)\t{paper.texts[0][:70]}")
         return 0
     problems, rows = validate(args.gold, papers)
+    extra_problems, extra_summary = check_extra_files(papers, rows, args.gold)
+    problems.extend(extra_problems)
     for problem in problems:
         print(problem, file=sys.stderr)
     cats = Counter(str(r.get("category")) for r in rows)
     summary = ", ".join(f"{c}={cats[c]}" for c in sorted(CATEGORIES))
     answerable = sum(1 for r in rows if r.get("answerable") is True)
     print(f"{len(rows)} questions ({answerable} answerable) over {len(papers)} papers: {summary}")
+    for line in extra_summary:
+        print(line)
     print("OK" if not problems else f"FAILED: {len(problems)} problem(s)")
     return 1 if problems else 0
 
