@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
@@ -59,11 +60,18 @@ def _max_length(model_dir: Path, default: int = 256) -> int:
 
 def export(model_dir: Path, target: Path, quantize: bool) -> Path:
     """Write the ONNX graph of the transformer at `model_dir` to `target` (int8 if `quantize`)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # A private working folder: processes exporting at once (first runs started together) must not
+    # share temporary files, or one reads another's half-written or removed graph.
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".export-") as work:
+        return _export_into(model_dir, target, quantize, Path(work))
+
+
+def _export_into(model_dir: Path, target: Path, quantize: bool, work: Path) -> Path:
     import torch
     from transformers import AutoModel
 
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fp32 = target.with_name(target.stem + ".fp32.tmp.onnx")
+    fp32 = work / "model.fp32.onnx"
     # Eager attention: its plain MatMul/Softmax graph quantises and runs faster than the fused SDPA one.
     model = AutoModel.from_pretrained(str(model_dir), attn_implementation="eager").eval()
 
@@ -83,7 +91,7 @@ def export(model_dir: Path, target: Path, quantize: bool) -> Path:
     with torch.no_grad():
         torch.onnx.export(Transformer(), dummy, str(fp32), input_names=list(INPUTS),
                           output_names=["last_hidden_state"], dynamic_axes=dynamic, opset_version=17, dynamo=False)
-    tmp = target.with_name(target.stem + ".tmp.onnx")
+    tmp = work / "model.onnx"
     if quantize:
         import onnx
         from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -95,7 +103,6 @@ def export(model_dir: Path, target: Path, quantize: bool) -> Path:
                        if n.op_type == "MatMul" and "/layer.0/" in n.name]
         quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8, per_channel=True,
                          nodes_to_exclude=first_layer)
-        fp32.unlink()
     else:
         fp32.replace(tmp)
     tmp.replace(target)  # atomic: a half-written model is never picked up
