@@ -26,7 +26,7 @@ def test_two_first_exports_at_once(tmp_path: Path) -> None:
     procs = [subprocess.Popen([sys.executable, "-c", EXPORT, str(tmp_path)], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for _ in range(2)]
     outputs = [p.communicate(timeout=300) for p in procs]
-    for p, (out, err) in zip(procs, outputs, strict=True):
+    for p, (_, err) in zip(procs, outputs, strict=True):
         assert p.returncode == 0, err[-2000:]
     paths = {Path(out.strip().splitlines()[-1]) for out, _ in outputs}
     assert len(paths) == 1
