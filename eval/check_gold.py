@@ -1,15 +1,20 @@
-"""Validate eval/gold.jsonl against the sample corpus.
+"""Validate eval/gold.jsonl (dev split) or eval/test.jsonl (held-out test split) against the sample corpus.
 
-Checks: the schema of every line, unique ids, known categories, minimum counts per kind of question,
-that every paper of the corpus is covered, and that every `must_include` group has at least one
+Checks: the schema of every line, unique ids and questions, known categories, minimum counts per kind of
+question, that every paper of the corpus is covered, and that every `must_include` group has at least one
 alternative occurring (case-insensitively) in the abstracts of the papers named in `gold_keys`.
+
+The split follows the file name (`test*.jsonl` is the test split, anything else dev) and sets the
+minimums, the id prefix (q001 / t001) and how often every paper must be a gold key. The test split
+also needs `must_include` strings free of LaTeX characters, and none of its questions may be a
+near-copy of a dev question (Jaccard similarity of their normalised word sets >= 0.8).
 
 The corpus is parsed crudely and independently of `qa.sources`, so a bug there cannot hide here:
 every long line is an abstract; an `arXiv:<id>` at the start of a line (alone, or glued to the next
 abstract) belongs to the abstract BEFORE it; abstracts are merged by the start of their normalised
 text (so the two CodeElo variants become one paper with both texts).
 
-Usage: python eval/check_gold.py [--gold eval/gold.jsonl] [--corpus DIR] [--list-papers]
+Usage: python eval/check_gold.py [--gold eval/gold.jsonl | eval/test.jsonl] [--corpus DIR] [--list-papers]
 Exit status 0 when the gold file is valid, 1 with one line per problem otherwise.
 """
 
@@ -29,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 from qa.papers import normalize_text, text_key  # noqa: E402
 
 DEFAULT_GOLD = ROOT / "eval" / "gold.jsonl"
+DEFAULT_TEST = ROOT / "eval" / "test.jsonl"
 DEFAULT_CORPUS = ROOT / "qa" / "corpus"
 
 CATEGORIES = {
@@ -54,6 +60,19 @@ MIN_PER_CATEGORY = {
     "paraphrase": 8,
     "unanswerable": 12,
 }
+TEST_MIN_TOTAL = 150
+TEST_MIN_PER_CATEGORY = {
+    "fact": 45,
+    "which_paper": 15,
+    "multi_paper": 12,
+    "by_id": 8,
+    "date_scoped": 10,
+    "no_id": 12,
+    "variant_conflict": 2,
+    "paraphrase": 10,
+    "unanswerable": 50,
+}
+NEAR_COPY_JACCARD = 0.8  # a test question this close to a dev question (normalised word sets) is a copy
 EXPECTED_PAPERS, EXPECTED_WITH_ID, EXPECTED_WITHOUT_ID = 27, 19, 8
 CODEELO = "arXiv:2501.01257"
 ADMIN_NOTE_ID = "2408.15262"  # appears only in an admin note: not a paper of the corpus
@@ -61,6 +80,28 @@ ADMIN_NOTE_ID = "2408.15262"  # appears only in an admin note: not a paper of th
 LEADING_ID = re.compile(r"^arXiv:(\d{4}\.\d{4,5})(?:v\d+)?")
 MIN_ABSTRACT_CHARS = 300  # comment lines (pages, venues, URLs, admin notes) are all far shorter
 PREFIX_CHARS = 200  # abstracts starting alike are the same paper (variants differ later)
+
+
+@dataclass(frozen=True)
+class Split:
+    """What the gold file of one split must satisfy."""
+
+    name: str
+    id_prefix: str
+    min_total: int
+    min_per_category: dict[str, int]
+    min_per_paper: int  # times every paper of the corpus is a gold key
+    plain_must_include: bool  # no LaTeX characters in must_include
+    dev_gold: Path | None  # the dev file its questions must not near-copy (None: no such check)
+
+
+DEV = Split("dev", "q", MIN_TOTAL, MIN_PER_CATEGORY, 1, False, None)
+TEST = Split("test", "t", TEST_MIN_TOTAL, TEST_MIN_PER_CATEGORY, 3, True, DEFAULT_GOLD)
+
+
+def split_for(gold: Path) -> Split:
+    """The test split for eval/test.jsonl (any `test*.jsonl`), dev otherwise."""
+    return TEST if gold.name.startswith("test") else DEV
 
 
 @dataclass
@@ -104,7 +145,10 @@ def parse_corpus(corpus: Path) -> dict[str, CorpusPaper]:
     return {p.key: p for p in by_prefix.values()}
 
 
-def validate(gold: Path, papers: dict[str, CorpusPaper]) -> tuple[list[str], list[dict[str, object]]]:
+def validate(
+    gold: Path, papers: dict[str, CorpusPaper], split: Split | None = None
+) -> tuple[list[str], list[dict[str, object]]]:
+    split = split or split_for(gold)
     problems: list[str] = []
     with_id = sum(1 for p in papers.values() if p.arxiv_id)
     if (len(papers), with_id) != (EXPECTED_PAPERS, EXPECTED_WITH_ID):
@@ -130,24 +174,59 @@ def validate(gold: Path, papers: dict[str, CorpusPaper]) -> tuple[list[str], lis
             problems.append(f"line {n}: not an object")
             continue
         rows.append(row)
-        problems.extend(f"line {n} ({row.get('id')}): {p}" for p in check_row(row, papers))
+        problems.extend(f"line {n} ({row.get('id')}): {p}" for p in check_row(row, papers, split))
 
     ids = Counter(str(r.get("id")) for r in rows)
     problems.extend(f"duplicate id {i!r} ({c} times)" for i, c in ids.items() if c > 1)
-    if len(rows) < MIN_TOTAL:
-        problems.append(f"only {len(rows)} questions, need at least {MIN_TOTAL}")
+    questions = Counter(" ".join(_words(r.get("question"))) for r in rows)
+    problems.extend(f"duplicate question {q!r} ({c} times)" for q, c in questions.items() if c > 1)
+    if len(rows) < split.min_total:
+        problems.append(f"only {len(rows)} questions, need at least {split.min_total} ({split.name} split)")
     cats = Counter(str(r.get("category")) for r in rows)
-    for cat, least in MIN_PER_CATEGORY.items():
+    for cat, least in split.min_per_category.items():
         if cats[cat] < least:
             problems.append(f"category {cat}: {cats[cat]} questions, need at least {least}")
     no_id_questions = sum(1 for r in rows if any(k.startswith("doc:") for k in _keys(r)))
-    if no_id_questions < MIN_PER_CATEGORY["no_id"]:
-        problems.append(f"only {no_id_questions} questions cite a paper without an ID, need 6")
-    cited = {k for r in rows for k in _keys(r)}
-    problems.extend(f"paper {k} is never a gold key" for k in sorted(set(papers) - cited))
+    least_no_id = split.min_per_category["no_id"]
+    if no_id_questions < least_no_id:
+        problems.append(f"only {no_id_questions} questions cite a paper without an ID, need {least_no_id}")
+    cited = Counter(k for r in rows for k in _keys(r))
+    for key in sorted(papers):
+        if not cited[key]:
+            problems.append(f"paper {key} is never a gold key")
+        elif cited[key] < split.min_per_paper:
+            problems.append(f"paper {key} is a gold key {cited[key]} time(s), need at least {split.min_per_paper}")
+    if split.dev_gold is not None:
+        problems.extend(near_copies(rows, split.dev_gold))
     if not any(ADMIN_NOTE_ID in str(r.get("question")) and r.get("answerable") is False for r in rows):
         problems.append(f"no unanswerable question about the admin-note ID arXiv:{ADMIN_NOTE_ID}")
     return problems, rows
+
+
+def _words(text: object) -> list[str]:
+    """The normalised words of a question: lower case, runs of letters and digits."""
+    return re.findall(r"[a-z0-9]+", normalize_text(str(text)).lower())
+
+
+def jaccard(a: object, b: object) -> float:
+    """Jaccard similarity of the normalised word sets of two questions."""
+    wa, wb = set(_words(a)), set(_words(b))
+    return len(wa & wb) / len(wa | wb) if wa | wb else 1.0
+
+
+def near_copies(rows: list[dict[str, object]], dev_gold: Path) -> list[str]:
+    """A problem for every question of `rows` that is a near-copy of a question of `dev_gold`."""
+    dev = [json.loads(line) for line in dev_gold.read_text(encoding="utf-8").splitlines() if line.strip()]
+    problems: list[str] = []
+    for row in rows:
+        for other in dev:
+            score = jaccard(row.get("question"), other.get("question"))
+            if score >= NEAR_COPY_JACCARD:
+                problems.append(
+                    f"{row.get('id')}: near-copy of dev question {other.get('id')} (word Jaccard {score:.2f}): "
+                    f"{row.get('question')!r} ~ {other.get('question')!r}"
+                )
+    return problems
 
 
 def _keys(row: dict[str, object]) -> list[str]:
@@ -155,7 +234,7 @@ def _keys(row: dict[str, object]) -> list[str]:
     return [str(k) for k in keys] if isinstance(keys, list) else []
 
 
-def check_row(row: dict[str, object], papers: dict[str, CorpusPaper]) -> list[str]:
+def check_row(row: dict[str, object], papers: dict[str, CorpusPaper], split: Split = DEV) -> list[str]:
     problems: list[str] = []
     fields = {"id", "question", "answer", "must_include", "gold_keys", "answerable", "category"}
     if set(row) != fields:
@@ -164,8 +243,8 @@ def check_row(row: dict[str, object], papers: dict[str, CorpusPaper]) -> list[st
     for name in ("id", "question", "answer", "category"):
         if not isinstance(row[name], str) or not str(row[name]).strip():
             problems.append(f"{name} must be a non-empty string")
-    if not re.fullmatch(r"q\d{3}", str(row["id"])):
-        problems.append(f"id {row['id']!r} is not like q001")
+    if not re.fullmatch(rf"{split.id_prefix}\d{{3}}", str(row["id"])):
+        problems.append(f"id {row['id']!r} is not like {split.id_prefix}001 ({split.name} split)")
     if row["category"] not in CATEGORIES:
         problems.append(f"unknown category {row['category']!r}")
     answerable = row["answerable"]
@@ -179,6 +258,9 @@ def check_row(row: dict[str, object], papers: dict[str, CorpusPaper]) -> list[st
     if not all(isinstance(a, str) and a.strip() for g in groups for a in g):
         problems.append("must_include alternatives must be non-empty strings")
         return problems
+    latex = [a for g in groups for a in g if LATEX_CHARS & set(a)] if split.plain_must_include else []
+    if latex:
+        problems.append(f"must_include alternatives with LaTeX characters: {latex}")
     if not (isinstance(keys, list) and all(isinstance(k, str) for k in keys)):
         problems.append("gold_keys must be a list of strings")
         return problems
@@ -421,7 +503,8 @@ def main() -> int:
     cats = Counter(str(r.get("category")) for r in rows)
     summary = ", ".join(f"{c}={cats[c]}" for c in sorted(CATEGORIES))
     answerable = sum(1 for r in rows if r.get("answerable") is True)
-    print(f"{len(rows)} questions ({answerable} answerable) over {len(papers)} papers: {summary}")
+    print(f"{split_for(args.gold).name} split: {len(rows)} questions ({answerable} answerable) "
+          f"over {len(papers)} papers: {summary}")
     for line in extra_summary:
         print(line)
     print("OK" if not problems else f"FAILED: {len(problems)} problem(s)")

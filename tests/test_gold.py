@@ -1,4 +1,5 @@
-"""eval/gold.jsonl stays valid against the sample corpus (eval/check_gold.py, run as a test)."""
+"""eval/gold.jsonl (dev) and eval/test.jsonl (held-out test) stay valid against the sample corpus
+(eval/check_gold.py, run as a test)."""
 
 from __future__ import annotations
 
@@ -50,3 +51,43 @@ def test_a_broken_item_is_reported(check_gold: ModuleType, tmp_path: Path) -> No
     problems, _ = check_gold.validate(gold, check_gold.parse_corpus(check_gold.DEFAULT_CORPUS))
     assert any("a phrase no abstract contains" in p for p in problems)
     assert any("unknown category 'gossip'" in p for p in problems)
+
+
+def test_test_file_is_valid(check_gold: ModuleType) -> None:
+    papers = check_gold.parse_corpus(check_gold.DEFAULT_CORPUS)
+    problems, rows = check_gold.validate(check_gold.DEFAULT_TEST, papers)
+    assert problems == []
+    assert len(rows) >= check_gold.TEST_MIN_TOTAL >= 150
+    assert sum(1 for r in rows if r["answerable"] is False) >= check_gold.TEST_MIN_PER_CATEGORY["unanswerable"] >= 50
+    assert all(str(r["id"]).startswith("t") for r in rows)
+
+
+def test_main_exits_zero_on_the_test_file(check_gold: ModuleType, monkeypatch: pytest.MonkeyPatch,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(sys, "argv", ["check_gold.py", "--gold", str(check_gold.DEFAULT_TEST)])
+    assert check_gold.main() == 0
+    out = capsys.readouterr().out
+    assert out.startswith("test split:")
+    assert out.rstrip().endswith("OK")
+
+
+def test_a_broken_test_item_is_reported(check_gold: ModuleType, tmp_path: Path) -> None:
+    rows = [json.loads(line) for line in check_gold.DEFAULT_TEST.read_text().splitlines() if line.strip()]
+    dev = [json.loads(line) for line in check_gold.DEFAULT_GOLD.read_text().splitlines() if line.strip()]
+    answerable = [r for r in rows if r["answerable"]]
+    answerable[0]["question"] = dev[0]["question"].rstrip("?") + ", please?"  # a near-copy of a dev question
+    answerable[1]["must_include"] = [["5\\times"]]  # LaTeX, even if the abstract has it
+    answerable[2]["id"] = "q999"  # a dev id in the test file
+    test = tmp_path / "test.jsonl"  # the file name selects the test split
+    test.write_text("\n".join(json.dumps(r) for r in rows[:100]) + "\n")
+    problems, _ = check_gold.validate(test, check_gold.parse_corpus(check_gold.DEFAULT_CORPUS))
+    assert any(f"near-copy of dev question {dev[0]['id']}" in p for p in problems)
+    assert any("LaTeX characters" in p for p in problems)
+    assert any("'q999' is not like t001" in p for p in problems)
+    assert any("need at least 150" in p for p in problems)
+
+
+def test_splits_are_told_apart_by_file_name(check_gold: ModuleType) -> None:
+    assert check_gold.split_for(check_gold.DEFAULT_GOLD) is check_gold.DEV
+    assert check_gold.split_for(check_gold.DEFAULT_TEST) is check_gold.TEST
+    assert check_gold.jaccard("What is arXiv:2501.01257 about?", "what is arXiv:2501.01257 about") == 1.0
