@@ -265,8 +265,12 @@ def serve(ctx: click.Context, host: str | None, port: int | None, insecure: bool
 
 
 @main.command("eval")
-@click.option("--gold", type=click.Path(dir_okay=False, path_type=Path), default=Path("eval/gold.jsonl"),
-              show_default=True, help="Gold questions (JSONL, see eval/README.md).")
+@click.option("--split", type=click.Choice(["dev", "test", "all"]), default=None,
+              help="Which split of the eval data directory: dev, test or all (the default), reported per split.")
+@click.option("--gold", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Evaluate this one gold file instead (JSONL, see eval/README.md), as a split named after it.")
+@click.option("--data", type=click.Path(file_okay=False, path_type=Path), default=Path("eval"), show_default=True,
+              help="Eval data directory: gold.jsonl (dev), test.jsonl, conversations.jsonl, paraphrases.jsonl.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("eval/out"),
               show_default=True, help="Directory for report.md, report.json and the charts.")
@@ -274,27 +278,37 @@ def serve(ctx: click.Context, host: str | None, port: int | None, insecure: bool
 @click.option("--store", "store_opt", type=click.Path(file_okay=False, path_type=Path), hidden=True)
 @click.pass_context
 @translate_errors
-def eval_command(ctx: click.Context, gold: Path, as_json: bool, out: Path, judge: bool,
-                 store_opt: Path | None) -> None:
+def eval_command(ctx: click.Context, split: str | None, gold: Path | None, data: Path, as_json: bool, out: Path,
+                 judge: bool, store_opt: Path | None) -> None:
     """Score retrieval (BM25, dense, hybrid, plain-LlamaIndex baseline) and answers against gold questions.
 
+    Per split (dev: eval/gold.jsonl, test: the held-out eval/test.jsonl): retrieval, answers, a
+    breakdown by category, the multi-turn conversations, and (dev) the paraphrase consistency.
     Ingests the bundled corpus first if the store is empty. Writes report.md, report.json and
     PNG charts to --out; the answers are extractive, and LLM too when an LLM is configured.
 
     \b
-    arxiv-qa eval
-    arxiv-qa eval --json --out /tmp/eval
+    arxiv-qa eval                       # dev and test
+    arxiv-qa eval --split test --json --out /tmp/eval
     arxiv-qa eval --gold my_gold.jsonl --judge
     """
-    from qa.evaluate import evaluate_store
-    from qa.report import console_summary, summary, write_report
+    from qa.evaluate_turns import evaluate_splits, gold_split, load_splits
+    from qa.report import summaries, write_report
+    from qa.report_text import console_summary
 
     settings = settings_from(ctx)
     if store_opt:
         settings = settings.model_copy(update={"store": store_opt})
-    report = evaluate_store(settings, gold, judge=judge, log=lambda message: click.echo(f"eval: {message}", err=True))
-    written = write_report(report, out)
-    click.echo(json.dumps(summary(report), indent=2) if as_json else console_summary(report, written))
+    if gold is not None and split is not None:
+        raise click.UsageError("give --split or --gold, not both")
+    splits = [gold_split(gold)] if gold is not None else load_splits(data, split or "all")
+    reports = evaluate_splits(settings, splits, judge=judge, log=_eval_log)
+    written = write_report(reports, out)
+    click.echo(json.dumps(summaries(reports), indent=2) if as_json else console_summary(reports, written))
+
+
+def _eval_log(message: str) -> None:
+    click.echo(f"eval: {message}", err=True)
 
 
 if __name__ == "__main__":

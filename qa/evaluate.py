@@ -4,7 +4,8 @@ Retrieval is scored per paper: a retriever's passages become a ranking of papers
 and a paper is relevant when it is one of the question's `gold_keys`. Answers are scored on their
 must-include phrases, token F1 against the reference answer, their citations against the gold keys,
 and their refusals. `qa.baseline` is the plain LlamaIndex recipe the retrievers are compared with;
-`qa.report` sums the results up, checks them against the thresholds and writes them.
+`qa.report` sums the results up, checks them against the thresholds and writes them;
+`qa.evaluate_turns` adds the splits, the multi-turn conversations and the paraphrase consistency.
 eval/README.md explains every number.
 """
 
@@ -18,21 +19,27 @@ import time
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import partial
+from functools import cached_property, partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from qa.answer.citations import BRACKET_RE
 from qa.engine import QA
-from qa.errors import BadInput, LLMError
+from qa.errors import BadInput
+from qa.judge import Judge, require_llm
 from qa.settings import Settings
 from qa.store import Store
+
+if TYPE_CHECKING:
+    from qa.baseline import Baseline
+    from qa.chat import Message
+    from qa.evaluate_turns import ConversationResult, ParaphraseResult
 
 Log = Callable[[str], None]
 Metrics = dict[str, float]
 
 RETRIEVERS = ("bm25", "dense", "hybrid")
 DEPTH = 20  # passages each retriever returns for the retrieval metrics (at most 2 per paper)
-OPENAI_API_BASE = "https://api.openai.com/v1"
 
 
 # --- metrics: small pure functions --------------------------------------------------------------
@@ -275,6 +282,14 @@ class EvalReport:
     results: list[QuestionResult]
     modes: list[str]
     seconds: dict[str, float] = field(default_factory=dict)
+    split: str = ""  # dev | test, or the gold file's name
+    conversations: list[ConversationResult] = field(default_factory=list)
+    paraphrases: list[ParaphraseResult] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        """The split's name: `split`, else the gold file's stem."""
+        return self.split or self.gold.stem
 
     def answerable(self) -> list[QuestionResult]:
         """The results of the answerable questions (those retrieval is scored on)."""
@@ -290,20 +305,37 @@ class Evaluator:
         self.engine = QA(settings, store)
         self.log = log or (lambda message: None)
 
+    def modes(self, modes: Sequence[str] | None = None) -> list[str]:
+        """The answerers to score: `modes`, else extractive, plus llm when an LLM is configured."""
+        return list(modes or (["extractive", "llm"] if self.settings.llm_configured else ["extractive"]))
+
     def run(self, gold: Sequence[GoldItem], gold_path: Path, modes: Sequence[str] | None = None,
             judge: bool = False) -> EvalReport:
         """Score every question; `modes` defaults to extractive, plus llm when an LLM is configured."""
-        modes = list(modes or (["extractive", "llm"] if self.settings.llm_configured else ["extractive"]))
         require_llm(self.settings, judge)
         self._warn_unknown_keys(gold)
-        report = EvalReport(gold_path, self.store.root, [QuestionResult(item) for item in gold], modes)
+        report = EvalReport(gold_path, self.store.root, [QuestionResult(item) for item in gold], self.modes(modes))
         self._timed(report, "retrieval", self._retrieve, report.answerable())
         self._timed(report, "baseline", self._baseline, report.answerable())
-        for mode in modes:
+        for mode in report.modes:
             self._timed(report, f"answers_{mode}", partial(self._answer, mode=mode), report.results)
         if judge:
             self._timed(report, "judge", self._judge, report.results)
         return report
+
+    def retrieval_only(self, gold: Sequence[GoldItem], gold_path: Path) -> EvalReport:
+        """Only the retrievers' rankings of the answerable questions (no baseline, no answers)."""
+        report = EvalReport(gold_path, self.store.root, [QuestionResult(item) for item in gold], [])
+        self._timed(report, "retrieval", self._retrieve, report.answerable())
+        return report
+
+    def outcome(self, question: str, mode: str, history: Sequence[Message] = ()) -> Outcome:
+        """One answer by one answerer, timed (models loaded first: latency is of answering, not starting)."""
+        _ = self.engine.warm
+        start = time.perf_counter()
+        a = self.engine.ask(question, history=history, mode=mode)
+        return Outcome(a.answer, a.refused, [c.key for c in a.citations], a.fabricated_citations,
+                       time.perf_counter() - start)
 
     def _timed(self, report: EvalReport, stage: str, step: Callable[[list[QuestionResult]], None],
                rows: list[QuestionResult]) -> None:
@@ -323,10 +355,17 @@ class Evaluator:
                 found = self.engine.retriever.retrieve(r.item.question, DEPTH, method=method)
                 r.ranked[method] = dedupe(p.chunk.doc_key for p in found.passages)
 
-    def _baseline(self, rows: list[QuestionResult]) -> None:
-        from qa.baseline import Baseline, ranking
+    @cached_property
+    def baseline(self) -> Baseline:
+        """The plain LlamaIndex recipe over the store's source files, built once per evaluator."""
+        from qa.baseline import Baseline
 
-        baseline = Baseline.for_store(self.store)
+        return Baseline.for_store(self.store)
+
+    def _baseline(self, rows: list[QuestionResult]) -> None:
+        from qa.baseline import ranking
+
+        baseline = self.baseline
         self.log(f"baseline: plain LlamaIndex recipe over {len(baseline.files)} file(s)")
         for r in rows:
             nodes = baseline.node_papers(r.item.question, DEPTH)
@@ -335,12 +374,8 @@ class Evaluator:
 
     def _answer(self, rows: list[QuestionResult], mode: str) -> None:
         self.log(f"answers ({mode}): {len(rows)} questions")
-        _ = self.engine.warm  # load the models first: latency is of answering, not of starting
         for r in rows:
-            start = time.perf_counter()
-            a = self.engine.ask(r.item.question, mode=mode)
-            r.outcomes[mode] = Outcome(a.answer, a.refused, [c.key for c in a.citations], a.fabricated_citations,
-                                       time.perf_counter() - start)
+            r.outcomes[mode] = self.outcome(r.item.question, mode)
 
     def _judge(self, rows: list[QuestionResult]) -> None:
         judge = Judge(self.settings)
@@ -351,47 +386,20 @@ class Evaluator:
                 o.judge = judge.score(r.item.question, o.answer, r.item.answer)
 
 
-def require_llm(settings: Settings, judge: bool) -> None:
-    """BadInput when the LLM judge is asked for but no LLM is configured."""
-    if judge and not settings.llm_configured:
-        raise BadInput("--judge needs an LLM: set OPENAI_API_KEY or OPENAI_BASE_URL (see .env.example)")
-
-
-class Judge:
-    """LLM-judge correctness: LlamaIndex's `CorrectnessEvaluator` (1-5 against the reference answer)."""
-
-    def __init__(self, settings: Settings) -> None:
-        from llama_index.core.evaluation import CorrectnessEvaluator
-        from llama_index.llms.openai_like import OpenAILike
-
-        key = settings.openai_api_key
-        llm = OpenAILike(model=settings.llm_model, api_base=settings.openai_base_url or OPENAI_API_BASE,
-                         api_key=key.get_secret_value() if key else "no-key", is_chat_model=True,
-                         temperature=0.0, timeout=settings.llm_timeout, max_retries=settings.llm_max_retries)
-        self.evaluator = CorrectnessEvaluator(llm=llm)
-
-    def score(self, question: str, answer: str, reference: str) -> float | None:
-        """The judge's score of `answer`, or None when its reply had no score. Raises `LLMError`."""
-        import httpx
-        import openai
-
-        try:
-            result = self.evaluator.evaluate(query=question, response=answer, reference=reference)
-        except (openai.OpenAIError, httpx.HTTPError) as e:
-            raise LLMError(f"the LLM judge failed ({type(e).__name__})") from None
-        return result.score
-
-
 def evaluate_store(settings: Settings, gold_path: Path, judge: bool = False, log: Log | None = None,
                    modes: Sequence[str] | None = None) -> EvalReport:
-    """The whole eval against the store of `settings`, ingesting the bundled corpus if it is empty."""
-    log = log or (lambda message: None)
+    """The whole eval of one gold file against the store of `settings` (filled from the bundled corpus if empty)."""
     require_llm(settings, judge)
     gold = load_gold(gold_path)
+    return Evaluator(settings, open_store(settings, log), log).run(gold, gold_path, modes, judge)
+
+
+def open_store(settings: Settings, log: Log | None = None) -> Store:
+    """The store of `settings`, the bundled sample corpus ingested first when it is empty."""
     store = Store(settings)
     if store.is_empty():
         from qa.ingest import ingest
 
-        log(f"the store {store.root} is empty: ingesting the bundled sample corpus first")
+        (log or (lambda message: None))(f"the store {store.root} is empty: ingesting the bundled sample corpus first")
         ingest(store)
-    return Evaluator(settings, store, log).run(gold, gold_path, modes, judge)
+    return store

@@ -1,8 +1,8 @@
 """The eval's report: the figures of a run, its misses, the quality gate, and the files written.
 
-`summary` sums an `EvalReport` up (what `arxiv-qa eval --json` prints); `check_thresholds` is the
-gate eval/thresholds.toml sets; `write_report` writes report.md, report.json and PNG charts, drawn
-with matplotlib's Agg canvas on `Figure` objects (no pyplot, no global backend).
+`summary` sums one split's `EvalReport` up and `summaries` several (what `arxiv-qa eval --json`
+prints); `gate` and `check_thresholds` are the gate eval/thresholds.toml sets; `write_report` writes
+report.md, report.json and the charts of `qa.report_charts`.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from qa.evaluate import (
     QuestionResult,
     citation_scores,
     dedupe,
+    hit_at,
     includes_all,
     mean,
     missing_groups,
@@ -31,12 +32,25 @@ from qa.evaluate import (
     strip_citations,
     token_f1,
 )
+from qa.evaluate_turns import (
+    ConversationResult,
+    ParaphraseResult,
+    conversation_summary,
+    is_right,
+    paraphrase_summary,
+    paraphrase_verdicts,
+    turn_verdicts,
+    wrong_because,
+)
 
 RETRIEVAL_COLUMNS = ("hit@1", "hit@5", "recall@5", "mrr", "ndcg@10")
 RATE_METRICS = ("must_include", "token_f1", "citation_precision", "citation_recall",
                 "refusal_precision", "refusal_recall")
 ANSWER_ROWS = (*RATE_METRICS, "fabricated_citations", "latency_p50_s", "latency_p95_s",
                "judge_correctness", "judge_pass")
+CONVERSATION_ROWS = ("conversations", "turns", "turn_accuracy", "conversation_accuracy", "follow_up_accuracy",
+                     "refusal_recall")
+PARAPHRASE_ROWS = ("questions", "consistent", "right_original", "right_reworded")
 
 JUDGE_PASS = 4.0  # CorrectnessEvaluator's own passing score (of 1-5)
 
@@ -107,22 +121,95 @@ def question_misses(result: QuestionResult, modes: Sequence[str]) -> list[Miss]:
     return out
 
 
+def turn_misses(result: ConversationResult, modes: Sequence[str]) -> list[Miss]:
+    """The wrong turns of one conversation, as misses with ids like c001/2 (the second turn)."""
+    conversation, out = result.conversation, []
+    for mode in (m for m in modes if m in result.outcomes):
+        for n, (turn, o) in enumerate(zip(conversation.turns, result.outcomes[mode], strict=True), 1):
+            why = wrong_because(turn.answerable, turn.must_include, o)
+            if why:
+                out.append(Miss(f"{conversation.id}/{n}", "conversation", "turn", mode, f"{turn.question} -> {why}"))
+    return out
+
+
+def paraphrase_misses(result: ParaphraseResult, modes: Sequence[str]) -> list[Miss]:
+    """A question whose rewordings do not all get the verdict of the original."""
+    item, out = result.original.item, []
+    for mode in (m for m in modes if m in result.outcomes):
+        verdicts = paraphrase_verdicts(result, mode)
+        if len(set(verdicts)) > 1:
+            said = "; ".join(f"{'right' if v else 'WRONG'}: {q}"
+                             for v, q in zip(verdicts, [item.question, *result.rewordings], strict=True))
+            out.append(Miss(item.id, item.category, "paraphrase", mode, said))
+    return out
+
+
+def all_misses(report: EvalReport) -> list[Miss]:
+    """Every miss of a split: questions, conversation turns, then inconsistent rewordings."""
+    return ([m for r in report.results for m in question_misses(r, report.modes)]
+            + [m for c in report.conversations for m in turn_misses(c, report.modes)]
+            + [m for p in report.paraphrases for m in paraphrase_misses(p, report.modes)])
+
+
+def category_summary(report: EvalReport) -> dict[str, dict[str, Any]]:
+    """Per category: questions, hybrid hit@5 (None without answerable ones) and each answerer's share right."""
+    out: dict[str, dict[str, Any]] = {}
+    for category in sorted({r.item.category for r in report.results}):
+        group = [r for r in report.results if r.item.category == category]
+        hits = [hit_at(r.ranked["hybrid"], r.item.gold_keys, 5) for r in group
+                if r.item.answerable and "hybrid" in r.ranked]
+        right = {m: mean(float(_right(r, m)) for r in group if m in r.outcomes) for m in report.modes}
+        out[category] = {"questions": len(group), "hybrid_hit@5": mean(hits) if hits else None, "right": right}
+    return out
+
+
+def _right(r: QuestionResult, mode: str) -> bool:
+    return is_right(r.item.answerable, r.item.must_include, r.outcomes[mode])
+
+
 def summary(report: EvalReport) -> dict[str, Any]:
-    """The figures `arxiv-qa eval --json` prints (report.json adds the per-question details)."""
-    return {
-        "questions": len(report.results), "answerable": len(report.answerable()),
+    """The figures of one split `arxiv-qa eval --json` prints (report.json adds the per-question details)."""
+    figures = {
+        "split": report.name, "questions": len(report.results), "answerable": len(report.answerable()),
         "gold": str(report.gold), "store": str(report.store), "depth": DEPTH,
         "retrieval": _rounded(retrieval_summary(report)),
         "answers": _rounded({mode: answer_summary(report, mode) for mode in report.modes}),
-        "misses": [vars(m) for r in report.results for m in question_misses(r, report.modes)],
+        "categories": _rounded(category_summary(report)),
+        "conversations": _rounded({mode: conversation_summary(report.conversations, mode)
+                                   for mode in report.modes if report.conversations}),
+        "misses": [vars(m) for m in all_misses(report)],
         "seconds": _rounded(report.seconds),
     }
+    if report.paraphrases:
+        figures["paraphrases"] = _rounded({mode: paraphrase_summary(report.paraphrases, mode) for mode in report.modes})
+    return figures
+
+
+def summaries(reports: Sequence[EvalReport]) -> dict[str, Any]:
+    """One split's summary, or for several `{"split": "all", "splits": {name: summary}}`."""
+    if len(reports) == 1:
+        return summary(reports[0])
+    return {"split": "all", "splits": {r.name: summary(r) for r in reports}}
 
 
 def _rounded(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _rounded(v) for k, v in value.items()}
     return round(value, 4) if isinstance(value, float) else value
+
+
+def gate(figures: Mapping[str, Any], thresholds: Mapping[str, Any]) -> list[str]:
+    """The thresholds (one table per split, as in eval/thresholds.toml) a summary breaks, one line each.
+
+    A `summaries` of all splits is checked against every table, one split's summary against its own.
+
+    >>> gate({"split": "dev", "answers": {"x": 0.5}}, {"dev": {"answers": {"x": 0.6}}, "test": {"y": 1}})
+    ['dev.answers.x = 0.5 < 0.6']
+    """
+    if figures.get("split") == "all":
+        return check_thresholds(figures["splits"], thresholds)
+    name = figures.get("split", "")
+    return check_thresholds({name: figures}, {name: thresholds.get(name, {})})
 
 
 def check_thresholds(figures: Mapping[str, Any], thresholds: Mapping[str, Any], path: str = "",
@@ -154,28 +241,54 @@ def check_thresholds(figures: Mapping[str, Any], thresholds: Mapping[str, Any], 
 
 
 # --- the files ----------------------------------------------------------------------------------
-def write_report(report: EvalReport, out: Path) -> list[Path]:
-    """Write report.md, report.json and the charts into `out` (created); the paths written."""
+def write_report(reports: EvalReport | Sequence[EvalReport], out: Path) -> list[Path]:
+    """Write report.md, report.json and each split's charts into `out` (created); the paths written.
+
+    With several splits, each chart's name starts with its split's (test-retrieval.png).
+    """
+    from qa.report_charts import draw_charts
+    from qa.report_text import markdown
+
+    reports = [reports] if isinstance(reports, EvalReport) else list(reports)
     try:
         out.mkdir(parents=True, exist_ok=True)
         paths = [out / "report.md", out / "report.json"]
-        paths[0].write_text(markdown(report), encoding="utf-8")
-        paths[1].write_text(json.dumps(full_json(report), indent=2, ensure_ascii=False), encoding="utf-8")
-        return paths + draw_charts(report, out)
+        paths[0].write_text(markdown(reports), encoding="utf-8")
+        paths[1].write_text(json.dumps(full_json(reports), indent=2, ensure_ascii=False), encoding="utf-8")
+        for r in reports:
+            paths += draw_charts(r, summary(r), out, chart_prefix(r, reports))
+        return paths
     except OSError as e:
         raise QAError(f"cannot write the report to {out}: {e.strerror}") from None
 
 
-def full_json(report: EvalReport) -> dict[str, Any]:
-    """The summary plus every question's rankings and answers."""
-    return {**summary(report), "per_question": [_question_json(r) for r in report.results]}
+def chart_prefix(report: EvalReport, reports: Sequence[EvalReport]) -> str:
+    """What each chart's file name starts with: the split's name when there are several."""
+    return f"{report.name}-" if len(reports) > 1 else ""
+
+
+def full_json(reports: EvalReport | Sequence[EvalReport]) -> dict[str, Any]:
+    """The summary plus every question's rankings and answers, every conversation's and rewording's answers."""
+    reports = [reports] if isinstance(reports, EvalReport) else list(reports)
+    if len(reports) == 1:
+        return _split_json(reports[0])
+    return {"split": "all", "splits": {r.name: _split_json(r) for r in reports}}
+
+
+def _split_json(report: EvalReport) -> dict[str, Any]:
+    figures = {**summary(report), "per_question": [_question_json(r) for r in report.results]}
+    if report.conversations:
+        figures["per_conversation"] = [_conversation_json(c) for c in report.conversations]
+    if report.paraphrases:
+        figures["per_paraphrase"] = [_paraphrase_json(p) for p in report.paraphrases]
+    return figures
 
 
 def _question_json(r: QuestionResult) -> dict[str, Any]:
     item = r.item
     outcomes = {
         mode: {**vars(o), "seconds": round(o.seconds, 4), "must_include_ok": includes_all(o.answer, item.must_include),
-               "token_f1": round(token_f1(strip_citations(o.answer), item.answer), 4)}
+               "token_f1": round(token_f1(strip_citations(o.answer), item.answer), 4), "right": _right(r, mode)}
         for mode, o in r.outcomes.items()
     }
     return {"id": item.id, "category": item.category, "question": item.question, "answerable": item.answerable,
@@ -183,118 +296,17 @@ def _question_json(r: QuestionResult) -> dict[str, Any]:
             "outcomes": outcomes}
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]:
-    def cell(value: object) -> str:
-        text = f"{value:.3f}" if isinstance(value, float) else str(value)
-        return text.replace("|", "\\|").replace("\n", " ")
-
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return lines + ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
-
-
-def markdown(report: EvalReport) -> str:
-    """report.md: the side-by-side tables, the charts, a breakdown by category and every miss."""
-    figures = summary(report)
-    retrieval, answers = figures["retrieval"], figures["answers"]
-    total = sum(report.seconds.values())
-    lines = [
-        "# arxiv-qa evaluation", "",
-        f"Gold `{report.gold}` ({figures['questions']} questions, {figures['answerable']} answerable) "
-        f"against the store `{report.store}`; {total:.1f} s.", "",
-        f"## Retrieval (answerable questions; papers ranked by first occurrence in the top {DEPTH} passages)", "",
-        *_table(["retriever", *RETRIEVAL_COLUMNS], [[n, *(m[c] for c in RETRIEVAL_COLUMNS)]
-                                                   for n, m in retrieval.items()]),
-        "", "![retrieval](retrieval.png)", "", "## Answers", "",
-        *_table(["metric", *answers], [[row, *(answers[m].get(row, "") for m in answers)]
-                                       for row in ANSWER_ROWS if any(row in a for a in answers.values())]),
-        "", "![answers](answers.png) ![latency](latency.png)", "",
-        "## By category", "", *_table(*_categories(report)), "",
-        f"## Misses ({len(figures['misses'])})", "",
-        *_table(["id", "category", "miss", "by", "detail"],
-                [[m["id"], m["category"], m["kind"], m["mode"], m["detail"]] for m in figures["misses"]]),
-    ]
-    return "\n".join(lines) + "\n"
+def _conversation_json(c: ConversationResult) -> dict[str, Any]:
+    turns = [{"question": t.question, "answerable": t.answerable,
+              "outcomes": {mode: {"answer": found[n].answer, "refused": found[n].refused, "cited": found[n].cited}
+                           for mode, found in c.outcomes.items()}}
+             for n, t in enumerate(c.conversation.turns)]
+    return {"id": c.conversation.id, "turns": turns, "right": {mode: turn_verdicts(c, mode) for mode in c.outcomes}}
 
 
-def _categories(report: EvalReport) -> tuple[list[str], list[list[object]]]:
-    """Per category: questions, hybrid hit@5, and each answerer's share right (answered well or refused)."""
-    header = ["category", "questions", "hybrid hit@5", *(f"{m} right" for m in report.modes)]
-    rows: list[list[object]] = []
-    for category in sorted({r.item.category for r in report.results}):
-        group = [r for r in report.results if r.item.category == category]
-        hits = [float(bool(set(r.ranked.get("hybrid", [])[:5]) & set(r.item.gold_keys)))
-                for r in group if r.item.answerable]
-        rows.append([category, len(group), mean(hits) if hits else "-",
-                     *(mean(float(_right(r, m)) for r in group if m in r.outcomes) for m in report.modes)])
-    return header, rows
+def _paraphrase_json(p: ParaphraseResult) -> dict[str, Any]:
+    outcomes = {mode: [{"answer": o.answer, "refused": o.refused} for o in found] for mode, found in p.outcomes.items()}
+    return {"id": p.original.item.id, "rewordings": p.rewordings, "outcomes": outcomes,
+            "right": {mode: paraphrase_verdicts(p, mode) for mode in p.outcomes}}
 
 
-def _right(r: QuestionResult, mode: str) -> bool:
-    o = r.outcomes[mode]
-    return o.refused if not r.item.answerable else not o.refused and includes_all(o.answer, r.item.must_include)
-
-
-def console_summary(report: EvalReport, written: Sequence[Path]) -> str:
-    """The two side-by-side tables as plain text, and where the report went."""
-    figures = summary(report)
-    lines = [f"{'retriever':14}" + "".join(f"{c:>10}" for c in RETRIEVAL_COLUMNS)]
-    lines += [f"{name:14}" + "".join(f"{m[c]:>10.3f}" for c in RETRIEVAL_COLUMNS)
-              for name, m in figures["retrieval"].items()]
-    answers = figures["answers"]
-    lines += ["", f"{'answers':22}" + "".join(f"{mode:>12}" for mode in answers)]
-    for row in ANSWER_ROWS:
-        if any(row in a for a in answers.values()):
-            lines.append(f"{row:22}" + "".join(f"{a.get(row, float('nan')):>12.3f}" for a in answers.values()))
-    lines += ["", f"{len(figures['misses'])} misses; report: {', '.join(str(p) for p in written[:1])}"]
-    return "\n".join(lines)
-
-
-def draw_charts(report: EvalReport, out: Path) -> list[Path]:
-    """retrieval.png, answers.png and latency.png in `out`."""
-    figures = summary(report)
-    answers = figures["answers"]
-    paths = [out / "retrieval.png", out / "answers.png", out / "latency.png"]
-    _bars(paths[0], "Retrieval (answerable questions)", RETRIEVAL_COLUMNS,
-          {name: [m[c] for c in RETRIEVAL_COLUMNS] for name, m in figures["retrieval"].items()})
-    _bars(paths[1], "Answers", RATE_METRICS, {mode: [a[c] for c in RATE_METRICS] for mode, a in answers.items()})
-    _latency(paths[2], {mode: [r.outcomes[mode].seconds for r in report.results if mode in r.outcomes]
-                        for mode in report.modes})
-    return paths
-
-
-def _bars(path: Path, title: str, metrics: Sequence[str], series: dict[str, list[float]]) -> None:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(9, 4.5))
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
-    width = 0.8 / max(len(series), 1)
-    for n, (name, values) in enumerate(series.items()):
-        xs = [i + (n - (len(series) - 1) / 2) * width for i in range(len(metrics))]
-        bars = ax.bar(xs, values, width, label=name)
-        ax.bar_label(bars, fmt="%.2f", fontsize=7)
-    ax.set_xticks(range(len(metrics)), list(metrics), rotation=15)
-    ax.set_ylim(0, 1.2)
-    ax.set_title(title)
-    ax.legend(loc="upper center", ncols=len(series), fontsize=8)
-    ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-
-
-def _latency(path: Path, seconds: dict[str, list[float]]) -> None:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(7, 4))
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
-    for mode, values in seconds.items():
-        ax.hist(values, bins=20, alpha=0.6, label=mode)
-    ax.set_xlabel("seconds per question (QA.ask)")
-    ax.set_ylabel("questions")
-    ax.set_title("Answer latency")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)

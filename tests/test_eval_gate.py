@@ -84,7 +84,7 @@ def test_report_files_are_written(run: tuple[EvalReport, dict[str, Any], Path]) 
     for name in ("retrieval.png", "answers.png", "latency.png"):
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     md = (out / "report.md").read_text()
-    assert "| hybrid |" in md and "| baseline |" in md and f"## Misses ({len(figures['misses'])})" in md
+    assert "| hybrid |" in md and "| baseline |" in md and f"### Misses ({len(figures['misses'])})" in md
     data = json.loads((out / "report.json").read_text())
     assert data["retrieval"] == figures["retrieval"]
     assert len(data["per_question"]) == 92

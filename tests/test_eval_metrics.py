@@ -12,6 +12,7 @@ import pytest
 
 import qa.baseline
 import qa.evaluate
+import qa.evaluate_turns
 import qa.report
 from qa.baseline import ShingleMap, ranking, shingles, words
 from qa.errors import BadInput
@@ -36,11 +37,31 @@ from qa.evaluate import (
     strip_citations,
     token_f1,
 )
+from qa.evaluate_turns import (
+    Conversation,
+    ConversationResult,
+    ParaphraseResult,
+    Turn,
+    conversation_summary,
+    load_conversations,
+    load_paraphrases,
+    load_splits,
+    paraphrase_summary,
+)
 from qa.papers import Paper, Variant
-from qa.report import answer_summary, check_thresholds, question_misses, retrieval_summary, summary, write_report
+from qa.report import (
+    all_misses,
+    answer_summary,
+    check_thresholds,
+    question_misses,
+    retrieval_summary,
+    summaries,
+    summary,
+    write_report,
+)
 
 
-@pytest.mark.parametrize("module", [qa.evaluate, qa.baseline, qa.report])
+@pytest.mark.parametrize("module", [qa.evaluate, qa.baseline, qa.report, qa.evaluate_turns])
 def test_doctests(module: object) -> None:
     failed, tried = doctest.testmod(module, verbose=False)  # type: ignore[arg-type]
     assert tried > 0 and failed == 0
@@ -310,3 +331,80 @@ def test_write_report_to_a_file_fails_cleanly(tmp_path: Path) -> None:
     (tmp_path / "taken").write_text("a file, not a directory")
     with pytest.raises(qa.errors.QAError, match="cannot write the report"):
         write_report(synthetic_report(tmp_path), tmp_path / "taken")
+
+
+# --- conversations and rewordings ---
+def said(text: str, refused: bool = False) -> Outcome:
+    return Outcome(text, refused, [], 0, 0.1)
+
+
+def synthetic_turns(tmp_path: Path) -> EvalReport:
+    """The synthetic report with two conversations and rewordings of its first and last question."""
+    report = synthetic_report(tmp_path)
+    report.split = "dev"
+    asked = Turn("Q1?", "119.", [["119"]], ["arXiv:1"], True)
+    follow = Turn("And its size?", "8B.", [["8B"]], ["arXiv:1"], True)
+    never = Turn("Its price?", "Not stated.", [], [], False)
+    report.conversations = [
+        ConversationResult(Conversation("c1", "dev", [asked, follow, never]),
+                           {"extractive": [said("119 of them"), said("4B"), said("", refused=True)]}),
+        ConversationResult(Conversation("c2", "dev", [asked, never]),
+                           {"extractive": [said("119"), said("It costs nothing")]}),
+    ]
+    first, last = report.results[0], report.results[2]  # answered right; refused right
+    report.paraphrases = [ParaphraseResult(first, ["R1?", "R2?"], {"extractive": [said("119"), said("no", True)]}),
+                          ParaphraseResult(last, ["R3?", "R4?"], {"extractive": [said("", True), said("", True)]})]
+    return report
+
+
+def test_conversation_figures(tmp_path: Path) -> None:
+    figures = conversation_summary(synthetic_turns(tmp_path).conversations, "extractive")
+    assert figures == {"conversations": 2, "turns": 5, "follow_ups": 3, "unanswerable_turns": 2,
+                       "turn_accuracy": 0.6, "conversation_accuracy": 0.0, "follow_up_accuracy": pytest.approx(1 / 3),
+                       "refusal_recall": 0.5}
+    assert conversation_summary([], "extractive")["refusal_recall"] == 1.0
+
+
+def test_paraphrase_figures(tmp_path: Path) -> None:
+    figures = paraphrase_summary(synthetic_turns(tmp_path).paraphrases, "extractive")
+    assert figures == {"questions": 2, "rewordings": 4, "consistent": 0.5, "right_original": 1.0,
+                       "right_reworded": 0.75}
+
+
+def test_turn_and_paraphrase_misses(tmp_path: Path) -> None:
+    report = synthetic_turns(tmp_path)
+    extra = [(m.id, m.kind, m.detail.split(" -> ")[-1][:30]) for m in all_misses(report) if m.kind != "retrieval@5"
+             and m.category in ("conversation", "fact")]
+    assert extra == [("c1/2", "turn", "lacks 8B; answer: 4B"), ("c2/2", "turn", "answered an unanswerable quest"),
+                     ("q001", "paraphrase", "right: Q1?; right: R1?; WRONG:")]
+    figures = summary(report)
+    assert figures["split"] == "dev" and figures["conversations"]["extractive"]["turns"] == 5
+    assert figures["paraphrases"]["extractive"]["consistent"] == 0.5
+    assert figures["categories"]["fact"] == {"questions": 1, "hybrid_hit@5": 1.0, "right": {"extractive": 1.0}}
+
+
+def test_write_report_of_two_splits(tmp_path: Path) -> None:
+    dev, test = synthetic_turns(tmp_path), synthetic_report(tmp_path)
+    test.split = "test"
+    written = write_report([dev, test], tmp_path / "out")
+    assert {p.name for p in written} >= {"report.md", "dev-retrieval.png", "test-latency.png"}
+    md = (tmp_path / "out" / "report.md").read_text()
+    assert md.index("## Test split") < md.index("## Dev split") < md.index("### Paraphrase consistency")
+    data = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert data["split"] == "all" and data["splits"]["dev"]["per_conversation"][0]["right"] == {
+        "extractive": [True, False, True]}
+    assert summaries([dev, test])["splits"]["test"]["conversations"] == {}
+
+
+def test_load_turn_files(tmp_path: Path) -> None:
+    good = tmp_path / "c.jsonl"
+    good.write_text(json.dumps({"id": "c1", "split": "dev", "turns": [
+        {"question": "Q?", "answer": "A.", "must_include": [], "gold_keys": [], "answerable": False}]}) + "\n\n")
+    assert load_conversations(good)[0].turns[0].question == "Q?"
+    (tmp_path / "p.jsonl").write_text('{"id": "q001", "rewordings": ["a", "b"]}\n{"id": "q002"}\n')
+    with pytest.raises(BadInput, match="line 2 is not a paraphrase item"):
+        load_paraphrases(tmp_path / "p.jsonl")
+    with pytest.raises(BadInput, match="unknown split"):
+        load_splits(tmp_path, "train")
+    with pytest.raises(BadInput, match="cannot read the gold file"):
+        load_splits(tmp_path, "dev")
