@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from qa.errors import UnrecognisedFormat
+from qa.limits import Limits
 from qa.papers import Source
 from qa.sources import atom, detect_format, read_papers
 from tests.conftest import count_with_peak_memory
@@ -140,7 +141,7 @@ def test_malformed_xml_raises_unrecognised_format_naming_the_file(tmp_path: Path
     path = tmp_path / "broken.xml"
     path.write_text(text, encoding="utf-8")
     with pytest.raises(UnrecognisedFormat, match=r"broken\.xml: malformed Atom XML: \S") as info:
-        list(atom.parse(path))
+        list(atom.parse(path, Limits()))
     assert info.value.path == str(path)
 
 

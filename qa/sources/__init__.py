@@ -4,7 +4,9 @@ The format of each file is detected from its content, never from its name. A fil
 binary, undecodable or of no known layout raises `UnrecognisedFormat` naming the file.
 
 Each format module offers ``sniff(head: str) -> bool`` (does this text start a file of mine?) and
-``parse(path: Path) -> Iterator[Paper]`` (stream the records; each Paper carries one Source).
+``parse(path: Path, limits: Limits) -> Iterator[Paper]`` (stream the records; each Paper carries one
+Source; a record or line over the `Limits` is skipped and noted there). The head a sniffer sees has
+its byte order mark dropped and its line ends made ``\n``, as the parsers read lines.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 from types import ModuleType
 
 from qa.errors import UnrecognisedFormat
+from qa.limits import Limits
 from qa.papers import Paper
 from qa.sources import abstracts, atom, blocks, kaggle, runtogether
 
@@ -41,11 +44,16 @@ def read_head(path: Path) -> str:
         raise UnrecognisedFormat(str(path), "binary file, not text")
     try:
         if len(raw) < HEAD_BYTES:
-            return raw.decode("utf-8")
+            return normalise_head(raw.decode("utf-8"))
         # A multi-byte character may be cut at the end of the head: forgive only that.
-        return raw[:-4].decode("utf-8") + raw[-4:].decode("utf-8", "ignore")
+        return normalise_head(raw[:-4].decode("utf-8") + raw[-4:].decode("utf-8", "ignore"))
     except UnicodeDecodeError:
         raise UnrecognisedFormat(str(path), "not UTF-8 text") from None
+
+
+def normalise_head(text: str) -> str:
+    """`text` without a byte order mark, with Windows (CRLF) and old Mac (CR) line ends made ``\n``."""
+    return text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
 
 
 def detect_format(path: Path) -> str:
@@ -57,10 +65,14 @@ def detect_format(path: Path) -> str:
     raise UnrecognisedFormat(str(path), "unrecognised layout (expected arXiv abstracts: see README, 'Input formats')")
 
 
-def read_papers(path: Path) -> Iterator[Paper]:
-    """Every record of `path` as a Paper, in file order. Raises `UnrecognisedFormat`."""
+def read_papers(path: Path, limits: Limits | None = None) -> Iterator[Paper]:
+    """Every record of `path` as a Paper, in file order, but those over `limits`. Raises `UnrecognisedFormat`."""
     module = FORMATS[detect_format(path)]
+    limits = limits or Limits()
     try:
-        yield from module.parse(path)
+        for paper in module.parse(path, limits):
+            where = f"{getattr(module, 'POSITION', 'record')} {paper.sources[0].position}"
+            if not limits.abstract_too_long(path, where, len(paper.abstract)):
+                yield paper
     except UnicodeDecodeError:
         raise UnrecognisedFormat(str(path), "not UTF-8 text") from None

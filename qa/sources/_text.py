@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
+from qa.limits import Limits, bounded_lines
 from qa.papers import Paper, Source
 
 # `arXiv:` then a new-style ID. From 1501 on, IDs have five digits after the dot, before four:
@@ -59,18 +60,23 @@ def looks_like_abstract(text: str) -> bool:
     return len(text) >= ABSTRACT_MIN_CHARS and text.count(". ") >= 2
 
 
-def read_lines(path: Path) -> Iterator[str]:
-    """The lines of a UTF-8 text file, without line ends, streamed."""
+def read_lines(path: Path, limits: Limits) -> Iterator[str]:
+    """The lines of a UTF-8 text file, without line ends, streamed; a line over the limit is skipped."""
     with path.open(encoding="utf-8-sig") as f:
-        for line in f:
-            yield line.rstrip("\r\n")
+        for number, line in enumerate(bounded_lines(f, limits.max_line_chars), start=1):
+            if line is None:
+                limits.line_too_long(path, number)
+                yield ""  # as a blank line: it ends the block it was in
+            else:
+                yield line.rstrip("\r\n")
 
 
 class RecordBuilder:
     """Collects the parts of one record, then turns them into a Paper."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, limits: Limits) -> None:
         self.path = str(path)
+        self.limits = limits
         self.count = 0
         self.reset()
 
@@ -79,18 +85,36 @@ class RecordBuilder:
         self.comments: list[str] = []
         self.arxiv_id: str | None = None
         self.created: date | None = None
+        self.size = 0  # characters of abstract text met, kept or not
+        self.comment_size = 0
+
+    def add(self, text: str, size: int | None = None) -> None:
+        """Add a piece of abstract text (of `size` characters before any were dropped); past the size
+        limit the text is only counted, not kept, and the record is skipped when taken."""
+        self.size += len(text) if size is None else size
+        if self.size <= self.limits.max_abstract_chars:
+            self.abstract.append(text)
+
+    def comment(self, text: str) -> None:
+        """Add a comment line; comments past the size limit are dropped (the abstract is what counts)."""
+        self.comment_size += len(text)
+        if self.comment_size <= self.limits.max_abstract_chars:
+            self.comments.append(text)
 
     @property
     def open(self) -> bool:
-        return any(part.strip() for part in self.abstract)
+        return self.size > self.limits.max_abstract_chars or any(part.strip() for part in self.abstract)
 
     def take(self) -> Paper | None:
-        """The Paper collected so far (None if it has no abstract text), and start afresh."""
+        """The Paper collected so far (None if it has no abstract text or too much), and start afresh."""
         text = " ".join(" ".join(self.abstract).split())
-        if not text:
+        if not text and not self.open:
             self.reset()
             return None
         self.count += 1
+        if self.limits.abstract_too_long(self.path, f"record {self.count}", self.size):
+            self.reset()
+            return None
         paper = Paper(
             abstract=text,
             arxiv_id=self.arxiv_id,

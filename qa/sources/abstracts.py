@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+from qa.limits import Limits
 from qa.papers import Paper
 from qa.sources._text import RecordBuilder, read_lines, split_id_line
 
@@ -25,19 +26,19 @@ def sniff(head: str) -> bool:
     return any(_PREFIX_RE.match(line) for line in head.splitlines())
 
 
-def parse(path: Path) -> Iterator[Paper]:
+def parse(path: Path, limits: Limits) -> Iterator[Paper]:
     """Stream the records of an ``Abstract:`` file."""
-    rec = RecordBuilder(path)
-    for line in read_lines(path):
+    rec = RecordBuilder(path, limits)
+    for line in read_lines(path, limits):
         m = _PREFIX_RE.match(line)
         split = split_id_line(line.strip())
         if m:
             if paper := rec.take():
                 yield paper
-            rec.abstract.append(line[m.end():])
+            rec.add(line[m.end():])
         elif rec.open and split and not split[1]:
             rec.arxiv_id = split[0]
         elif rec.open and line.strip():
-            rec.comments.append(line.strip())
+            rec.comment(line.strip())
     if paper := rec.take():
         yield paper

@@ -30,10 +30,15 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import iterparse
 
 from qa.errors import UnrecognisedFormat
+from qa.limits import Limits
 from qa.papers import Paper, Source, parse_arxiv_id
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 ARXIV = "{http://arxiv.org/schemas/atom}"
+POSITION = "entry"  # what a Source's position counts in this format
+# Elements of an XHTML summary that separate words.
+_BREAKS = frozenset({"p", "div", "br", "li", "dd", "dt", "tr", "td", "th", "blockquote", "pre",
+                     "h1", "h2", "h3", "h4", "h5", "h6"})
 # The API reports a bad query as a feed with one entry whose id is under this URL.
 _API_ERROR_ID = "http://arxiv.org/api/errors"
 # An Atom root element: `<feed xmlns="...Atom">` or a prefixed `<atom:feed xmlns:atom="...Atom">`.
@@ -45,8 +50,11 @@ def sniff(head: str) -> bool:
     return head.lstrip("\ufeff \t\r\n").startswith("<") and bool(_FEED_RE.search(head))
 
 
-def parse(path: Path) -> Iterator[Paper]:
-    """Stream the entries of an Atom feed as Papers; an entry with an empty summary is skipped."""
+def parse(path: Path, limits: Limits) -> Iterator[Paper]:
+    """Stream the entries of an Atom feed as Papers; an entry with an empty summary is skipped.
+
+    (A summary over `limits` is dropped by `qa.sources.read_papers`, as for every format.)
+    """
     for number, entry in enumerate(_entries(path), start=1):
         paper = _paper(entry, path, number)
         if paper is not None:
@@ -89,7 +97,7 @@ def _paper(entry: Element, path: Path, number: int) -> Paper | None:
         abstract=abstract,
         arxiv_id=parse_arxiv_id(entry_id) if entry_id else None,
         title=_text(entry, "title"),
-        comments=_collapse(entry.findtext(f"{ARXIV}comment")),
+        comments=_collapse(_all_text(entry.find(f"{ARXIV}comment"))),
         created=_day(_text(entry, "published")),
         categories=_categories(entry),
         authors=", ".join(authors) or None,
@@ -99,7 +107,18 @@ def _paper(entry: Element, path: Path, number: int) -> Paper | None:
 
 def _text(entry: Element, atom_tag: str) -> str | None:
     """The whitespace-collapsed text of the entry's Atom child `atom_tag`, or None when empty."""
-    return _collapse(entry.findtext(f"{ATOM}{atom_tag}"))
+    return _collapse(_all_text(entry.find(f"{ATOM}{atom_tag}")))
+
+
+def _all_text(elem: Element | None) -> str | None:
+    """All the text inside `elem`, its child elements' too (a ``type="xhtml"`` summary holds a ``<div>``
+    of paragraphs); a paragraph, line break or list item ends a word, an inline element does not."""
+    if elem is None:
+        return None
+    for child in elem.iter():
+        if child is not elem and isinstance(child.tag, str) and child.tag.rsplit("}", 1)[-1] in _BREAKS:
+            child.text, child.tail = f" {child.text or ''}", f" {child.tail or ''}"
+    return "".join(elem.itertext())
 
 
 def _collapse(text: str | None) -> str | None:

@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+from qa.limits import Limits
 from qa.papers import Paper
 from qa.sources._text import RecordBuilder, looks_like_abstract, parse_created, read_lines, split_id_line
 
@@ -29,16 +30,20 @@ def sniff(head: str) -> bool:
     return bool(_ID_LINE_RE.search(head)) and (bool(_CREATED_RE.search(head)) or "\n\n" in head)
 
 
-def _blocks(path: Path) -> Iterator[list[str]]:
+def _blocks(path: Path, limits: Limits) -> Iterator[tuple[list[str], int]]:
+    """Each block of non-blank lines, stripped, and its size in characters (lines past the limit only counted)."""
     block: list[str] = []
-    for line in read_lines(path):
+    size = 0
+    for line in read_lines(path, limits):
         if line.strip():
-            block.append(line.strip())
-        elif block:
-            yield block
-            block = []
-    if block:
-        yield block
+            size += len(line) + 1
+            if size <= limits.max_abstract_chars:
+                block.append(line.strip())
+        elif size:
+            yield block, size
+            block, size = [], 0
+    if size:
+        yield block, size
 
 
 def _id_block(rec: RecordBuilder, block: list[str]) -> bool:
@@ -51,20 +56,24 @@ def _id_block(rec: RecordBuilder, block: list[str]) -> bool:
     return True
 
 
-def parse(path: Path) -> Iterator[Paper]:
+def parse(path: Path, limits: Limits) -> Iterator[Paper]:
     """Stream the records of a blank-line-block file."""
-    rec = RecordBuilder(path)
-    for block in _blocks(path):
+    rec = RecordBuilder(path, limits)
+    for block, size in _blocks(path, limits):
         text = " ".join(block)
-        if _id_block(rec, block):
+        if size > limits.max_abstract_chars:  # too long for a comment: an abstract over the limit
+            if paper := rec.take():
+                yield paper
+            rec.add(text, size)
+        elif _id_block(rec, block):
             if paper := rec.take():
                 yield paper
             rec.reset()
         elif not rec.open or looks_like_abstract(text):
             if paper := rec.take():
                 yield paper
-            rec.abstract.append(text)
+            rec.add(text)
         else:
-            rec.comments.append(text)
+            rec.comment(text)
     if paper := rec.take():
         yield paper

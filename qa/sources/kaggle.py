@@ -6,9 +6,10 @@
      "abstract": "  A fully differential calculation ...\\n", "versions": [{"version": "v1",
      "created": "Mon, 2 Apr 2007 19:18:42 GMT"}], "update_date": "2008-11-13", "authors_parsed": [...]}
 
-The snapshot holds millions of lines, so it is streamed one line at a time and never loaded whole.
-A record is dated by its first version's ``created`` timestamp, else by ``update_date``. A line that
-is not a JSON object with an ``abstract`` raises `UnrecognisedFormat` naming the file and line.
+The snapshot holds millions of lines, so it is streamed one line at a time and never loaded whole;
+a line over the length limit is skipped unread (`qa.limits`). A record is dated by its first
+version's ``created`` timestamp, else by ``update_date``. A line that is not a JSON object with an
+``abstract`` (or is nested too deep) raises `UnrecognisedFormat` naming the file and line.
 """
 
 from __future__ import annotations
@@ -21,7 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from qa.errors import UnrecognisedFormat
+from qa.limits import JSONTooDeep, Limits, bounded_lines, load_json
 from qa.papers import Paper, Source, parse_arxiv_id
+
+POSITION = "line"  # what a Source's position counts in this format
 
 
 def sniff(head: str) -> bool:
@@ -34,16 +38,21 @@ def sniff(head: str) -> bool:
     if not first.startswith("{"):
         return False
     try:
-        record = json.loads(first)
-    except json.JSONDecodeError:
+        record = load_json(first)
+    except JSONTooDeep:
+        return '"abstract"' in first and '"id"' in first  # parsing names the line
+    except ValueError:  # cut by the end of the head (or a number too long to convert)
         return not newline and '"abstract"' in first and '"id"' in first
     return isinstance(record, dict) and "abstract" in record and "id" in record
 
 
-def parse(path: Path) -> Iterator[Paper]:
+def parse(path: Path, limits: Limits) -> Iterator[Paper]:
     """Stream the records of a snapshot file; blank lines and blank abstracts are skipped."""
     with path.open(encoding="utf-8-sig") as f:
-        for number, line in enumerate(f, start=1):
+        for number, line in enumerate(bounded_lines(f, limits.max_line_chars), start=1):
+            if line is None:
+                limits.line_too_long(path, number)
+                continue
             if not line.strip():
                 continue
             paper = _paper(_record(line, path, number), path, number)
@@ -54,9 +63,13 @@ def parse(path: Path) -> Iterator[Paper]:
 def _record(line: str, path: Path, number: int) -> dict[str, Any]:
     """The JSON object of one line, or `UnrecognisedFormat` saying what is wrong with it."""
     try:
-        record = json.loads(line)
+        record = load_json(line)
+    except JSONTooDeep as e:
+        raise _bad_line(path, number, f"JSON {e}") from None
     except json.JSONDecodeError as e:
         raise _bad_line(path, number, f"invalid JSON: {e.msg} at column {e.colno}") from None
+    except ValueError as e:  # a number of more digits than Python converts
+        raise _bad_line(path, number, f"invalid JSON: {str(e).splitlines()[0][:120]}") from None
     if not isinstance(record, dict):
         raise _bad_line(path, number, f"a JSON {type(record).__name__}, not an object")
     if "abstract" not in record:

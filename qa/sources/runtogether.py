@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+from qa.limits import Limits
 from qa.papers import Paper
 from qa.sources._text import RecordBuilder, looks_like_abstract, read_lines, split_id_line
 
@@ -31,10 +32,10 @@ def sniff(head: str) -> bool:
     return bool(_GLUED_RE.search(head)) or (bool(_BARE_ID_RE.search(head)) and "\n\n" not in head.strip())
 
 
-def parse(path: Path) -> Iterator[Paper]:
+def parse(path: Path, limits: Limits) -> Iterator[Paper]:
     """Stream the records of a run-together file."""
-    rec = RecordBuilder(path)
-    for line in read_lines(path):
+    rec = RecordBuilder(path, limits)
+    for line in read_lines(path, limits):
         if not line.strip():
             continue
         split = split_id_line(line.strip())
@@ -43,13 +44,13 @@ def parse(path: Path) -> Iterator[Paper]:
             if paper := rec.take():
                 yield paper
             if split[1]:
-                rec.abstract.append(split[1])
+                rec.add(split[1])
         elif not rec.open or looks_like_abstract(line):
             # No record under way, or a second abstract with no ID between: the earlier one has none.
             if paper := rec.take():
                 yield paper
-            rec.abstract.append(line.strip())
+            rec.add(line.strip())
         else:
-            rec.comments.append(line.strip())
+            rec.comment(line.strip())
     if paper := rec.take():
         yield paper
