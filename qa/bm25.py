@@ -64,6 +64,15 @@ class BM25Index:
         except (OSError, ValueError, KeyError):
             return None
 
+    @staticmethod
+    def saved_ids(folder: Path) -> tuple[int, list[str]] | None:
+        """The catalog generation and chunk IDs of the index saved in `folder`, or None when there is none."""
+        try:
+            meta = json.loads((folder / "chunks.json").read_text())
+            return int(meta["generation"]), list(meta["ids"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
     @cached_property
     def position(self) -> dict[str, int]:
         """The row of each chunk ID in `ids` (and so in `doc_keys`, `months` and filter masks)."""

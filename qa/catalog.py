@@ -216,5 +216,10 @@ class Catalog:
             ids.update(json.loads(data))
         return ids
 
+    def chunk_ids_by_paper(self) -> Iterator[tuple[str, list[str]]]:
+        """(doc_key, chunk IDs) of every paper."""
+        for key, data in self.db.execute("SELECT doc_key, chunk_ids FROM papers"):
+            yield key, json.loads(data)
+
     def count_chunk_ids(self) -> int:
         return int(self.db.execute("SELECT COALESCE(SUM(json_array_length(chunk_ids)), 0) FROM papers").fetchone()[0])

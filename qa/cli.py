@@ -17,7 +17,8 @@ from typing import Any, TypeVar
 import click
 from pydantic import ValidationError
 
-from qa.errors import QAError
+from qa.errors import BadInput, QAError
+from qa.limits import JSONTooDeep, bounded_lines, load_json
 from qa.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -61,6 +62,7 @@ def main(ctx: click.Context, store: Path | None) -> None:
     arxiv-qa ingest                 # the bundled sample corpus
     arxiv-qa ingest dumps/ more/*.txt
     arxiv-qa stats --json
+    arxiv-qa check                  # catalog, vectors and BM25 index agree?
     arxiv-qa ask "How many languages does Qwen3 support?"
     arxiv-qa serve                  # the chat at http://127.0.0.1:7860
     """
@@ -84,7 +86,9 @@ def ingest(ctx: click.Context, paths: tuple[str, ...], store_opt: Path | None) -
     """Ingest abstract files, directories or globs (none: the bundled sample corpus).
 
     Re-running adds nothing new; a file that was cut short is completed. Bad files are listed
-    and the good ones still go in (exit status 2 if any was bad).
+    and the good ones still go in; a file with a bad record is read up to it, and a record over
+    the size limit is left out (exit status 2 if anything was left out). One writer at a time:
+    another ingest of the same store waits for ARXIV_QA_WRITE_LOCK_WAIT seconds, then exits 1.
 
     \b
     arxiv-qa ingest
@@ -104,9 +108,11 @@ def ingest(ctx: click.Context, paths: tuple[str, ...], store_opt: Path | None) -
     for error in report.errors:
         click.echo(f"arxiv-qa: skipped {error}", err=True)
     stats = store.stats()
+    partly = f" ({report.partial_files} only up to a bad record)" if report.partial_files else ""
+    skipped = f" ({report.skipped_records} skipped)" if report.skipped_records else ""
     click.echo(
-        f"{report.files} file(s) ingested, {report.skipped_files} unchanged, {len(report.errors)} bad; "
-        f"{report.records} records, {report.chunks_embedded} chunks embedded. "
+        f"{report.files} file(s) ingested{partly}, {report.skipped_files} unchanged, {report.bad_files} bad; "
+        f"{report.records} records stored{skipped}, {report.chunks_embedded} chunks embedded. "
         f"Store: {stats['papers']} papers, {stats['chunks']} chunks."
     )
     if report.errors:
@@ -138,6 +144,54 @@ def stats(ctx: click.Context, as_json: bool, store_opt: Path | None) -> None:
             click.echo(f"{key:22} {value}")
 
 
+@main.command()
+@click.option("--repair", is_flag=True, help="Make them agree: remove stray vectors, embed missing ones again.")
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
+@click.option("--store", "store_opt", type=click.Path(file_okay=False, path_type=Path), hidden=True)
+@click.pass_context
+@translate_errors
+def check(ctx: click.Context, repair: bool, as_json: bool, store_opt: Path | None) -> None:
+    """Store health: every catalog chunk has a readable vector, no stray vectors, the BM25 index agrees.
+
+    Exit status 0 when healthy, 1 when not (or when another process is writing the store).
+    --repair takes the store's write lock, removes vectors the catalog does not know, embeds the
+    papers whose vectors are missing or unreadable again and rebuilds the BM25 index.
+
+    \b
+    arxiv-qa check
+    arxiv-qa check --repair --json
+    """
+    from qa.check import check_store
+    from qa.store import Store
+
+    settings = settings_from(ctx)
+    if store_opt:
+        settings = settings.model_copy(update={"store": store_opt})
+    store = Store(settings)
+    if not (store.root / "catalog.sqlite").exists():
+        raise BadInput(f"no store at {store.root}: run `arxiv-qa ingest` first")
+    health = check_store(store, repair=repair)
+    click.echo(json.dumps(health.to_dict()) if as_json else _render_health(health, str(store.root)))
+    sys.exit(0 if health.healthy else 1)
+
+
+def _render_health(health: Any, root: str) -> str:
+    verdict = "healthy" if health.healthy else "NOT healthy: run `arxiv-qa check --repair`"
+    lines = [f"store {root}: {verdict}",
+             f"  catalog        {health.papers} papers, {health.chunks} chunks"
+             + (f" ({len(health.unchunked)} papers without chunks)" if health.unchunked else ""),
+             f"  vector store   {health.vectors} vectors; {len(health.missing)} of the catalog's chunks missing "
+             f"or unreadable, {len(health.orphans)} not in the catalog",
+             f"  BM25 index     {health.bm25}"]
+    if health.interrupted:
+        lines.append("  note           the last ingest did not finish; the next writer sweeps what it left")
+    if health.repaired is not None:
+        r = health.repaired
+        lines.append(f"  repaired       {r['orphans_removed']} stray vectors removed, {r['papers_embedded']} papers "
+                     f"({r['chunks_embedded']} chunks) embedded again, BM25 index rebuilt")
+    return "\n".join(lines)
+
+
 def _render(answer: Any) -> str:
     lines = [answer.answer]
     if answer.citations:
@@ -149,26 +203,31 @@ def _render(answer: Any) -> str:
     return "\n".join(lines)
 
 
-def _read_batch(path: Path) -> list[dict[str, Any]]:
-    """The questions of a JSONL batch file; BadInput naming the first bad line."""
-    from qa.errors import BadInput
-
+def _read_batch(path: Path, max_line_chars: int) -> list[dict[str, Any]]:
+    """The questions of a JSONL batch file; BadInput naming the first bad line (too long, too deep, not JSON)."""
     items = []
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        with path.open(encoding="utf-8-sig") as f:
+            for n, line in enumerate(bounded_lines(f, max_line_chars), 1):
+                if line is None:
+                    raise BadInput(f"{path}: line {n} is longer than {max_line_chars:,} characters")
+                if line.strip():
+                    items.append(_batch_item(path, n, line))
     except (OSError, UnicodeDecodeError) as e:
         raise BadInput(f"{path}: cannot read ({e})") from None
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError:
-            raise BadInput(f"{path}: line {n} is not JSON") from None
-        if not isinstance(item, dict) or not isinstance(item.get("question"), str):
-            raise BadInput(f'{path}: line {n} needs a "question" string')
-        items.append(item)
     return items
+
+
+def _batch_item(path: Path, n: int, line: str) -> dict[str, Any]:
+    try:
+        item = load_json(line)
+    except JSONTooDeep as e:
+        raise BadInput(f"{path}: line {n} is {e}") from None
+    except ValueError:
+        raise BadInput(f"{path}: line {n} is not JSON") from None
+    if not isinstance(item, dict) or not isinstance(item.get("question"), str):
+        raise BadInput(f'{path}: line {n} needs a "question" string')
+    return item
 
 
 @main.command()
@@ -192,7 +251,6 @@ def ask(ctx: click.Context, question: str | None, as_json: bool, k: int | None, 
     arxiv-qa ask --batch questions.jsonl --json > answers.jsonl
     """
     from qa.engine import QA
-    from qa.errors import BadInput
     from qa.store import Store
 
     settings = settings_from(ctx)
@@ -200,12 +258,13 @@ def ask(ctx: click.Context, question: str | None, as_json: bool, k: int | None, 
         settings = settings.model_copy(update={"store": store_opt})
     if (question is None) == (batch is None):
         raise BadInput("give a QUESTION or --batch FILE (not both)")
+    items = _read_batch(batch, settings.max_line_chars) if batch is not None else None  # bad input first
     store = Store(settings)
     if store.is_empty():
         raise BadInput(f"the store {store.root} is empty: run `arxiv-qa ingest` first")
     engine = QA(settings, store)
-    if batch is not None:
-        for item in _read_batch(batch):
+    if items is not None:
+        for item in items:
             answer = engine.ask(item["question"], k=k, mode=mode)
             click.echo(json.dumps({"id": item.get("id"), **answer.to_dict()}, ensure_ascii=False))
         return

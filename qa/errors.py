@@ -28,3 +28,7 @@ class StoreError(QAError):
 
 class LLMError(QAError):
     """The configured LLM endpoint failed after retries (down, timeout, bad key, broken stream)."""
+
+
+class StoreBusy(StoreError):
+    """Another process (or thread) is writing to the store and kept its write lock past the wait."""

@@ -1,7 +1,8 @@
 """Ingest: files in, papers merged into the catalog, chunks embedded into the vector store.
 
 Per file: detect the format, stream its records in batches, merge each batch into the catalog and
-embed what changed, committing batch by batch. A file whose content hash is recorded is skipped;
+embed what changed, committing batch by batch, all under the store's write lock (one writer at a
+time, `qa.lock`). A file whose content hash is recorded is skipped;
 a file only partly ingested (killed mid-way) is simply run again: merging is idempotent and chunk
 IDs are deterministic, so nothing is duplicated. Sources a re-ingested file no longer carries are
 dropped at its end (a changed abstract replaces its old chunks).
@@ -21,7 +22,8 @@ from importlib.resources import files
 from itertools import islice
 from pathlib import Path
 
-from qa.errors import BadInput, StoreError
+from qa.errors import BadInput
+from qa.limits import Limits
 from qa.merge import Merger, as_new, without_sources
 from qa.papers import Paper, Source, Variant, normalize_text
 from qa.sources import detect_format, read_papers
@@ -40,13 +42,30 @@ def bundled_corpus() -> Path:
 
 @dataclass
 class IngestReport:
-    """What one ingest did."""
+    """What one ingest did. `errors` says, one line each, what was left out (see `ingest`)."""
 
     files: int = 0
-    skipped_files: int = 0
+    skipped_files: int = 0  # unchanged since they were ingested
+    bad_files: int = 0  # left out whole
+    partial_files: int = 0  # read up to a bad record
     records: int = 0
+    skipped_records: int = 0  # over a size limit
     chunks_embedded: int = 0
     errors: list[str] = field(default_factory=list)
+
+
+class _UpToBad:
+    """The records of a file up to its first bad one, whose error is kept in `error`."""
+
+    def __init__(self, records: Iterator[Paper]) -> None:
+        self.records = records
+        self.error: BadInput | None = None
+
+    def __iter__(self) -> Iterator[Paper]:
+        try:
+            yield from self.records
+        except BadInput as e:
+            self.error = e
 
 
 def expand_paths(args: Iterable[str]) -> tuple[list[Path], list[str]]:
@@ -94,7 +113,13 @@ class Ingester:
         self.progress = progress or (lambda n: None)
 
     def ingest_file(self, path: Path, report: IngestReport) -> None:
-        """One file, batch by batch. Raises `UnrecognisedFormat` (already committed batches stay)."""
+        """One file, batch by batch. Raises `UnrecognisedFormat` when it is left out whole.
+
+        A bad record stops the file there: the records before it are stored and the file is reported
+        partly ingested. A record over a size limit is left out and the rest read. Either way the
+        file is not recorded as done, so the next run reads it again (storing nothing twice) and
+        says the same, until the file is mended or the limit raised.
+        """
         detect_format(path)
         name, sha = str(path), file_sha256(path)
         if self.store.catalog.file_done(name, sha):
@@ -102,8 +127,28 @@ class Ingester:
             return
         # Track which text each record carries only when the file was seen before (a re-ingest).
         seen: dict[Source, bytes] | None = {} if self.store.catalog.papers_of_file(name) else None
+        s = self.store.settings
+        limits = Limits(s.max_abstract_chars, s.max_line_chars)
+        records = _UpToBad(read_papers(path, limits))
+        count = self._store_records(records, seen)
+        report.files += 1
+        report.records += count
+        report.skipped_records += limits.skipped
+        report.errors += limits.notes
+        if records.error is not None:
+            report.partial_files += 1
+            report.errors.append(f"the rest of {records.error}: the {count:,} records before it are stored")
+            return
+        with self.store.batch():
+            if seen is not None:
+                self._drop_stale(name, seen)
+            if not limits.skipped:  # a file is done when all of it is in: else the next run reads it again
+                self.store.catalog.mark_file(name, sha, count)
+
+    def _store_records(self, records: Iterable[Paper], seen: dict[Source, bytes] | None) -> int:
+        """Merge, embed and commit `records` batch by batch; how many there were."""
         count = 0
-        batches = _batches(read_papers(path), self.store.settings.ingest_batch)
+        batches = _batches(records, self.store.settings.ingest_batch)
         ahead: deque[list[Paper]] = deque()  # read, and handed to the model in the background
 
         def read_ahead() -> None:
@@ -127,12 +172,7 @@ class Ingester:
                 self.progress(len(batch))
         finally:
             self.store.end_prefetch()
-        with self.store.batch():
-            if seen is not None:
-                self._drop_stale(name, seen)
-            self.store.catalog.mark_file(name, sha, count)
-        report.files += 1
-        report.records += count
+        return count
 
     def _current(self, touched: dict[str, Paper]) -> list[Paper]:
         # A paper touched twice in a batch may have been re-keyed since: keep what the catalog holds.
@@ -159,21 +199,26 @@ class Ingester:
 
 
 def ingest(store: Store, args: Iterable[str] = (), progress: Progress | None = None) -> IngestReport:
-    """Ingest files, directories and globs (none: the bundled corpus). Bad files are reported, not fatal."""
+    """Ingest files, directories and globs (none: the bundled corpus) under the store's write lock.
+
+    Bad input is reported in `IngestReport.errors`, never fatal: a file of no known layout is left
+    out whole; a file with a bad record is read up to it (the records before it are stored); a
+    record over a size limit is left out and the rest of its file read. A store that cannot be
+    written, or that another writer holds past `Settings.write_lock_wait`, raises `StoreError`.
+    """
     args = list(args) or [str(bundled_corpus())]
     paths, missing = expand_paths(args)
-    report = IngestReport(errors=list(missing))
+    report = IngestReport(bad_files=len(missing), errors=list(missing))
+    if not paths:
+        return report
     ingester = Ingester(store, progress)
     before = store.embedded
-    if paths and store.read_only:
-        raise StoreError(f"the store {store.root} is read-only: nothing can be added to it")
-    if paths:
-        store.begin_writes()
-    for path in paths:
-        try:
-            ingester.ingest_file(path, report)
-        except BadInput as e:
-            report.errors.append(str(e))
-    store.end_writes()
+    with store.writing():
+        for path in paths:
+            try:
+                ingester.ingest_file(path, report)
+            except BadInput as e:
+                report.bad_files += 1
+                report.errors.append(str(e))
     report.chunks_embedded = store.embedded - before
     return report

@@ -47,6 +47,18 @@ class Settings(BaseSettings):
     )
     chunk_overlap: int = Field(24, ge=0, description="Tokens shared by neighbouring chunks.")
     ingest_batch: int = Field(256, ge=1, description="Papers merged, embedded and committed together.")
+    max_abstract_chars: int = Field(
+        100_000, ge=1000, description="Longest abstract ingested, in characters; a longer record is skipped "
+        "with a line on stderr (real abstracts stay under 2,000).",
+    )
+    max_line_chars: int = Field(
+        1_000_000, ge=10_000, description="Longest line read from an input file, in characters; a longer line "
+        "is skipped without being read whole into memory.",
+    )
+    write_lock_wait: float = Field(
+        10.0, ge=0, description="Seconds a writer (ingest, upload, `check --repair`) waits for another "
+        "one to finish with the store before giving up (exit status 1).",
+    )
 
     # --- retrieval and answering ---
     top_k: int = Field(6, ge=1, le=50, description="Passages retrieved per question.")

@@ -14,6 +14,7 @@ import math
 import shutil
 import sqlite3
 import tempfile
+import threading
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -30,6 +31,7 @@ from qa.catalog import Catalog
 from qa.chunks import Chunker, signature
 from qa.embed import load_embedder, load_fast_tokenizer, load_tokenizer
 from qa.errors import StoreError
+from qa.lock import WriteLock
 from qa.papers import Chunk, Paper
 from qa.settings import Settings
 
@@ -104,6 +106,7 @@ class Store:
         self._ahead: deque[tuple[dict[str, tuple[Paper, list[Chunk]]], dict[str, Future[dict[str, list[float]]]]]] = (
             deque(maxlen=3))
         self._ahead_pool: ThreadPoolExecutor | None = None
+        self._held = threading.local()  # the write lock, per thread: servers write from several
 
     @cached_property
     def catalog(self) -> Catalog:
@@ -198,8 +201,9 @@ class Store:
             self.catalog.bump_generation()
             self.catalog.set_meta("embed_model", self.settings.embed_model)
         self._write(fresh, stale)
-        if relabel:
-            self.collection.update(ids=[c.chunk_id for c in relabel], metadatas=[_record(c) for c in relabel])
+        for piece in self._pieces(len(relabel)):  # same texts, new metadata
+            self.collection.update(ids=[c.chunk_id for c in relabel[piece]],
+                                   metadatas=[_record(c) for c in relabel[piece]])
         for key in gone:
             self.catalog.delete(key)
         return len(fresh)
@@ -208,8 +212,11 @@ class Store:
         """Vectors of chunks about to be deleted, by text digest (a re-keyed paper keeps its vectors)."""
         if not stale:
             return {}
-        got = self.collection.get(ids=stale, include=["embeddings"])
-        return {i.rsplit(":", 1)[-1]: list(v) for i, v in zip(got["ids"], got["embeddings"], strict=True)}
+        found: dict[str, list[float]] = {}
+        for piece in self._pieces(len(stale)):
+            got = self.collection.get(ids=stale[piece], include=["embeddings"])
+            found.update((i.rsplit(":", 1)[-1], list(v)) for i, v in zip(got["ids"], got["embeddings"], strict=True))
+        return found
 
     def _embed(self, chunks: list[Chunk], stale: list[str]) -> list[list[float]]:
         reuse = self._reusable(stale)
@@ -284,42 +291,125 @@ class Store:
                     break
         return found
 
-    # --- crash hygiene: vectors written by a batch whose catalog commit never happened ---
+    # --- one writer at a time, and crash hygiene: vectors written by a batch whose commit never happened ---
     @property
     def _dirty_marker(self) -> Path:
         return self.root / ".ingest-unfinished"
 
-    def begin_writes(self) -> None:
-        """Before writing: sweep what an interrupted ingest left, and mark this one as under way."""
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the store's write lock (`qa.lock`) for the block; re-entering from inside it is a no-op."""
+        if self._lock is not None:
+            yield
+            return
+        with WriteLock(self.root, self.settings.write_lock_wait) as lock:
+            self._held.lock = lock
+            try:
+                yield
+            finally:
+                self._held.lock = None
+
+    @property
+    def _lock(self) -> WriteLock | None:
+        """The write lock if this thread holds it (another thread of this process waits for it as a process would)."""
+        lock: WriteLock | None = getattr(self._held, "lock", None)
+        return lock
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Hold the write lock for a whole ingest or repair.
+
+        Under the lock, what an interrupted writer left is swept first, and the store is marked as
+        being written until the block ends without an error (a failed run leaves the mark, so the
+        next writer sweeps after it). Re-entering from inside the block is a no-op.
+        """
+        if self._lock is not None:
+            yield
+            return
+        if self.read_only:
+            raise StoreError(f"the store {self.root} is read-only: nothing can be added to it")
+        with self.locked():
+            try:
+                self._begin_writes()
+                yield
+                self._end_writes()
+            finally:
+                self.end_prefetch()
+
+    @property
+    def interrupted(self) -> bool:
+        """Under the write lock: True when the last writer did not finish (the next one sweeps after it)."""
+        return self._dirty_marker.exists()
+
+    def _begin_writes(self) -> None:
         if self._dirty_marker.exists():
             self.sweep_orphans()
         with guard(f"cannot write to store {self.root}"):
             self._dirty_marker.touch()
 
-    def end_writes(self) -> None:
-        self.end_prefetch()
+    def _end_writes(self) -> None:
         with suppress(OSError):
             self._dirty_marker.unlink()
 
     def sweep_orphans(self) -> int:
-        """Delete vectors the catalog does not know (their batch was rolled back). Returns how many."""
+        """Delete vectors the catalog does not know (their batch was rolled back). Returns how many.
+
+        Only under the write lock: another writer's vectors are unknown to the catalog until its
+        batch commits, and must not be taken for orphans.
+        """
+        if self._lock is None:
+            raise StoreError("internal error: orphan vectors are swept only under the store's write lock")
         with guard("cleaning up an interrupted ingest failed"):
             known = self.catalog.all_chunk_ids()
-            orphans = [i for i in self.collection.get(include=[])["ids"] if i not in known]
-            for start in range(0, len(orphans), 5000):
-                self.collection.delete(ids=orphans[start : start + 5000])
+            orphans = [i for i in self.vector_ids() if i not in known]
+            self.delete_vectors(orphans)
         if orphans:
             log.warning("removed %d vectors left by an interrupted ingest", len(orphans))
         return len(orphans)
 
+    @cached_property
+    def max_batch(self) -> int:
+        """The most records the vector store takes in one call (Chroma's `get_max_batch_size`)."""
+        with guard("cannot open the vector store"):
+            return max(1, int(self.client.get_max_batch_size()))
+
+    def _pieces(self, n: int) -> Iterator[slice]:
+        step = self.max_batch
+        return (slice(start, start + step) for start in range(0, n, step))
+
+    def vector_ids(self) -> list[str]:
+        """The IDs of every vector in the collection, page by page."""
+        ids: list[str] = []
+        with guard("reading the vector store failed"):
+            for offset in range(0, self.chunk_count(), READ_PAGE):
+                ids += self.collection.get(include=[], limit=READ_PAGE, offset=offset)["ids"]
+        return ids
+
+    def unreadable(self, ids: list[str]) -> set[str]:
+        """The IDs among `ids` with no readable vector: absent, or failing to read (group halved until alone)."""
+        if not ids:
+            return set()
+        try:
+            got = self.collection.get(ids=ids, include=["embeddings"])
+        except _vector_store_errors():
+            if len(ids) == 1:
+                return set(ids)
+            return self.unreadable(ids[: len(ids) // 2]) | self.unreadable(ids[len(ids) // 2 :])
+        vectors = got["embeddings"] if got["embeddings"] is not None else [None] * len(got["ids"])
+        return set(ids) - {i for i, v in zip(got["ids"], vectors, strict=True) if v is not None and len(v)}
+
+    def delete_vectors(self, ids: list[str]) -> None:
+        for piece in self._pieces(len(ids)):
+            self.collection.delete(ids=ids[piece])
+
     def _write(self, fresh: list[Chunk], stale: list[str]) -> None:
         if fresh:
             vectors = self._embed(fresh, stale)
-            self.collection.upsert(
-                ids=[c.chunk_id for c in fresh], embeddings=vectors, metadatas=[_record(c) for c in fresh]
-            )
-        if stale:
-            self.collection.delete(ids=stale)
+            for piece in self._pieces(len(fresh)):
+                chunks = fresh[piece]
+                self.collection.upsert(ids=[c.chunk_id for c in chunks], embeddings=vectors[piece],
+                                       metadatas=[_record(c) for c in chunks])
+        self.delete_vectors(stale)
 
     # --- reading, for retrieval ---
     def bm25(self) -> BM25Index:
@@ -335,6 +425,10 @@ class Store:
                 index.save(self.root / "bm25", generation)
         self._bm25 = (generation, index)
         return index
+
+    def saved_bm25_ids(self) -> tuple[int, list[str]] | None:
+        """The catalog generation and chunk IDs of the saved BM25 index, or None when none is saved."""
+        return BM25Index.saved_ids(self.root / "bm25")
 
     def _build_bm25(self) -> BM25Index:
         ids: list[str] = []
