@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -82,13 +82,27 @@ class Settings(BaseSettings):
     llm_model: str = Field("gpt-4o-mini", description="Model name sent to the endpoint.")
     llm_timeout: float = Field(30.0, gt=0, description="Seconds before one LLM request is abandoned.")
     llm_max_retries: int = Field(3, ge=0, description="Retries on 429/5xx/timeouts, with backoff.")
+    llm_max_reply_chars: int = Field(
+        20_000, ge=100, description="Longest LLM reply read, in characters; the rest is not read and the "
+        "answer carries a warning.",
+    )
 
     # --- server ---
     host: str = Field("127.0.0.1", description="Address the chat server binds.")
     port: int = Field(7860, description="Port of the chat server and HTTP API.")
     auth: SecretStr | None = Field(None, description="`user:password` for the web page login.")
     api_token: SecretStr | None = Field(None, description="Bearer token the HTTP API requires.")
-    concurrency_limit: int = Field(4, ge=1, description="Answers computed at once; more wait in a queue.")
+    concurrency_limit: int = Field(
+        4, ge=1, description="Extractive answers computed at once; more wait in a queue.")
+    llm_concurrency: int = Field(
+        4, ge=1, description="LLM answers computed at once, apart from the extractive ones (a slow endpoint "
+        "cannot hold up an extractive answer); more wait in a queue.",
+    )
+    max_body_bytes: int = Field(
+        1_000_000, ge=1024, description="Largest HTTP request body accepted (API, page, Slack events); a larger "
+        "one is refused with 413 before it is read. File uploads have `max_upload_mb`.",
+    )
+    max_upload_mb: int = Field(200, ge=1, description="Largest abstract file the page accepts, in MB.")
 
     # --- Slack ---
     slack_bot_token: SecretStr | None = Field(
@@ -104,6 +118,24 @@ class Settings(BaseSettings):
         description="Signing secret for HTTP Events mode.",
     )
 
+    @field_validator("openai_api_key", "openai_base_url", "chroma_url", "auth", "api_token", "slack_bot_token",
+                     "slack_app_token", "slack_signing_secret", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        """`NAME=` or `NAME=   ` means unset: an empty secret must never switch a check off."""
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+        return None if isinstance(raw, str) and not raw.strip() else value
+
+    def secret(self, name: str) -> str | None:
+        """The value of the secret setting `name`, or None when it is unset, empty or only whitespace.
+
+        Every check of a secret goes through here, so a blank one set by `model_copy` (which skips
+        validation) is unset too.
+        """
+        value = getattr(self, name)
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+        return raw if isinstance(raw, str) and raw.strip() else None
+
     def secret_values(self) -> list[str]:
         """The values of every secret setting, to be scrubbed from anything shown or logged."""
         secrets = [v.get_secret_value() for v in self.__dict__.values() if isinstance(v, SecretStr)]
@@ -112,4 +144,4 @@ class Settings(BaseSettings):
     @property
     def llm_configured(self) -> bool:
         """True when an endpoint is set: a key, or a base URL (local servers need no key)."""
-        return self.openai_api_key is not None or self.openai_base_url is not None
+        return self.secret("openai_api_key") is not None or self.secret("openai_base_url") is not None

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
 from qa.settings import Settings
 
@@ -46,3 +47,29 @@ def test_bad_value_is_rejected(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ARXIV_QA_TOP_K", "0")
     with pytest.raises(ValueError, match="top_k"):
         Settings(_env_file=None)  # type: ignore[call-arg]
+
+
+SECRET_ENV = {"OPENAI_API_KEY": "openai_api_key", "ARXIV_QA_AUTH": "auth", "ARXIV_QA_API_TOKEN": "api_token",
+              "SLACK_BOT_TOKEN": "slack_bot_token", "SLACK_APP_TOKEN": "slack_app_token",
+              "SLACK_SIGNING_SECRET": "slack_signing_secret", "OPENAI_BASE_URL": "openai_base_url"}
+
+
+@pytest.mark.parametrize("blank", ["", " ", "\t  "])
+@pytest.mark.parametrize(("env", "field"), SECRET_ENV.items())
+def test_empty_secret_is_unset(monkeypatch: pytest.MonkeyPatch, env: str, field: str, blank: str) -> None:
+    monkeypatch.setenv(env, blank)
+    s = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert getattr(s, field) is None and s.secret(field) is None
+    assert not s.llm_configured and s.secret_values() == []
+
+
+def test_empty_secret_in_a_env_file_is_unset(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("ARXIV_QA_API_TOKEN=\nARXIV_QA_AUTH=   \nOPENAI_API_KEY=''\n")
+    s = Settings(_env_file=tmp_path / ".env")  # type: ignore[call-arg]
+    assert s.api_token is None and s.auth is None and s.openai_api_key is None
+
+
+def test_blank_secret_set_without_validation_is_unset_too(tmp_path: Path) -> None:
+    s = Settings(_env_file=None).model_copy(update={"api_token": SecretStr("  ")})  # type: ignore[call-arg]
+    assert s.secret("api_token") is None
+    assert s.model_copy(update={"api_token": SecretStr("t0k")}).secret("api_token") == "t0k"
