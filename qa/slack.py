@@ -11,7 +11,13 @@ every secret value in case a library does.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import io
+import json
 import logging
+import re
+import sys
 import threading
 import time
 from collections import OrderedDict
@@ -20,10 +26,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from socketserver import ThreadingMixIn
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from pydantic import SecretStr
 from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.wsgi import SlackRequestHandler
@@ -37,6 +42,9 @@ from qa.settings import Settings
 from qa.slack_format import error_reply, plain_text, render_answer
 from qa.store import Store
 
+if TYPE_CHECKING:
+    from wsgiref.types import StartResponse, WSGIEnvironment
+
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
@@ -49,6 +57,26 @@ UNEXPECTED = "something went wrong on the bot's side; the details are in its log
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # Message subtypes that are still a person writing; the others are edits, joins, bots...
 _PERSON_SUBTYPES = {None, "file_share", "thread_broadcast"}
+# Slack's request signatures: whole seconds, at most five minutes old; "v0=" and a SHA-256 HMAC in hex.
+TIMESTAMP_RE = re.compile(r"[0-9]{1,12}")
+SIGNATURE_RE = re.compile(r"v0=[0-9a-f]{64}")
+MAX_AGE = 5 * 60
+VERIFIED = "arxiv_qa_verified"  # set in the context of a request that passed Bolt's verification
+
+
+def fresh_timestamp(timestamp: str | None, now: float) -> bool:
+    """Is `timestamp` (X-Slack-Request-Timestamp) whole seconds within five minutes of `now`? Never raises."""
+    return bool(timestamp and TIMESTAMP_RE.fullmatch(timestamp) and abs(now - int(timestamp)) <= MAX_AGE)
+
+
+def signed(secret: str, timestamp: str | None, signature: str | None, body: bytes, now: float) -> bool:
+    """Is `body` signed with `secret` (Slack's v0 scheme) under a well-formed, fresh timestamp? Never raises."""
+    if not secret.strip() or not timestamp or not fresh_timestamp(timestamp, now):
+        return False
+    if not signature or not SIGNATURE_RE.fullmatch(signature):
+        return False
+    digest = hmac.new(secret.encode(), b"v0:" + timestamp.encode() + b":" + body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(f"v0={digest}", signature)
 
 
 class SeenEvents:
@@ -136,10 +164,17 @@ class SlackBot:
 
     def register(self, app: App) -> None:
         """Listen to mentions and direct messages, skipping deliveries already taken."""
+        app.middleware(self.mark_verified)
         app.middleware(self.skip_duplicates)
         app.event("app_mention")(self.on_event)
         app.event("message")(self.on_event)
         app.error(self.on_error)
+
+    @staticmethod
+    def mark_verified(context: BoltContext, next_: Callable[[], None]) -> None:
+        """Reached only after Bolt's own middleware verified the request (or it came over Socket Mode)."""
+        context[VERIFIED] = True
+        next_()
 
     def skip_duplicates(self, body: dict[str, Any], request: BoltRequest,
                         next_: Callable[[], None]) -> BoltResponse | None:
@@ -202,7 +237,14 @@ class SlackBot:
     def on_error(self, error: Exception, body: dict[str, Any], client: WebClient, context: BoltContext,
                  response: BoltResponse | None) -> BoltResponse | None:
         """Bolt's handler of what the listeners did not expect (a bug): logged with its traceback,
-        and a short reply in the thread when the event was a question."""
+        and a short reply in the thread when the event was a question.
+
+        A request that failed before its signature was verified (a malformed timestamp, say) gets
+        401 and no reply: its body says nothing trustworthy about where to write.
+        """
+        if not context.get(VERIFIED):
+            log.warning("request refused before verification: %s", type(error).__name__)
+            return BoltResponse(status=401, body=json.dumps({"error": "invalid request"}))
         event = body.get("event") or {}
         log.error("unexpected %s while handling event %s", type(error).__name__, body.get("event_id"),
                   exc_info=error)
@@ -293,16 +335,32 @@ def log_handler(secrets: Iterable[str], stream: Any = None) -> logging.Handler:
     return handler
 
 
+def _is_console(handler: logging.Handler) -> bool:
+    streams = (sys.stderr, sys.stdout, sys.__stderr__, sys.__stdout__)
+    return isinstance(handler, logging.StreamHandler) and any(handler.stream is s for s in streams)
+
+
 @contextmanager
 def _logging(secrets: Iterable[str]) -> Iterator[None]:
-    root, handler = logging.getLogger(), log_handler(secrets)
-    level = root.level
+    """The bot's log output on stderr in place of any console handler already there (the command
+    line's), so each line is printed once, redacted; other handlers (a log file) get redacted lines."""
+    root, handler, redacting = logging.getLogger(), log_handler(secrets), RedactSecrets(secrets)
+    level, before = root.level, root.handlers[:]
+    for old in before:
+        if _is_console(old):
+            root.removeHandler(old)
+        else:
+            old.addFilter(redacting)
     root.addHandler(handler)
     root.setLevel(logging.INFO)
     try:
         yield
     finally:
         root.removeHandler(handler)
+        for old in before:
+            old.removeFilter(redacting)
+            if old not in root.handlers:
+                root.addHandler(old)
         root.setLevel(level)
 
 
@@ -315,11 +373,55 @@ class _LoggingHandler(WSGIRequestHandler):
         log.debug("%s %s", self.address_string(), format % args)
 
 
-def http_server(app: App, host: str = "127.0.0.1", port: int = 3000) -> WSGIServer:
+class SlackEndpoint:
+    """The WSGI app of HTTP mode: a request reaches Bolt only with a well-formed, fresh timestamp and
+    signature header (401), a Content-Length (411) of at most `max_body` bytes (413, before reading
+    it), and a signature that matches the body (401)."""
+
+    def __init__(self, app: App, signing_secret: str, max_body: int,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.bolt = SlackRequestHandler(app, EVENTS_PATH)
+        self.secret = signing_secret
+        self.max_body = max_body
+        self.clock = clock
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") != EVENTS_PATH or environ.get("REQUEST_METHOD") != "POST":
+            return _refuse(start_response, 404, f"not found: Slack events go to POST {EVENTS_PATH}")
+        timestamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP")
+        signature = environ.get("HTTP_X_SLACK_SIGNATURE")
+        if not fresh_timestamp(timestamp, self.clock()) or not SIGNATURE_RE.fullmatch(signature or ""):
+            return _refuse(start_response, 401, "invalid request")
+        length = str(environ.get("CONTENT_LENGTH") or "")
+        if not length.isdigit():
+            return _refuse(start_response, 411, "a Content-Length is required")
+        if int(length) > self.max_body:
+            return _refuse(start_response, 413, f"the request body is over {self.max_body:,} bytes")
+        body = environ["wsgi.input"].read(int(length))
+        if not signed(self.secret, timestamp, signature, body, self.clock()):
+            return _refuse(start_response, 401, "invalid request")
+        try:
+            body.decode()
+        except UnicodeDecodeError:
+            return _refuse(start_response, 400, "the request body is not UTF-8")
+        return self.bolt({**environ, "wsgi.input": io.BytesIO(body)}, start_response)
+
+
+def _refuse(start_response: StartResponse, status: int, error: str) -> list[bytes]:
+    body = json.dumps({"error": error}).encode()
+    reasons = {400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 411: "Length Required",
+               413: "Content Too Large"}
+    start_response(f"{status} {reasons[status]}", [("Content-Type", "application/json"),
+                                                   ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def http_server(app: App, host: str = "127.0.0.1", port: int = 3000, signing_secret: str = "",
+                max_body: int = 1_000_000) -> WSGIServer:
     """An HTTP server for Slack's Events API at ``http://HOST:PORT/slack/events`` (not yet serving)."""
+    endpoint = SlackEndpoint(app, signing_secret, max_body)
     try:
-        return make_server(host, port, SlackRequestHandler(app, EVENTS_PATH), server_class=_ThreadingWSGIServer,
-                           handler_class=_LoggingHandler)
+        return make_server(host, port, endpoint, server_class=_ThreadingWSGIServer, handler_class=_LoggingHandler)
     except OSError as e:
         raise QAError(f"cannot listen on {host}:{port} ({e.strerror or e})") from None
 
@@ -347,12 +449,12 @@ class SlackTokens:
 def slack_tokens(settings: Settings, http: bool) -> SlackTokens:
     """The tokens `http` or Socket Mode needs; BadInput naming the missing variables (never a value)."""
     mode = "HTTP mode" if http else "Socket Mode"
-    needed = {"SLACK_BOT_TOKEN": settings.slack_bot_token}
+    needed = {"SLACK_BOT_TOKEN": "slack_bot_token"}
     if http:
-        needed["SLACK_SIGNING_SECRET"] = settings.slack_signing_secret
+        needed["SLACK_SIGNING_SECRET"] = "slack_signing_secret"
     else:
-        needed["SLACK_APP_TOKEN"] = settings.slack_app_token
-    values = {name: _secret(value) for name, value in needed.items()}
+        needed["SLACK_APP_TOKEN"] = "slack_app_token"
+    values = {name: (settings.secret(field) or "").strip() for name, field in needed.items()}
     missing = [name for name, value in values.items() if not value]
     if missing:
         verb, them = ("is", "it") if len(missing) == 1 else ("are", "them")
@@ -361,10 +463,6 @@ def slack_tokens(settings: Settings, http: bool) -> SlackTokens:
         raise BadInput(f"SLACK_APP_TOKEN is not an app-level token (xapp-...); {SETUP_HINT}")
     return SlackTokens(values["SLACK_BOT_TOKEN"], values.get("SLACK_APP_TOKEN", ""),
                        values.get("SLACK_SIGNING_SECRET", ""))
-
-
-def _secret(value: SecretStr | None) -> str:
-    return value.get_secret_value().strip() if value is not None else ""
 
 
 def connect(token: str, base_url: str = WebClient.BASE_URL) -> WebClient:
@@ -393,16 +491,16 @@ def run(settings: Settings, http: bool = False, host: str = "127.0.0.1", port: i
         _ = engine.warm
         app = build_app(engine, client, tokens.signing_secret)
         if http:
-            serve_http(app, host, port)
+            serve_http(http_server(app, host, port, tokens.signing_secret, settings.max_body_bytes))
         else:
             log.info("connecting over Socket Mode")
             serve_socket_mode(app, tokens.app)
 
 
-def serve_http(app: App, host: str, port: int) -> None:
-    """Answer Slack's Events API at ``http://HOST:PORT/slack/events`` until interrupted."""
-    server = http_server(app, host, port)
-    log.info("listening for Slack events on http://%s:%d%s", host, server.server_address[1], EVENTS_PATH)
+def serve_http(server: WSGIServer) -> None:
+    """Answer Slack's Events API on `server` until interrupted."""
+    host, port = server.server_address[:2]
+    log.info("listening for Slack events on http://%s:%d%s", host, port, EVENTS_PATH)
     try:
         server.serve_forever()
     finally:

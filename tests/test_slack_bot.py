@@ -3,10 +3,14 @@ corpus, Slack's Web API played by FakeSlack on 127.0.0.1, HTTP requests signed w
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import io
 import json
 import logging
 import re
+import secrets
+import socket
 import threading
 import time
 import urllib.error
@@ -27,7 +31,7 @@ from qa.answer.types import REFUSAL
 from qa.engine import QA
 from qa.errors import LLMError
 from qa.settings import Settings
-from qa.slack import build_app, connect, http_server, log_handler, run
+from qa.slack import _logging, build_app, connect, http_server, log_handler, run
 from tests.fakes.slack_server import FakeSlack
 
 BOT_TOKEN = "xoxb-PLANTED-bot-token-7f3a"
@@ -35,6 +39,7 @@ SIGNING_SECRET = "PLANTED-signing-secret-91c2"
 QWEN3_LINK = "<https://arxiv.org/abs/2505.09388|arXiv:2505.09388>"
 EMBEDDING_LINK = "<https://arxiv.org/abs/2506.05176|arXiv:2506.05176>"
 TS = "1699000000.000100"
+MAX_BODY = 64 * 1024
 
 
 @pytest.fixture(scope="module")
@@ -283,7 +288,7 @@ def test_tokens_never_logged(fake: FakeSlack, engine: QA, caplog: pytest.LogCapt
 
 @pytest.fixture
 def http_url(app: App) -> Iterator[str]:
-    server = http_server(app, "127.0.0.1", 0)
+    server = http_server(app, "127.0.0.1", 0, signing_secret=SIGNING_SECRET, max_body=MAX_BODY)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}/slack/events"
@@ -365,3 +370,97 @@ def test_run_in_http_mode_acknowledges_first_and_answers_once(fake: FakeSlack, c
     err = capfd.readouterr().err
     assert "listening for Slack events on http://127.0.0.1:" in err and "answered C1/" in err
     assert BOT_TOKEN not in err and SIGNING_SECRET not in err
+
+
+# --- forged and malformed signatures (issue 13, item 2) ---
+
+def sign(raw: str, timestamp: str, secret: str = SIGNING_SECRET) -> str:
+    """Slack's v0 signature of `raw` under `timestamp`, computed whatever the timestamp looks like."""
+    return "v0=" + hmac.new(secret.encode(), f"v0:{timestamp}:{raw}".encode(), hashlib.sha256).hexdigest()
+
+
+BAD_TIMESTAMPS = ["x", "", "1e3", " {now}", "{now}.5", "-{now}", "0x10", "{now},{now}", "\u00b2\u00b3",
+                  "99999999999999999999", "{stale}"]
+
+
+def malformed_headers() -> list[dict[str, str]]:
+    """Each bad timestamp with the right HMAC over it, a random one and none; then bad signatures."""
+    raw = json.dumps(envelope(mention("<@UBOT> How many languages does Qwen3 support?")))
+    now = int(time.time())
+    probes = []
+    for template in BAD_TIMESTAMPS:
+        ts = template.format(now=now, stale=now - 10 * 60)
+        for signature in (sign(raw, ts), "v0=" + secrets.token_hex(32), ""):
+            probes.append({"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": signature})
+    good = sign(raw, str(now))
+    for signature in ("", "v0=", "v0=zz", good.upper(), good.replace("v0=", "v1="), good + "0", good[:-1], "x"):
+        probes.append({"X-Slack-Request-Timestamp": str(now), "X-Slack-Signature": signature})
+    probes += [{"X-Slack-Signature": good}, {"X-Slack-Request-Timestamp": str(now)}, {}]
+    return probes
+
+
+def test_malformed_timestamps_and_signatures_are_401_and_never_answered(http_url: str, fake: FakeSlack) -> None:
+    raw = json.dumps(envelope(mention("<@UBOT> How many languages does Qwen3 support?")))
+    probes = malformed_headers()
+    assert len(probes) == 44
+    statuses = [post(http_url, raw, {"Content-Type": "application/json", **headers})[0] for headers in probes]
+    assert statuses == [401] * len(probes)
+    assert fake.posted() == [] and fake.calls_of("reactions.add") == []  # no "Sorry" in the forged thread
+    assert post(http_url, raw, signed_headers(raw))[0] == 200  # the real thing still works
+    assert len(fake.posted()) == 1
+
+
+@pytest.mark.parametrize("timestamp", ["x", "", "1e3"])
+def test_bolt_error_before_verification_is_401_without_a_reply(app: App, fake: FakeSlack, timestamp: str) -> None:
+    # The same request handed to Bolt directly: its verifier's ValueError reaches the error
+    # handler, which must not take the forged body's channel as a place to write.
+    raw = json.dumps(envelope(mention("<@UBOT> How many languages does Qwen3 support?")))
+    headers = {"content-type": "application/json", "x-slack-request-timestamp": timestamp,
+               "x-slack-signature": sign(raw, timestamp)}
+    response = app.dispatch(BoltRequest(body=raw, headers=headers))
+    assert response.status == 401
+    assert fake.posted() == [] and fake.calls_of("reactions.add") == []
+
+
+def raw_request(url: str, head: str, body: bytes = b"", timeout: float = 10) -> tuple[int, float]:
+    """Send `head` (and `body`) on a socket; the response status and the seconds it took."""
+    host, port = url.split("//")[1].split("/")[0].split(":")
+    start = time.perf_counter()
+    with socket.create_connection((host, int(port)), timeout=timeout) as sock:
+        sock.sendall(head.encode() + b"\r\n" + body)
+        status = int(sock.recv(4096).split(b" ")[1])
+    return status, time.perf_counter() - start
+
+
+def test_http_body_over_the_limit_is_refused_before_it_is_read(http_url: str, fake: FakeSlack) -> None:
+    now = str(int(time.time()))
+    signed = f"X-Slack-Request-Timestamp: {now}\r\nX-Slack-Signature: v0={'0' * 64}\r\n"
+    path = "/slack/events"
+    for length, expected in [(300_000_000, 413), (MAX_BODY + 1, 413)]:
+        head = f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {length}\r\n{signed}"
+        status, took = raw_request(http_url, head)  # announced, never sent
+        assert (status, took < 2) == (expected, True)
+    unsigned = f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 300000000\r\n"
+    assert raw_request(http_url, unsigned)[0] == 401  # not even the size is looked at first
+    chunked = f"POST {path} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n{signed}"
+    assert raw_request(http_url, chunked, b"10\r\n" + b"x" * 16 + b"\r\n")[0] == 411
+    assert fake.posted() == []
+
+
+def test_warnings_are_printed_once_and_redacted(capfd: pytest.CaptureFixture[str]) -> None:
+    # `arxiv-qa` puts a console handler on the root logger; while the bot runs, its own redacting
+    # handler takes that one's place instead of printing beside it.
+    console = logging.StreamHandler()
+    console.setFormatter(logging.Formatter("arxiv-qa: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(console)
+    try:
+        with _logging([BOT_TOKEN, SIGNING_SECRET]):
+            logging.getLogger("slack_bolt.App").warning("a library warning near %s", BOT_TOKEN)
+        logging.getLogger("qa.cli").warning("after the bot")
+    finally:
+        root.removeHandler(console)
+    err = capfd.readouterr().err
+    assert err.count("a library warning near") == 1 and "a library warning near [redacted]" in err
+    assert BOT_TOKEN not in err
+    assert "arxiv-qa: after the bot" in err  # the console handler is back
