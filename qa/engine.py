@@ -178,6 +178,9 @@ class QA:
                 yield safe
         if rest := redactor.flush():
             yield rest
+        if sum(map(len, pieces)) >= self.settings.llm_max_reply_chars:
+            answer.warnings.append(f"the model's reply was cut at {self.settings.llm_max_reply_chars:,} characters "
+                                   "(ARXIV_QA_LLM_MAX_REPLY_CHARS)")
         text = redactor.scrub("".join(pieces)).strip()
         if normalize_text(REFUSAL) not in normalize_text(text):
             self._finish(answer, text, snippets_for(text, retrieval.passages))

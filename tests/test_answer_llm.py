@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -180,3 +181,45 @@ def test_injection_changes_nothing_in_extractive_mode(injected: Store) -> None:
     assert not answer.refused and "spring" in answer.answer
     assert "9999.99999" not in answer.answer  # an ID quoted from an abstract is not a citation
     assert [c.key for c in answer.citations] == [c.key for c in answer.citations if c.key.startswith("doc:")]
+
+
+# A 200 that is not a chat completion: an HTML error page, plain text, nothing, unrelated JSON.
+NOT_A_COMPLETION = ["<html><body>502 Bad Gateway</body></html>", "upstream says hi", "", {"ok": True}]
+
+
+@pytest.mark.parametrize("body", NOT_A_COMPLETION, ids=["html", "text", "empty", "json"])
+def test_non_json_200_falls_back_with_a_warning(store: Store, fake: FakeOpenAI, body: object) -> None:
+    fake.script = [Status(200, body)] * 3
+    answer = engine(store, fake).ask("How many languages does Qwen3 support?")
+    assert answer.mode == "extractive" and not answer.refused and "119" in answer.answer
+    [warning] = answer.warnings
+    assert "sent no answer text" in warning and "answered extractively instead" in warning
+    assert len(fake.chat_requests) == 3  # tried again first, as a broken stream is
+    fake.script = [Status(200, body)] * 3
+    with pytest.raises(LLMError, match="sent no answer text"):
+        engine(store, fake).ask("How many languages does Qwen3 support?", mode="llm")
+
+
+@pytest.mark.parametrize("body", NOT_A_COMPLETION, ids=["html", "text", "empty", "json"])
+def test_non_json_200_to_the_rewrite_keeps_the_heuristic(store: Store, fake: FakeOpenAI, body: object) -> None:
+    fake.script = [Status(200, body), Reply("It comes in 0.6B, 4B and 8B [arXiv:2506.05176].")]
+    history = [{"role": "user", "content": "What is the Qwen3 Embedding series?"},
+               {"role": "assistant", "content": "A text embedding series [arXiv:2506.05176]."}]
+    answer = engine(store, fake).ask("and what sizes does it come in?", history=history)
+    assert answer.mode == "llm" and [c.key for c in answer.citations] == ["arXiv:2506.05176"]
+
+
+def test_long_reply_is_cut_at_the_cap_with_a_warning(store: Store, fake: FakeOpenAI) -> None:
+    flood = "Qwen3 supports 119 languages [arXiv:2505.09388]. " + "and more " * 300_000  # 2.7 MB
+    fake.script = [Reply(flood)]
+    start = time.perf_counter()
+    items = list(engine(store, fake, llm_max_reply_chars=5000).stream("How many languages does Qwen3 support?"))
+    took = time.perf_counter() - start
+    answer = items[-1]
+    assert isinstance(answer, Answer) and not answer.refused
+    assert len(answer.answer) <= 5000 and sum(len(p) for p in items[:-1] if isinstance(p, str)) <= 5000
+    assert any("cut at 5,000 characters" in w for w in answer.warnings)
+    assert took < 10, f"{took:.1f} s"
+    fake.script = [Reply("Qwen3 supports 119 languages [arXiv:2505.09388].")]
+    short = engine(store, fake, llm_max_reply_chars=5000).ask("How many languages does Qwen3 support?")
+    assert not short.warnings

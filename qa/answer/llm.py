@@ -7,7 +7,8 @@ what still fails becomes an `LLMError` with a one-line reason that never contain
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
+from contextlib import closing
 from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit
@@ -77,10 +78,16 @@ def _endpoint(settings: Settings) -> str:
     return f"{parts.scheme}://{parts.hostname}{':' + str(parts.port) if parts.port else ''}"
 
 
+class EmptyReply(ValueError):
+    """A reply without any answer text: what a non-JSON HTTP 200 (an HTML page, say) streams as."""
+
+
 def _reason(error: Exception, settings: Settings) -> str:
     """A one-line, secret-free account of what went wrong."""
     where = _endpoint(settings)
     retries = settings.llm_max_retries
+    if isinstance(error, EmptyReply):
+        return f"{where} sent no answer text (not a chat-completions reply)"
     if isinstance(error, openai.AuthenticationError):
         return f"{where} rejected the API key (401); check OPENAI_API_KEY"
     if isinstance(error, openai.RateLimitError):
@@ -109,11 +116,10 @@ class LLM:
 
     @cached_property
     def client(self) -> openai.OpenAI:
-        key = self.settings.openai_api_key
         return openai.OpenAI(
             # Local servers (Ollama, llama.cpp) need no key, but the client insists on one.
-            api_key=key.get_secret_value() if key else "no-key",
-            base_url=self.settings.openai_base_url,
+            api_key=self.settings.secret("openai_api_key") or "no-key",
+            base_url=self.settings.secret("openai_base_url"),
             timeout=self.settings.llm_timeout,
             max_retries=self.settings.llm_max_retries,
         )
@@ -121,22 +127,34 @@ class LLM:
     def stream(self, messages: list[dict[str, str]]) -> Iterator[str]:
         """The reply's text as it arrives. Raises `LLMError`.
 
-        A stream that breaks before any text is tried again (as many times as requests are);
-        one that breaks after text was shown is an error, so nothing is said twice.
+        A stream that breaks (or ends) before any text is tried again (as many times as requests
+        are); one that breaks after text was shown is an error, so nothing is said twice. Text past
+        `llm_max_reply_chars` is not read.
         """
         for attempt in range(self.settings.llm_max_retries + 1):
             produced = False
             try:
-                for piece in self._pieces(messages):
+                for piece in self._capped(messages):
                     produced = True
                     yield piece
+                if not produced:
+                    raise EmptyReply
                 return
             except _FAILURES as e:
                 retryable = isinstance(e, httpx.HTTPError | ValueError) and not produced
                 if not retryable or attempt == self.settings.llm_max_retries:
                     raise LLMError(f"LLM failed: {_reason(e, self.settings)}") from None
 
-    def _pieces(self, messages: list[dict[str, str]]) -> Iterator[str]:
+    def _capped(self, messages: list[dict[str, str]]) -> Iterator[str]:
+        left = self.settings.llm_max_reply_chars
+        with closing(self._pieces(messages)) as pieces:  # closing it closes the connection
+            for piece in pieces:
+                yield piece[:left]
+                left -= len(piece)
+                if left <= 0:
+                    return
+
+    def _pieces(self, messages: list[dict[str, str]]) -> Generator[str, None, None]:
         response: Any = self.client.chat.completions.create(
             model=self.model, messages=messages, stream=True, temperature=0  # type: ignore[arg-type]
         )
@@ -153,7 +171,10 @@ class LLM:
             )
         except _FAILURES as e:
             raise LLMError(f"LLM failed: {_reason(e, self.settings)}") from None
-        return (reply.choices[0].message.content or "").strip() if reply.choices else ""
+        if not hasattr(reply, "choices"):  # a non-JSON HTTP 200 comes back as its text
+            raise LLMError(f"LLM failed: {_reason(EmptyReply(), self.settings)}")
+        text = (reply.choices[0].message.content or "") if reply.choices else ""
+        return text[: self.settings.llm_max_reply_chars].strip()
 
     def answer_messages(self, question: str, context: str) -> list[dict[str, str]]:
         return [
