@@ -51,8 +51,8 @@ _KEPT_AND_GONE_RE = re.compile(rf"(\[[^\]]*\]){_JOIN}{_GONE}|{_GONE}{_JOIN}(\[[^
 _LEAD = (r"(?:as (?:shown|reported|described|discussed|noted|found|demonstrated|seen|stated|proposed|presented)"
          r" (?:in|by)|according to|following|see(?: also)?|cf\.|e\.g\.,?|per|in|by|from)")
 # "See X for details." says nothing once X is gone: the whole sentence goes.
-_POINTER_RE = re.compile(rf"(?:^|(?<=[.!?])\s+)(?:for (?:more )?details,? )?(?:see(?: also)?|cf\.)\s+{_GONE}[^.!?]*[.!?]?",
-                         re.IGNORECASE)
+_POINTER_RE = re.compile(
+    rf"(?:^|(?<=[.!?])\s+)(?:for (?:more )?details,? )?(?:see(?: also)?|cf\.)\s+{_GONE}[^.!?]*[.!?]?", re.IGNORECASE)
 _PAREN_RE = re.compile(rf"\s*\(\s*(?:{_LEAD}\s+)?{_GONE}\s*\)", re.IGNORECASE)
 _OPENING_RE = re.compile(rf"(^|[.!?]\s+){_LEAD}\s+{_GONE}\s*,\s*(\w)", re.IGNORECASE)
 _LEAD_RE = re.compile(rf"(?:\s*[,;])?\s*\b{_LEAD}\s+{_GONE}", re.IGNORECASE)
