@@ -3,16 +3,19 @@ library errors as JSON, and the concurrency limit (excess requests wait, they do
 
 from __future__ import annotations
 
+import json
 import shutil
+import socket
 import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 import pytest
 import uvicorn
 from fastapi import FastAPI
@@ -23,6 +26,7 @@ from qa.errors import BadInput, LLMError, QAError, StoreError
 from qa.settings import Settings
 from qa.store import Store
 from tests.conftest import make_settings
+from tests.fakes.openai_server import Delay, FakeOpenAI, Reply
 from ui.server import create_api, create_app
 
 TOKEN = "s3cret-token"
@@ -196,6 +200,9 @@ class StubQA:
         from qa.answer.types import Answer
         return Answer(question, "fine", False, "extractive")
 
+    def resolve_mode(self, mode: str | None) -> str:
+        return "extractive"
+
     def stats(self) -> dict[str, Any]:
         if self.error:
             raise self.error
@@ -227,3 +234,113 @@ def test_excess_requests_wait_for_a_worker(tmp_path: Path) -> None:
                                                    timeout=30).status_code, range(6)))
         took = time.perf_counter() - start
     assert codes == [200] * 6 and stub.peak == 2 and took >= 0.85
+
+
+# --- request bodies: size limit before reading, token before the body (issue 13, item 9) ---
+
+def send_raw(base: str, head: str, body: bytes = b"", chunks: int = 0, timeout: float = 10) -> tuple[int, float]:
+    """Send a request by hand (`head` without its blank line), then `body`, then `chunks` MB of it
+    more; the status of the response and the seconds until it came."""
+    host, port = base.split("//")[1].split(":")
+    start = time.perf_counter()
+    with socket.create_connection((host, int(port)), timeout=timeout) as sock:
+        sock.sendall(head.encode() + b"\r\n" + body)
+        with suppress(OSError):  # the server may close the connection while the rest is still coming
+            for _ in range(chunks):
+                sock.sendall(b"x" * 1_000_000)
+        status = int(sock.recv(4096).split(b" ")[1])
+    return status, time.perf_counter() - start
+
+
+def post_head(path: str, length: int | None, *extra: str) -> str:
+    lines = [f"POST {path} HTTP/1.1", "Host: 127.0.0.1", "Content-Type: application/json", *extra]
+    lines.append(f"Content-Length: {length}" if length is not None else "Transfer-Encoding: chunked")
+    return "\r\n".join(lines) + "\r\n"
+
+
+@pytest.mark.parametrize("path", ["/api/ask", "/gradio_api/queue/join", "/login", "/nope"])
+def test_big_body_is_413_before_it_is_read(url: str, path: str) -> None:
+    rss = psutil.Process().memory_info().rss
+    status, took = send_raw(url, post_head(path, 300_000_000), chunks=20)  # 300 MB announced, 20 MB sent
+    assert status == 413 and took < 5, (status, took)
+    assert psutil.Process().memory_info().rss - rss < 15_000_000  # nothing of it was kept
+    status, _ = send_raw(url, post_head(path, 1_000_001))  # one byte over the default limit
+    assert status == 413
+
+
+def test_chunked_body_is_cut_off_at_the_limit(url: str) -> None:
+    chunk = b"%x\r\n%s\r\n" % (250_000, b" " * 250_000)
+    status, took = send_raw(url, post_head("/api/ask", None), chunk * 8)  # 2 MB, no Content-Length
+    assert status == 413 and took < 5
+    body = json.dumps({"question": "How many languages does Qwen3 support?"}).encode()
+    small = b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
+    assert send_raw(url, post_head("/api/ask", None), small, timeout=60)[0] == 200  # a small one is read
+
+
+def test_body_at_the_limit_is_read(url: str) -> None:
+    body = json.dumps({"question": "x" * (1_000_000 - 20)}).encode()
+    assert len(body) <= 1_000_000
+    got = httpx.post(f"{url}/api/ask", content=body, headers={"content-type": "application/json"}, timeout=60)
+    assert got.status_code == 400 and "longer than 2000" in got.json()["error"]  # read, then refused as a question
+
+
+def test_token_is_checked_before_the_body(guarded_url: str) -> None:
+    for path in ("/api/ask", "/api/stats", "/api/nope"):
+        status, took = send_raw(guarded_url, post_head(path, 300_000_000), chunks=5)
+        assert status == 401 and took < 5
+    auth = f"Authorization: Bearer {TOKEN}"
+    assert send_raw(guarded_url, post_head("/api/ask", 300_000_000, auth))[0] == 413
+
+
+def test_body_limit_is_a_setting(tmp_path: Path) -> None:
+    stub = StubQA(make_settings(tmp_path, max_body_bytes=2048))
+    with running(create_api(stub)) as base:  # type: ignore[arg-type]
+        assert send_raw(base, post_head("/api/ask", 2049))[0] == 413
+        got = httpx.post(f"{base}/api/ask", json={"question": "x" * 1000})
+        assert got.status_code == 200
+        got = httpx.post(f"{base}/api/ask", json={"question": "x" * 3000})
+        assert got.status_code == 413 and got.json() == {"error": "the request body is over 2,048 bytes"}
+
+
+# --- one error shape everywhere (issue 13, item 12) ---
+
+@pytest.mark.parametrize(("method", "path", "status"), [
+    ("GET", "/nope", 404), ("GET", "/api/nope", 404), ("POST", "/api/ask/more", 404), ("GET", "/api", 404),
+    ("GET", "/api/ask", 405), ("DELETE", "/api/stats", 405), ("POST", "/api/healthz", 405),
+])
+def test_unknown_routes_answer_an_error_json(url: str, method: str, path: str, status: int) -> None:
+    got = httpx.request(method, f"{url}{path}")
+    assert got.status_code == status and set(got.json()) == {"error"}, got.text
+    assert "\n" not in got.json()["error"]
+
+
+@pytest.mark.parametrize("body", [b'{"question": "\xff\xfe"}', "{\"question\": \"caf\u00e9\"}".encode("latin-1"),
+                                  b"\xff\xfe{\x00}\x00", b"\x80"])
+def test_undecodable_body_is_422(url: str, body: bytes) -> None:
+    got = httpx.post(f"{url}/api/ask", content=body, headers={"content-type": "application/json"})
+    assert got.status_code == 422 and set(got.json()) == {"error"}, got.text
+
+
+# --- a slow LLM does not hold up extractive answers (issue 13, item 10) ---
+
+def test_slow_llm_answers_leave_the_extractive_workers_free(qa: QA) -> None:
+    settings = qa.settings.model_copy(update={"concurrency_limit": 1, "llm_concurrency": 1, "llm_timeout": 30.0})
+    with FakeOpenAI() as fake:
+        fake.default = Delay(4.0, Reply("Qwen3 supports 119 languages [arXiv:2505.09388]."))
+        settings = settings.model_copy(update={"openai_base_url": fake.base_url})
+        with running(create_app(QA(settings, qa.store))) as base, ThreadPoolExecutor(3) as pool:
+            slow = [pool.submit(httpx.post, f"{base}/api/ask", json={"question": "How many languages does Qwen3 "
+                                                                     "support?", "mode": "llm"}, timeout=60)
+                    for _ in range(3)]
+            deadline = time.monotonic() + 10
+            while not fake.chat_requests:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            start = time.perf_counter()
+            got = httpx.post(f"{base}/api/ask", json={"question": "How many languages does Qwen3 support?",
+                                                      "mode": "extractive"}, timeout=60)
+            took = time.perf_counter() - start
+            assert got.status_code == 200 and got.json()["mode"] == "extractive"
+            assert took < 2.5, f"the extractive answer waited {took:.1f} s"
+            assert not any(f.done() for f in slow)  # the LLM answers were still waiting meanwhile
+            assert [f.result().json()["mode"] for f in slow] == ["llm"] * 3

@@ -1,10 +1,11 @@
 """The HTTP API served beside the chat: POST /api/ask, GET /api/stats, GET /api/healthz.
 
 Requests are validated by pydantic models; every error is a JSON object {"error": "<one line>"}:
-422 for a malformed request, 400 for input the library refuses (`BadInput`), 401 without the
-bearer token (when ARXIV_QA_API_TOKEN is set), 502 when the LLM endpoint fails, 503 when the
-store does. Answers are computed in worker threads, at most `concurrency_limit` at once; further
-requests wait for a free worker rather than fail.
+422 for a malformed request (or a body that cannot be decoded), 400 for input the library refuses
+(`BadInput`), 401 without the bearer token (when ARXIV_QA_API_TOKEN is set), 404 for an unknown
+route, 413 for a body over `max_body_bytes`, 502 when the LLM endpoint fails, 503 when the store
+does. Answers are computed in worker threads, extractive and LLM answers each by their own
+(`concurrency_limit`, `llm_concurrency`); further requests wait for a free worker rather than fail.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from qa.chat import Message
 from qa.engine import QA
 from qa.errors import BadInput, LLMError, QAError, StoreError
 from ui.inputs import month_range
+from ui.workers import Workers
 
 log = logging.getLogger("arxiv_qa.api")
 MONTH = r"^\d{4}-\d{2}$"
@@ -90,7 +92,8 @@ class ErrorOut(BaseModel):
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorOut, "description": why} for code, why in [
         (400, "The question or an option cannot be used"), (401, "Missing or wrong bearer token"),
-        (422, "Malformed request"), (502, "The LLM endpoint failed"), (503, "The store is unavailable"),
+        (413, "Request body too large"), (422, "Malformed request"), (502, "The LLM endpoint failed"),
+        (503, "The store is unavailable"),
     ]
 }
 
@@ -124,10 +127,10 @@ def bearer_guard(token: str | None) -> Any:
     return Depends(check)
 
 
-def api_router(qa: QA) -> APIRouter:
+def api_router(qa: QA, workers: Workers | None = None) -> APIRouter:
     """The /api routes over one warm `QA`."""
-    token = qa.settings.api_token.get_secret_value() if qa.settings.api_token else None
-    limiter = anyio.CapacityLimiter(qa.settings.concurrency_limit)
+    token = qa.settings.secret("api_token")
+    workers = workers or Workers(qa)
     router = APIRouter(prefix="/api", tags=["arxiv-qa"], responses=ERRORS)
     guarded = [bearer_guard(token)]
 
@@ -137,7 +140,7 @@ def api_router(qa: QA) -> APIRouter:
         months = month_range(request.month_from, request.month_to)
         history = [Message(role=m.role, content=m.content) for m in request.history]
         run = partial(qa.ask, request.question, history, request.k, request.mode, months)
-        answer = await anyio.to_thread.run_sync(run, limiter=limiter)
+        answer = await anyio.to_thread.run_sync(run, limiter=workers.for_mode(request.mode))
         return answer.to_dict()
 
     @router.get("/stats", dependencies=guarded)
@@ -151,6 +154,15 @@ def api_router(qa: QA) -> APIRouter:
         """Liveness: the server is up (needs no token)."""
         return {"status": "ok"}
 
+    known = {route.path for route in router.routes if hasattr(route, "path")}
+
+    @router.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
+                      include_in_schema=False)
+    async def unknown(request: Request, rest: str) -> None:
+        if request.url.path in known:
+            raise HTTPException(405, f"{request.method} is not allowed on {request.url.path}")
+        raise HTTPException(404, f"no such route: {request.url.path} (see /docs)")
+
     return router
 
 
@@ -161,6 +173,9 @@ def one_line(error: RequestValidationError) -> str:
     where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "request body"
     more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
     return f"{where}: {first.get('msg', 'invalid')}{more}"
+
+
+UNPARSABLE = "There was an error parsing the body"
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -176,6 +191,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 400 and exc.detail == UNPARSABLE:  # FastAPI's answer to undecodable bytes
+            return JSONResponse({"error": "request body: not valid UTF-8 JSON"}, status_code=422)
         return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
 
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

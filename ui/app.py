@@ -1,13 +1,14 @@
 """The chat page: Gradio Blocks layout and the handlers behind it.
 
-Handlers parse what the controls hold, call the library (`QA.stream`, `ingest` in a thread) and
-render the results with `ui.render`. Library errors reach the user as `gr.Error` (a short
-message), never a traceback. Each browser session keeps its conversation in a `gr.State`.
+Handlers parse what the controls hold, call the library (`QA.stream` on the shared answer
+`Workers`, `ingest` in a thread) and render the results with `ui.render`. Library errors reach
+the user as `gr.Error` (a short message), never a traceback. Each browser session keeps its
+conversation in a `gr.State`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
@@ -23,6 +24,7 @@ from ui import render
 from ui.feedback import FEEDBACK_FILE, record_feedback
 from ui.inputs import mode_choices, mode_label, month_range, month_span, parse_month
 from ui.uploads import IngestJob
+from ui.workers import Workers, in_threads
 
 EXAMPLES = [
     "What model sizes does the Qwen3 Embedding series come in?",
@@ -86,10 +88,11 @@ def verdict(check: Callable[..., object] | None = None, *args: Any) -> dict[str,
 class ChatApp:
     """The page's handlers, over one warm `QA` shared by every session."""
 
-    def __init__(self, qa: QA, job: IngestJob | None = None) -> None:
+    def __init__(self, qa: QA, job: IngestJob | None = None, workers: Workers | None = None) -> None:
         self.qa = qa
         self.settings = qa.settings
         self.job = job or IngestJob(qa.store)
+        self.workers = workers or Workers(qa)
         self._stats: tuple[int, dict[str, Any]] | None = None
 
     @property
@@ -118,9 +121,12 @@ class ChatApp:
         return [verdict(self.qa.validate, message), verdict(), verdict(), verdict(self.qa.resolve_mode, mode),
                 start, end]
 
-    def respond(self, message: str, conversation: Conversation, k: float, mode: str, month_from: str | None,
-                month_to: str | None) -> Iterator[ChatUpdate]:
-        """Answer `message` in the conversation, streaming the answer into the chat."""
+    async def respond(self, message: str, conversation: Conversation, k: float, mode: str, month_from: str | None,
+                      month_to: str | None) -> AsyncIterator[ChatUpdate]:
+        """Answer `message` in the conversation, streaming the answer into the chat.
+
+        The answer waits for a worker of its kind (extractive or LLM) without holding a thread.
+        """
         try:
             question = self.qa.validate(message)
             months = month_range(month_from, month_to)
@@ -132,14 +138,15 @@ class ChatApp:
         yield "", conversation.messages(), render.EMPTY_SOURCES, conversation
         pieces: list[str] = []
         try:
-            for item in self.qa.stream(question, history, int(k), mode, months):
-                if isinstance(item, Answer):
-                    turn.answer, turn.html = item, render.answer_html(item)
-                    yield "", conversation.messages(), render.sources_html(item), conversation
-                else:
-                    pieces.append(item)
-                    turn.html = render.preview_html("".join(pieces))
-                    yield gr.skip(), conversation.messages(), gr.skip(), conversation
+            async with self.workers.for_mode(mode):
+                async for item in in_threads(self.qa.stream(question, history, int(k), mode, months)):
+                    if isinstance(item, Answer):
+                        turn.answer, turn.html = item, render.answer_html(item)
+                        yield "", conversation.messages(), render.sources_html(item), conversation
+                    else:
+                        pieces.append(item)
+                        turn.html = render.preview_html("".join(pieces))
+                        yield gr.skip(), conversation.messages(), gr.skip(), conversation
         except QAError as e:
             turn.html = render.error_html(str(e))
             yield "", conversation.messages(), render.EMPTY_SOURCES, conversation
@@ -231,6 +238,7 @@ def build(chat: ChatApp) -> gr.Blocks:
                 files, ingest_btn, progress = uploads()
         page = Page(conversation, status, chatbot, textbox, send, clear, sources, k, mode, month_from, month_to,
                     files, ingest_btn, progress, gr.Timer(1.0, active=False))
+        chat.job.gate.uploaded = demo.upload_file_set  # what Gradio's upload route received
         wire(chat, page)
         demo.load(chat.status_line, None, status, api_visibility="private", queue=False, show_progress="hidden")
     return demo
@@ -275,8 +283,10 @@ def uploads() -> tuple[gr.File, gr.Button, gr.HTML]:
 def wire(chat: ChatApp, page: Page) -> None:
     """Connect the page's components to the handlers."""
     ask: dict[str, Any] = {
-        # No progress overlay: the answer's own placeholder shows that it is coming.
+        # No progress overlay: the answer's own placeholder shows that it is coming. No queue limit:
+        # the answers wait for their own workers (a slow LLM cannot hold up an extractive answer).
         "fn": chat.respond, "validator": chat.check, "show_progress": "hidden", "trigger_mode": "once",
+        "concurrency_limit": None,
         "inputs": [page.textbox, page.conversation, page.k, page.mode, page.month_from, page.month_to],
         "outputs": [page.textbox, page.chatbot, page.sources, page.conversation],
     }

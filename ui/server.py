@@ -3,6 +3,8 @@
 The FastAPI app carries the /api routes and its OpenAPI docs (/docs); the Gradio page is mounted
 at "/". Only a loopback address is served without authentication: any other needs ARXIV_QA_AUTH
 (the page's login) and ARXIV_QA_API_TOKEN (the API's bearer token), or an explicit --insecure.
+Every request passes `ui.guard` first: the bearer token before the body, the body size limit, the
+login backoff.
 """
 
 from __future__ import annotations
@@ -24,9 +26,11 @@ from qa.settings import Settings
 from qa.store import Store
 from ui.api import api_router, install_error_handlers
 from ui.app import ChatApp, build
+from ui.guard import BearerFirst, BodyLimit, LoginBackoff, LoginThrottle, NotFoundAsError
 from ui.theme import CSS, theme
+from ui.uploads import MB
+from ui.workers import Workers
 
-MAX_UPLOAD = "1gb"
 GRACE_SECONDS = 3
 
 
@@ -44,9 +48,9 @@ def check_exposure(settings: Settings, insecure: bool) -> None:
     """BadInput when a non-loopback address would be served without authentication (and no --insecure)."""
     if insecure or is_loopback(settings.host):
         return
-    missing = [what for what, value in [("ARXIV_QA_AUTH=user:password (the page's login)", settings.auth),
-                                        ("ARXIV_QA_API_TOKEN (the HTTP API's bearer token)", settings.api_token)]
-               if value is None]
+    missing = [what for what, name in [("ARXIV_QA_AUTH=user:password (the page's login)", "auth"),
+                                       ("ARXIV_QA_API_TOKEN (the HTTP API's bearer token)", "api_token")]
+               if settings.secret(name) is None]
     if missing:
         raise BadInput(f"refusing to serve {settings.host} without authentication: set {' and '.join(missing)}, "
                        "or pass --insecure")
@@ -54,9 +58,10 @@ def check_exposure(settings: Settings, insecure: bool) -> None:
 
 def page_auth(settings: Settings) -> tuple[str, str] | None:
     """The page's login (user, password) from ARXIV_QA_AUTH, or None."""
-    if settings.auth is None:
+    auth = settings.secret("auth")
+    if auth is None:
         return None
-    user, sep, password = settings.auth.get_secret_value().partition(":")
+    user, sep, password = auth.partition(":")
     if not sep or not user or not password:
         raise BadInput("ARXIV_QA_AUTH must be user:password")
     return user, password
@@ -95,31 +100,45 @@ def prepare(settings: Settings, out: TextIO = sys.stderr) -> QA:
     return qa
 
 
-def create_api(qa: QA) -> FastAPI:
-    """The FastAPI app with the /api routes, their docs (/docs) and JSON errors."""
+def create_api(qa: QA, workers: Workers | None = None, backoff: LoginBackoff | None = None) -> FastAPI:
+    """The FastAPI app with the /api routes, their docs (/docs) and JSON errors, behind the guards."""
     app = FastAPI(title="arxiv-qa", version=version("arxiv-qa"), docs_url="/docs", redoc_url=None,
                   description="Question answering over arXiv abstracts, with citations you can check.")
     install_error_handlers(app)
-    app.include_router(api_router(qa))
+    app.include_router(api_router(qa, workers))
+    guard(app, qa.settings, backoff)
     return app
 
 
-def chat_page(qa: QA) -> gr.Blocks:
-    """The Gradio page, its queue running at most `concurrency_limit` answers at once."""
-    demo = build(ChatApp(qa))
+def guard(app: FastAPI, settings: Settings, backoff: LoginBackoff | None = None) -> None:
+    """Put `ui.guard`'s checks in front of `app`: the bearer token first, then the body size, then the login."""
+    app.add_middleware(NotFoundAsError)
+    app.add_middleware(LoginThrottle, backoff=backoff or LoginBackoff())
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BearerFirst, token=settings.secret("api_token"))
+
+
+def chat_page(qa: QA, workers: Workers | None = None) -> gr.Blocks:
+    """The Gradio page; its answers run on `workers` (a queue for the rest)."""
+    demo = build(ChatApp(qa, workers=workers))
     demo.queue(default_concurrency_limit=qa.settings.concurrency_limit)
     return demo
 
 
-def create_app(qa: QA) -> FastAPI:
+def create_app(qa: QA, backoff: LoginBackoff | None = None) -> FastAPI:
     """The API app with the chat page mounted at "/" (behind the login when ARXIV_QA_AUTH is set)."""
     settings = qa.settings
+    workers = Workers(qa)
+    page = chat_page(qa, workers)
     mounted: FastAPI = gr.mount_gradio_app(
-        create_api(qa), chat_page(qa), path="/", server_name=settings.host, server_port=settings.port,
+        create_api(qa, workers, backoff), page, path="/", server_name=settings.host, server_port=settings.port,
         auth=page_auth(settings), auth_message="arXiv QA: sign in with the credentials your team shared.",
         theme=theme(), css=CSS, footer_links=["api"], run_history=False, ssr_mode=False, show_error=False,
-        max_file_size=MAX_UPLOAD,
+        max_file_size=settings.max_upload_mb * MB,
     )
+    # Mounting never marks the page launched, which would leave Gradio's own check that a file
+    # input names an uploaded file switched off (the upload handler checks it again itself).
+    page.has_launched = True
     return mounted
 
 

@@ -1,5 +1,7 @@
 """Abstract files uploaded from the page, ingested in a background thread with visible progress.
 
+Only files that came in through the page's upload route are taken (`UploadGate`): the handler is
+reachable over Gradio's API, and a path named there could otherwise be any file on the server.
 Uploads are copied into <store>/uploads/ under their own names first (Gradio's temp copies do not
 last), so the catalog records a path that stays, and uploading a changed file of the same name
 replaces what the old one contributed, as `arxiv-qa ingest` does.
@@ -7,17 +9,21 @@ replaces what the old one contributed, as `arxiv-qa ingest` does.
 
 from __future__ import annotations
 
+import os
 import shutil
 import threading
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from gradio.utils import get_upload_folder
 
 from qa.errors import BadInput, QAError
 from qa.ingest import IngestReport, ingest
 from qa.store import Store
 
 UPLOADS_DIR = "uploads"
+MB = 1024 * 1024
 
 
 @dataclass
@@ -31,11 +37,33 @@ class IngestStatus:
     errors: list[str] = field(default_factory=list)
 
 
+class UploadGate:
+    """Which paths the upload handler may ingest: files Gradio's upload route received (`uploaded`,
+    the set it records them in), inside its upload folder once symlinks are resolved, and at most
+    `max_bytes` long. BadInput for anything else, naming no server path."""
+
+    def __init__(self, max_bytes: int, uploaded: Collection[str] = ()) -> None:
+        self.max_bytes = max_bytes
+        self.uploaded = uploaded
+
+    def check(self, paths: Sequence[str]) -> list[str]:
+        folder = Path(get_upload_folder()).resolve()
+        received = {os.path.realpath(p) for p in self.uploaded}
+        for path in paths:
+            real = Path(os.path.realpath(path))
+            if str(real) not in received or not real.is_relative_to(folder) or not real.is_file():
+                raise BadInput(f"{Path(path).name} was not uploaded through this page")
+            if real.stat().st_size > self.max_bytes:
+                raise BadInput(f"{real.name} is over the upload limit of {self.max_bytes / MB:g} MB")
+        return list(paths)
+
+
 class IngestJob:
     """At most one ingest of uploaded files at a time, in a thread; `status()` is safe to poll."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, gate: UploadGate | None = None) -> None:
         self.store = store
+        self.gate = gate or UploadGate(store.settings.max_upload_mb * MB)
         self._lock = threading.Lock()
         self._status = IngestStatus()
         self._thread: threading.Thread | None = None
@@ -48,6 +76,7 @@ class IngestJob:
         """Copy the uploaded files into the store and start ingesting them; BadInput if busy or none."""
         if not uploaded:
             raise BadInput("choose one or more abstract files first")
+        uploaded = self.gate.check(uploaded)
         with self._lock:
             if self._status.running:
                 raise BadInput("an upload is still being ingested; wait for it to finish")
