@@ -1,13 +1,16 @@
 """Conversations: a follow-up question is rewritten into a standalone one from the history.
 
-Without an LLM a heuristic does it: a question that leans on what came before (a pronoun, "and
-...", "what about ...", or no subject of its own) gets the subject of the previous question added.
+Without an LLM a heuristic does it, and only when the question needs it: it leans on what came before
+(a pronoun, "and ...", "what about ...") or has no subject of its own. The subject comes from the last
+*answered* turn (a refused turn has none to give): the paper that answer cited, named as specifically
+as it was discussed ("Qwen2.5", not a sibling "Qwen2.5-Coder"). A question that names a subject of
+its own, or says it changes the topic, is left as it is.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TypedDict
 
 
@@ -18,15 +21,28 @@ class Message(TypedDict):
     content: str
 
 
+# (an answered question, the keys its answer cited) -> the subject the turn was about
+Topic = Callable[[str, list[str]], "str | None"]
+
 _FOLLOW_UP_RE = re.compile(
-    r"^\s*(and|also|what about|how about|then|so)\b|\b(it|its|it's|they|them|their|this|that|these|those|"
-    r"the model|the paper|the same|he|she|his|her)\b",
+    r"^\s*(and|also|what about|how about|then|so|same)\b|\b(it|its|it's|itself|they|them|their|theirs|this|that|"
+    r"these|those|the model|the models|the paper|the method|the benchmark|the same|he|she|his|her)\b",
+    re.IGNORECASE,
+)
+_SWITCH_RE = re.compile(
+    r"^\s*(?:switching|turning|moving on|now|new topic|changing topic|different topic|another topic|"
+    r"on another note|unrelated)\b[^:?]*?(?:to|about|:)\s",
     re.IGNORECASE,
 )
 # A subject: a capitalised or alphanumeric name (Qwen3, CodeElo, MMLU, GPT-4o) or an arXiv ID.
 _SUBJECT_RE = re.compile(r"\b(?:arXiv:\s*)?\d{4}\.\d{4,5}\b|\b[A-Z][\w.\-]*[A-Z0-9][\w.\-]*\b|\b[A-Z][a-z]+[\w\-]*\b")
 _QUESTION_WORDS = {"What", "Which", "How", "Who", "When", "Where", "Why", "Does", "Do", "Is", "Are", "Can", "And",
-                   "Also", "Tell", "List", "Name", "Give", "In", "The", "A", "An", "Then", "So"}
+                   "Also", "Tell", "List", "Name", "Give", "In", "The", "A", "An", "Then", "So", "Same", "Did", "Was",
+                   "Were", "Has", "Have", "Could", "Would", "Should", "Will", "Compared", "Besides", "Apart", "For",
+                   "On", "Of", "By", "With", "Any", "Its", "It", "They", "Their", "This", "That", "These", "Those"}
+_KEY_RE = re.compile(r"\b(arXiv:\d{4}\.\d{4,5}|arXiv:[a-z][a-z\-]+(?:\.[A-Z]{2})?/\d{7}|doc:[0-9a-f]{12})\b")
+_REFUSED_RE = re.compile(r"do not answer this question|cannot answer this question|is not in the corpus",
+                         re.IGNORECASE)
 
 
 def subjects(text: str) -> list[str]:
@@ -34,18 +50,56 @@ def subjects(text: str) -> list[str]:
     return [m for m in dict.fromkeys(_SUBJECT_RE.findall(text)) if m not in _QUESTION_WORDS]
 
 
-def needs_context(question: str) -> bool:
-    """Does the question lean on earlier turns?"""
-    return bool(_FOLLOW_UP_RE.search(question)) or not subjects(question)
+def needs_context(question: str, known: Callable[[str], bool] | None = None) -> bool:
+    """Does the question lean on earlier turns?
+
+    `known` tells whether a name is some paper's own (a question naming one has its subject); without
+    it, any name counts as a subject.
+    """
+    if _SWITCH_RE.search(question):
+        return False
+    own = [s for s in subjects(question) if known is None or known(s)]
+    if own and known is not None:
+        return False
+    return bool(_FOLLOW_UP_RE.search(question)) or not own
 
 
-def standalone_question(question: str, history: Sequence[Message]) -> str:
+def last_answered(history: Sequence[Message]) -> tuple[str, str] | None:
+    """The last (question, answer) pair of the history whose answer was not a refusal."""
+    turns: list[tuple[str, str]] = []
+    question: str | None = None
+    for m in history:
+        content = m.get("content") or ""
+        if m.get("role") == "user":
+            question = content
+        elif m.get("role") == "assistant" and question is not None:
+            turns.append((question, content))
+            question = None
+    answered = [t for t in turns if not _REFUSED_RE.search(t[1]) and _KEY_RE.search(t[1])]
+    if answered:
+        return answered[-1]
+    if not turns and question is None:
+        users = [m.get("content") or "" for m in history if m.get("role") == "user"]
+        return (users[-1], "") if users else None
+    return None
+
+
+def topic_of(question: str, answer: str, topic: Topic | None) -> list[str]:
+    """The subject a follow-up refers to: the cited paper as the question named it, else its label."""
+    cited = list(dict.fromkeys(_KEY_RE.findall(answer)))
+    found = topic(question, cited) if topic and cited else None
+    return [found] if found else subjects(question)
+
+
+def standalone_question(question: str, history: Sequence[Message], topic: Topic | None = None,
+                        known: Callable[[str], bool] | None = None) -> str:
     """The question made standalone by the heuristic (unchanged when it already is, or has no history)."""
-    earlier = [m["content"] for m in history if m.get("role") == "user" and m.get("content")]
-    if not earlier or not needs_context(question):
+    if not history or not needs_context(question, known):
         return question
-    for previous in reversed(earlier):
-        topic = subjects(previous)
-        if topic:
-            return f"{question.rstrip()} (regarding {' '.join(topic)})"
-    return question
+    turn = last_answered(history)
+    if turn is None:
+        return question
+    names = topic_of(*turn, topic)
+    if not names or all(n.lower() in question.lower() for n in names):
+        return question
+    return f"{question.rstrip()} (regarding {' '.join(names)})"

@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING
 
 from qa.answer import extractive
 from qa.answer.citations import BRACKET_RE, canonical, check_citations, key_url
+from qa.answer.subjects import mentions, owner
 from qa.answer.types import REFUSAL, Answer, Citation
 from qa.answer.variants import disagreement_note
 from qa.bm25 import tokenize
-from qa.chat import Message, needs_context, standalone_question
+from qa.chat import Message, needs_context, standalone_question, subjects
 from qa.errors import BadInput, LLMError
 from qa.papers import Paper, normalize_text, paper_label
 from qa.retrieve import Passage, Retrieval, Retriever, parse_filters, with_dates
@@ -40,6 +41,7 @@ class QA:
         self.store = store or Store(self.settings)
         self.retriever = Retriever(self.store)
         self._vector_cache: dict[str, list[float]] = {}
+        self.params = extractive.PARAMS  # the extractive answerer's constants (eval/calibrate.py varies them)
 
     @cached_property
     def llm(self) -> LLM:
@@ -118,13 +120,32 @@ class QA:
 
     def _standalone(self, question: str, history: Sequence[Message], mode: str, timings: dict[str, float]) -> str:
         t = time.perf_counter()
-        rewritten = standalone_question(question, history)
-        if mode == "llm" and history and needs_context(question):
+        rewritten = standalone_question(question, history, self._topic, self._names_a_paper)
+        if mode == "llm" and history and needs_context(question, self._names_a_paper):
             # On failure the heuristic's rewrite stands; the answer step reports the endpoint's failure.
             with suppress(LLMError):
                 rewritten = self.llm.rewrite(question, history) or rewritten
         timings["rewrite"] = time.perf_counter() - t
         return rewritten
+
+    def _topic(self, question: str, cited: list[str]) -> str | None:
+        """What a turn was about: the cited paper as its question named it, else that paper's label."""
+        papers = {key: paper.abstract for key in cited if (paper := self.store.paper(key))}
+        labels = {key: self.label(key) for key in papers}
+        said = [label for label in labels.values() if label and mentions(question, label)]
+        if said:
+            return max(said, key=len)
+        for name in subjects(question):
+            if owner(name, papers, labels):
+                return name
+        return next((label for key in cited if (label := labels.get(key))), None)
+
+    def _names_a_paper(self, name: str) -> bool:
+        """Is `name` some stored paper's own name (its label, or the name it uses most)?"""
+        hits = self.store.bm25().search(name, 20)
+        keys = list(dict.fromkeys(c.doc_key for c in self.store.chunks([i for i, _ in hits]).values()))
+        papers = {key: paper.abstract for key in keys if (paper := self.store.paper(key))}
+        return owner(name, papers, {key: self.label(key) for key in papers}) is not None
 
     # --- extractive ---
     def _extractive(self, question: str, standalone: str, retrieval: Retrieval,
@@ -138,7 +159,7 @@ class QA:
             papers = {key: paper.abstract for key in labels if (paper := self.store.paper(key))}
             found = extractive.extract(
                 standalone, vector, papers, self.store.bm25(),
-                self._sentence_vectors, scoped=not retrieval.filters.empty, labels=labels,
+                self._sentence_vectors, scoped=not retrieval.filters.empty, labels=labels, params=self.params,
             )
             if not found.refused:
                 snippets = {s.key: " ".join(x.text for x in found.chosen if x.key == s.key) for s in found.chosen}

@@ -1,10 +1,12 @@
-"""The extractive answerer: no LLM, no key. It picks the sentences of the retrieved papers' abstracts
-that answer the question, cites each one, lists papers for "which papers..." questions, and refuses when
-nothing retrieved supports an answer.
+"""The extractive answerer: no LLM, no key. It answers with the sentences of the retrieved abstracts that
+carry what the question asks for about the thing it asks about, cites each one, lists papers for
+"which papers..." questions, and refuses when no retrieved sentence carries it.
 
-A sentence is scored by how much of the question's informative vocabulary it covers (IDF-weighted,
-stemmed) and by its embedding similarity to the question. Support is judged the same way; the
-thresholds are calibrated on eval/gold.jsonl (see eval/README.md).
+Each step follows the question's reading (`qa.answer.question`): the kind of answer wanted (a number,
+an expansion, the parts of a method, a list of papers, a summary), the subject named (its paper, not a
+sibling whose name extends it: `qa.answer.subjects`) and the attribute asked for. A sentence is scored
+by how much of the question's vocabulary it covers (IDF-weighted stems) and by its embedding similarity
+to the question; the constants in `Params` are derived from the dev split by eval/calibrate.py.
 """
 
 from __future__ import annotations
@@ -12,63 +14,51 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
 import numpy as np
 
+from qa.answer.question import NUMBER_WORDS, PART_WORDS, Kind, Question, parse
+from qa.answer.subjects import expansion, family, mentions, owner
 from qa.bm25 import BM25Index, tokenize
-from qa.papers import namelike, sentence_pieces
-from qa.retrieve import MONTH_RE
-
-# Words that say what kind of question it is, not what it is about.
-META_TERMS = set(tokenize([
-    "paper papers work works study studies abstract abstracts arxiv article describe describes say says "
-    "discuss propose proposes introduce introduces present presents main find finds findings tell about "
-    "corpus which what how does do did is are was were many much get gets come comes reach reaches use "
-    "uses used using give gives contain contains cover covers involve involves summarise summarize summary "
-    "overview explain explains key new show shows shown according mention mentions conclusion conclusions "
-    "result results contribution contributions goal idea purpose approach topic created dated dates date "
-    "collection from in on of for to with the a an"
-])[0])
-# Words that name a kind of attribute, not the attribute: "what sizes", "which two losses".
-GENERIC_FOCUS = set(tokenize([
-    "size sizes number numbers amount kind kinds type types version versions variant variants mode modes way ways "
-    "part parts thing things level levels step steps one two three four five six over under different model models "
-    "role effect impact importance significance purpose aim benefit advantage difference relationship relation "
-    "meaning definition point focus scope name names"
-])[0])
-# "What learning rate ...", "How many GPUs ...", "What is the price of ...": the thing asked for.
-FOCUS_RE = re.compile(
-    r"^\s*(?:what|which|how many)\s+(?!(?:does|do|did|is|are|was|were|has|have|can)\b)"
-    r"(?P<focus>(?:[\w.\-]+\s+){0,2}?[\w.\-]+)\s+"
-    r"(?:does|do|did|is|are|was|were|has|have|can|could|will|would)\b"
-    r"|^\s*what\s+(?:is|are|was|were)\s+the\s+(?P<attr>(?:[\w\-]+\s+){0,2}?[\w\-]+)\s+(?:of|per|for|in|that)\b"
-    r"|^\s*who\s+(?:are|is|were|was)\s+the\s+(?P<who>[\w\-]+)",
-    re.IGNORECASE,
-)
-QUANTITY_RE = re.compile(
-    r"\bhow (many|much|fast|large|big|long)\b|\b(score|scores|percent|percentage|speedup|speedups|number|"
-    r"sizes?|accuracy|rate|ratio|elo)\b",
-    re.IGNORECASE,
-)
-NUMBER_RE = re.compile(r"(?<![\w.])\d[\d,.]*\s*(?:%|x\b|\u00d7|percent|[KMBT]\b|billion|million|trillion)?")
-NUMBER_BONUS = 0.08
-NAMED_BONUS = 0.15
-LIST_QUESTION_RE = re.compile(
-    r"^\s*(which|what|list|name)\b.{0,40}\b(papers|works|studies|articles|benchmarks)\b"
-    r"|\b(which|what) (paper|work|study|article)s?\b.{0,30}\b(corpus|collection)\b",
-    re.IGNORECASE,
-)
+from qa.papers import sentence_pieces
 
 EmbedFn = Callable[[list[str]], list[list[float]]]
 
-# Calibrated on eval/gold.jsonl (see eval/calibrate.py).
-W_DENSE, W_LEXICAL = 0.55, 0.45
-SUPPORT_SCORE = 0.33      # below this best sentence score: nothing retrieved answers
-SUPPORT_DENSE = 0.33      # a sentence this close in meaning answers even with few shared words
-RUNNER_UP = 0.85          # further sentences must score this fraction of the best
-LIST_RUNNER_UP = 0.7      # the same for the papers of a "which papers" list
+NUMBER_RE = re.compile(r"(?<![\w.])\d[\d,.]*\s*(?:%|x\b|\u00d7|percent|[KMBT]\b|billion|million|trillion)?")
+_VERSION_RE = re.compile(r"\b[A-Z][A-Za-z]*[\s\-]\d+(?:\.\d+)?\b")  # "Qwen 2.5", "Claude 3.5": names, not figures
+
+
+def has_number(sentence: str) -> bool:
+    """Does the sentence state a figure (not just a version in a name)?"""
+    return NUMBER_RE.search(_VERSION_RE.sub(" ", sentence)) is not None
+MULTI_RE = re.compile(r"\b(and|or|vs\.?|versus|compared?|comparison|both|between|each|to)\b", re.IGNORECASE)
+ENUMERATION_RE = re.compile(r"\(\s*(?:1|i|a)\s*\)|\b(?:first|firstly)\b.*\b(?:second|then)\b|:\s*\w[^.]*,[^.]*\band\b",
+                            re.IGNORECASE)
+FINDING_RE = re.compile(
+    r"\b(we (find|found|show|observe|demonstrate|reveal|conclude|suggest|argue)|results?|findings?|achiev\w*|"
+    r"outperform\w*|improv\w*|reveal\w*|matters?|suggest\w*|highlight\w*|surpass\w*)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Params:
+    """The answerer's tuned constants: eval/calibrate.py derives them from the dev split and prints them."""
+
+    w_dense: float = 0.55         # weight of embedding similarity in a sentence's score
+    w_lexical: float = 0.45       # weight of IDF-weighted coverage of the question's stems
+    support_score: float = 0.33   # below this best score nothing retrieved answers
+    support_dense: float = 0.4    # a sentence this close in meaning answers even with few shared words
+    attribute_cover: float = 0.3  # share (IDF-weighted) of the asked-for attribute's stems the answer must carry
+    runner_up: float = 0.75       # further sentences must score this fraction of the best
+    list_runner_up: float = 0.7   # the same for the papers of a "which papers" list
+    kind_bonus: float = 0.15      # a sentence of the kind asked for (has a number, names parts)
+
+
+PARAMS = Params()
 MAX_SENTENCES = 3
-MAX_LISTED = 6
+MAX_LISTED = 8
 
 
 @dataclass
@@ -80,12 +70,15 @@ class Scored:
     index: int  # the sentence's place in the abstract (0: its opening)
     lexical: float
     dense: float
+    attribute: float = 1.0  # share of the asked-for attribute's stems it carries
+    adense: float = 0.0  # embedding similarity to the question without its subject's names
     bonus: float = 0.0
     vector: np.ndarray | None = field(default=None, repr=False, compare=False)
+    params: Params = field(default=PARAMS, repr=False, compare=False)
 
     @property
     def score(self) -> float:
-        return W_DENSE * self.dense + W_LEXICAL * self.lexical + self.bonus
+        return self.params.w_dense * self.adense + self.params.w_lexical * self.attribute + self.bonus
 
 
 def split_sentences(text: str) -> list[str]:
@@ -93,125 +86,129 @@ def split_sentences(text: str) -> list[str]:
     return [s.strip() for s in sentence_pieces(text) if len(s.strip()) > 1]
 
 
-def question_terms(question: str) -> list[str]:
-    """The stemmed words a question is about."""
-    return [t for t in dict.fromkeys(tokenize([question])[0]) if t not in META_TERMS]
+@lru_cache(maxsize=65536)
+def stems(text: str) -> frozenset[str]:
+    """The stemmed words of `text` (remembered: the same abstract sentences are read again and again)."""
+    return frozenset(tokenize([text])[0])
 
 
 def coverage(terms: list[str], text: str, idf: dict[str, float]) -> float:
     """IDF-weighted share of `terms` that occur in `text`."""
     if not terms:
-        return 0.0
-    present = set(tokenize([text])[0])
+        return 1.0
+    present = stems(text)
     total = sum(idf[t] for t in terms)
     return sum(idf[t] for t in terms if t in present) / total if total else 0.0
 
 
-def focus_terms(question: str) -> list[str]:
-    """The stemmed words of what the question asks for ("learning rate", "GPUs"), if it says."""
-    m = FOCUS_RE.search(question)
-    if not m:
-        return []
-    phrase = m["focus"] or m["attr"] or m["who"] or ""
-    return [t for t in tokenize([phrase])[0] if t not in META_TERMS and t not in GENERIC_FOCUS]
+def _cosines(vectors: np.ndarray, vector: list[float]) -> np.ndarray:
+    q = np.asarray(vector, dtype=np.float32)
+    return np.asarray(vectors @ q / (np.linalg.norm(vectors, axis=1) * np.linalg.norm(q) + 1e-9))
 
 
-def entities(question: str) -> list[str]:
-    """Names in the question (Qwen3, GPT-4o, MMLU) that an answer's sources must mention.
-
-    Three-letter capitals (CPU, GPU, SFT) are common nouns of the field, not names.
-    """
-    words = dict.fromkeys(_NAME_RE.findall(question))
-    return [w for w in words if namelike(w) and not (len(w) <= 3 and w.isupper())]
-
-
-_NAME_RE = re.compile(r"\b[A-Za-z][A-Za-z0-9]*(?:[.\-][A-Za-z0-9]+)*\b")
-
-
-MULTI_RE = re.compile(r"\b(and|or|vs\.?|versus|compared?|comparison|both|between|to)\b", re.IGNORECASE)
-
-
-def missing_from(materials: dict[str, str], question: str) -> list[str]:
-    """What the question asks about (its focus and its names) that the sources never mention.
-
-    `materials` is the text of each retrieved paper. A question naming several things joined by
-    "and", "versus", "to"... may find them in different papers; otherwise one paper must have them all.
-    """
-    focus, names = focus_terms(question), entities(question)
-    if not focus and not names:
-        return []
-    if len(names) >= 2 and MULTI_RE.search(question):
-        return _gaps(" ".join(materials.values()), focus, names)
-    return min((_gaps(t, focus, names) for t in materials.values()), key=len, default=[*focus, *names])
-
-
-def mentions(text: str, name: str) -> bool:
-    """Does `text` name `name` as a whole word ("Qwen2.5" is not in "Qwen2.5-Math")?"""
-    return re.search(rf"(?<![\w.\-]){re.escape(name)}(?![\w\-]|\.\w)", text, re.IGNORECASE) is not None
-
-
-def _gaps(text: str, focus: list[str], names: list[str]) -> list[str]:
-    words = set(tokenize([text])[0])
-    return [t for t in focus if t not in words] + [e for e in names if not mentions(text, e)]
-
-
-def score_sentences(question_vec: list[float], papers: dict[str, str], terms: list[str],
-                    idf: dict[str, float], embed: EmbedFn, quantity: bool = False) -> list[Scored]:
-    """Every sentence of the papers' abstracts (key -> abstract), scored against the question."""
+def score_sentences(question: Question, question_vec: list[float], papers: dict[str, str], index: BM25Index,
+                    embed: EmbedFn, params: Params, subjects: list[str] | None = None) -> list[Scored]:
+    """Every sentence of the papers' abstracts (key -> abstract), scored against what the question asks
+    of its `subjects` (the names of the papers it is about, taken out of it: they choose the papers)."""
     triples = [(s, key, i) for key, text in papers.items() for i, s in enumerate(split_sentences(text))]
     if not triples:
         return []
+    subjects = subjects or []
+    attribute = question.attribute_terms(subjects)
+    idf = {t: index.idf(t) for t in [*question.terms, *attribute]}
     vectors = np.asarray(embed([s for s, _, _ in triples]), dtype=np.float32)
-    q = np.asarray(question_vec, dtype=np.float32)
-    sims = vectors @ q / (np.linalg.norm(vectors, axis=1) * np.linalg.norm(q) + 1e-9)
-    return [Scored(s, key, i, coverage(terms, s, idf), float(sim),
-                   NUMBER_BONUS if quantity and NUMBER_RE.search(s) else 0.0, vec)
-            for (s, key, i), sim, vec in zip(triples, sims, vectors, strict=True)]
+    sims = _cosines(vectors, question_vec)
+    bare = without_names(question.text, subjects)
+    asims = _cosines(vectors, embed([bare])[0]) if bare != question.text else sims
+    return [Scored(s, key, i, coverage(question.terms, s, idf), float(sim), coverage(attribute, s, idf),
+                   float(asim), _kind_bonus(question, s, params), vec, params)
+            for (s, key, i), sim, asim, vec in zip(triples, sims, asims, vectors, strict=True)]
 
 
-def rescore(scored: list[Scored], question: str, index: BM25Index, embed: EmbedFn) -> list[Scored]:
-    """The same sentences scored against another (sub-)question, reusing their vectors."""
-    terms = question_terms(question)
-    idf = idf_table(index, terms)
-    q = np.asarray(embed([question])[0], dtype=np.float32)
-    out = []
-    for s in scored:
-        v = s.vector if s.vector is not None else q
-        dense = float(v @ q / (np.linalg.norm(v) * np.linalg.norm(q) + 1e-9))
-        out.append(replace(s, lexical=coverage(terms, s.text, idf), dense=dense))
+def without_names(text: str, names: list[str]) -> str:
+    """`text` with `names` blanked: what it asks of them."""
+    for name in sorted(names, key=len, reverse=True):
+        text = re.sub(rf"(?<![\w.\-]){re.escape(name)}(?![\w\-])", " ", text, flags=re.IGNORECASE)
+    return " ".join(text.split())
+
+
+def _kind_bonus(question: Question, sentence: str, params: Params) -> float:
+    """A bonus for a sentence of the kind the question wants: a number, the parts of a method."""
+    if question.kind is Kind.NUMBER:
+        return params.kind_bonus if has_number(sentence) else 0.0
+    if question.kind is Kind.PARTS:
+        words = stems(sentence)
+        named = bool(words & PART_WORDS) or bool(ENUMERATION_RE.search(sentence))
+        counted = question.count is not None and bool(words & NUMBER_WORDS | {str(question.count)})
+        return params.kind_bonus * (named + counted) / 2
+    return 0.0
+
+
+@dataclass
+class Extract:
+    """The extractive answerer's decision: the sentences to answer with, or a refusal."""
+
+    chosen: list[Scored]
+    list_question: bool
+    best: Scored | None
+    missing: list[str]
+    prefix: str = ""  # a sentence of our own that leads the answer (an acronym's expansion)
+
+    @property
+    def refused(self) -> bool:
+        return not self.chosen
+
+
+def unknown_names(question: Question, papers: dict[str, str], labels: dict[str, str | None]) -> list[str]:
+    """The names the question asks about that the retrieved papers do not mention together.
+
+    Names that are papers' own (their subjects) may each have their paper; every other name must be
+    mentioned by one paper with them, unless the question joins several things ("and", "versus"...).
+    """
+    names = question.names
+    if not names:
+        return []
+    owners = {n: k for n in names if (k := owner(n, papers, labels))}
+    others = [n for n in names if n not in owners]
+    if (len(names) >= 2 and MULTI_RE.search(question.text)) or not others:
+        text = " ".join(papers.values())
+        return [n for n in others if not mentions(text, n)]
+    texts = [papers[k] for k in dict.fromkeys(owners.values())] or list(papers.values())
+    gaps = [[n for n in others if not mentions(text, n)] for text in texts]
+    return min(gaps, key=len, default=list(others))
+
+
+def subject_keys(question: Question, papers: dict[str, str], labels: dict[str, str | None]) -> dict[str, list[str]]:
+    """For each name of the question, the papers it means: its owner, else the papers that mention it."""
+    out: dict[str, list[str]] = {}
+    for name in question.names:
+        key = owner(name, papers, labels)
+        out[name] = [key] if key else [k for k, text in papers.items() if mentions(text, name)]
     return out
 
 
-SUB_QUESTION_RE = re.compile(r",?\s+and\s+(?=(?:what|which|how|on|in|who|where|when|does|do|is|are|why)\b)",
-                             re.IGNORECASE)
+def evidence_filter(question: Question, scored: list[Scored]) -> list[Scored]:
+    """The sentences stating a rarely-stated detail the question asks for (all sentences when it asks none)."""
+    if not question.unstated:
+        return scored
+    return [s for s in scored if any(p.search(s.text) for p in question.unstated)]
 
 
-def sub_questions(question: str) -> list[str]:
-    """The parts of a question that asks two things ("How many X, and what does Y?")."""
-    parts = [p.strip() for p in SUB_QUESTION_RE.split(question) if p.strip()]
-    return parts if len(parts) > 1 else []
+def carries(s: Scored, params: Params) -> bool:
+    """Does the sentence carry what the question asks for (its words, or its meaning)?"""
+    return s.attribute >= params.attribute_cover or s.adense >= params.support_dense
 
 
-def boost_named(scored: list[Scored], names: list[str], labels: dict[str, str | None]) -> None:
-    """Sentences of a paper the question names (by its label) come first."""
-    named = {k for k, label in labels.items() if label and any(label.lower() == n.lower() for n in names)}
-    for s in scored:
-        if s.key in named:
-            s.bonus += NAMED_BONUS
+def supported(best: Scored, params: Params) -> bool:
+    """Does the sentence answer the question? (The refusal rule.)"""
+    return carries(best, params) and (best.score >= params.support_score or best.dense >= params.support_dense)
 
 
-def is_supported(best: Scored | None, missing: list[str]) -> bool:
-    """Does the best sentence answer the question? (The refusal rule.)"""
-    if best is None or missing:
-        return False
-    return best.score >= SUPPORT_SCORE or best.dense >= SUPPORT_DENSE
-
-
-def pick(scored: list[Scored], list_question: bool) -> list[Scored]:
+def pick(scored: list[Scored], list_question: bool, params: Params) -> list[Scored]:
     """The sentences to answer with: one per paper for list questions, else the best few."""
     ranked = sorted(scored, key=lambda s: -s.score)
     best = ranked[0].score
-    floor = max(LIST_RUNNER_UP * best, SUPPORT_SCORE) if list_question else RUNNER_UP * best
+    floor = max(params.list_runner_up * best, params.support_score) if list_question else params.runner_up * best
     per_paper, limit = (1, MAX_LISTED) if list_question else (2, MAX_SENTENCES)
     chosen: list[Scored] = []
     for s in ranked:
@@ -224,101 +221,144 @@ def pick(scored: list[Scored], list_question: bool) -> list[Scored]:
     return chosen
 
 
-SUMMARY_CUE_RE = re.compile(
-    r"\b(we (find|show|observe|demonstrate|introduce|propose|present)|results?|achiev\w*|outperform\w*|"
-    r"improv\w*|reveal\w*|matters?)\b",
-    re.IGNORECASE,
-)
-
-
 def summary_of(scored: list[Scored], per_paper: int = 3) -> list[Scored]:
     """For "what is <paper> about" or "papers from <month>": each paper's opening and key sentences."""
     out: list[Scored] = []
     for key in dict.fromkeys(s.key for s in scored):
-        own = [s for s in scored if s.key == key]
-        opening = own[0]
-        cues = sorted((s for s in own[1:] if SUMMARY_CUE_RE.search(s.text) or NUMBER_RE.search(s.text)),
+        own = sorted((s for s in scored if s.key == key), key=lambda s: s.index)
+        opening = next((s for s in own if re.search(r"\bwe\b|\bthis (paper|work|report)\b", s.text, re.I)), own[0])
+        cues = sorted((s for s in own if s is not opening and (FINDING_RE.search(s.text) or has_number(s.text))),
                       key=lambda s: -s.score)
-        out += [opening, *cues[: per_paper - 1]]
+        out += sorted([opening, *cues[: per_paper - 1]], key=lambda s: s.index)
     return out
 
 
-def per_name(scored: list[Scored], names: list[str], labels: dict[str, str | None],
-             papers: dict[str, str]) -> list[Scored]:
-    """The best sentence of the paper each name names (or mentions), for questions about several things."""
+def _pool_keys(question: Question, papers: dict[str, str],
+               labels: dict[str, str | None]) -> tuple[set[str] | None, dict[str, list[str]]]:
+    """The papers whose sentences may answer (None: all) and the papers each subject name owns: the
+    owners of the names the question gives, else the papers mentioning every name."""
+    subjects = subject_keys(question, papers, labels)
+    owned = {n: keys for n, keys in subjects.items() if len(keys) == 1 and owner(n, papers, labels)}
+    if owned:
+        return {k for ks in owned.values() for k in ks}, owned
+    if subjects:
+        common = set.intersection(*(set(ks) for ks in subjects.values()))
+        return common or {k for ks in subjects.values() for k in ks}, owned
+    return None, owned
+
+
+def with_labels(question: Question, labels: dict[str, str | None]) -> Question:
+    """The question with the labels of retrieved papers it names ("Qwen3 Embedding") among its names,
+    in place of the shorter names inside them ("Qwen3")."""
+    found = [label for label in dict.fromkeys(v for v in labels.values() if v)
+             if " " in label and mentions(question.text, label)]
+    if not found:
+        return question
+    inner = [n for n in question.names if not any(mentions(label, n) for label in found)]
+    return replace(question, names=[*found, *inner])
+
+
+def _listing(question: Question, scored: list[Scored], papers: dict[str, str], labels: dict[str, str | None],
+             scoped: bool, params: Params) -> list[Scored]:
+    """The papers a list question asks for: one line each (refused when none is on its topic)."""
+    families = [w for w in re.findall(r"\b[A-Z][A-Za-z0-9.\-]*\b", question.text)
+                if w.lower() not in LIST_WORDS]
+    members = {k for w in families for k in family(w, papers, labels)}
+    if members:
+        scored = [s for s in scored if s.key in members]
+    if not scored:
+        return []
+    topical = [t for t in question.attribute_terms() if not any(t in tokenize([f])[0] for f in families)]
+    if (scoped or members) and not topical:
+        return _introductions(scored, labels)
+    best = max(scored, key=lambda s: s.score)
+    if not (scoped or supported(best, params)):
+        return []
+    return pick(scored, True, params)
+
+
+LIST_WORDS = {"which", "what", "list", "name", "papers", "the", "give", "identify", "show", "find", "are", "is"}
+
+
+def _introductions(scored: list[Scored], labels: dict[str, str | None]) -> list[Scored]:
+    """One sentence per paper that says what it is: the one introducing it (a finding too when it has no name)."""
     out: list[Scored] = []
-    for name in names:
-        keys = {k for k, label in labels.items() if label and label.lower() == name.lower()}
-        keys = keys or {k for k, text in papers.items() if mentions(text, name)}
-        best = max((s for s in scored if s.key in keys), key=lambda s: s.score, default=None)
-        if best is not None and best not in out:
-            out.append(best)
-    return out
-
-
-def idf_table(index: BM25Index, terms: list[str]) -> dict[str, float]:
-    return {t: index.idf(t) for t in terms}
-
-
-_ID_OR_YEAR_RE = re.compile(r"arXiv:\s*\S+|\b\d{4}\.\d{4,5}(v\d+)?\b|\b(19|20)\d\d\b", re.IGNORECASE)
-
-
-def content_of(question: str) -> str:
-    """The question without the IDs and dates that only filter the search."""
-    return _ID_OR_YEAR_RE.sub(" ", MONTH_RE.sub(" ", question))
-
-
-@dataclass
-class Extract:
-    """The extractive answerer's decision: the sentences to answer with, or a refusal."""
-
-    chosen: list[Scored]
-    list_question: bool
-    best: Scored | None
-    missing: list[str]
-
-    @property
-    def refused(self) -> bool:
-        return not self.chosen
-
-
-def lacks_number(question: str, chosen: list[Scored]) -> bool:
-    """A "how many" question whose answer sentences hold no number at all."""
-    return bool(re.match(r"\s*how many\b", question, re.IGNORECASE)) and not any(
-        NUMBER_RE.search(s.text) for s in chosen)
+    for s in summary_of(scored, per_paper=2):
+        if not any(c.key == s.key for c in out) or (labels.get(s.key) is None and sum(c.key == s.key for c in out) < 2):
+            out.append(s)
+    return out[: 2 * MAX_LISTED]
 
 
 def extract(question: str, question_vec: list[float], papers: dict[str, str], index: BM25Index,
-            embed: EmbedFn, scoped: bool, labels: dict[str, str | None]) -> Extract:
+            embed: EmbedFn, scoped: bool, labels: dict[str, str | None], params: Params = PARAMS) -> Extract:
     """Choose the supporting sentences for `question` from the retrieved papers, or none (refusal).
 
     `papers`: doc key -> abstract of each retrieved paper, best first.
     `scoped`: the search was limited to pinned IDs or dates, so every paper is on topic.
     `labels`: a short name of each paper (its title, or what its abstract introduces).
     """
-    content = content_of(question)
-    terms = question_terms(content)
-    scored = score_sentences(question_vec, papers, terms, idf_table(index, terms), embed,
-                             bool(QUANTITY_RE.search(question)))
-    names = entities(content)
-    boost_named(scored, names, labels)
-    list_question = bool(LIST_QUESTION_RE.search(question))
+    q = with_labels(parse(question), labels)
+    keys, owned = _pool_keys(q, papers, labels)
+    scored = score_sentences(q, question_vec, papers, index, embed, params, list(owned))
     best = max(scored, key=lambda s: s.score, default=None)
-    missing = missing_from(papers, content) if scored else []
+    missing = unknown_names(q, papers, labels) if scored else []
     if best is None or missing:
-        return Extract([], list_question, best, missing)
-    if scoped and not terms:
-        chosen = summary_of(scored, per_paper=1 if list_question else 3)
-        return Extract(chosen[: MAX_LISTED if list_question else MAX_SENTENCES], list_question, best, missing)
-    if not (scoped or is_supported(best, missing)):
-        return Extract([], list_question, best, missing)
-    chosen = pick(scored, list_question)
-    for part in sub_questions(content):
-        top = max(rescore(scored, part, index, embed), key=lambda s: s.score)
-        chosen += [s for s in scored if s.text == top.text and s not in chosen][:1]
-    if len(names) >= 2:
-        chosen += [s for s in per_name(scored, names, labels, papers) if s not in chosen]
-    return Extract([] if lacks_number(question, chosen) else chosen, list_question, best, missing)
+        return Extract([], q.kind is Kind.LIST, best, missing)
+    pool = scored if keys is None else [s for s in scored if s.key in keys]
+    if q.kind is Kind.LIST and not q.unstated and not (owned and q.names_papers is False):
+        return Extract(_listing(q, scored, papers, labels, scoped, params), True, best, missing)
+    pool = evidence_filter(q, pool)
+    if not pool:
+        return Extract([], False, best, [p.pattern for p in q.unstated])
+    if q.kind is Kind.EXPANSION and q.acronym:
+        found = _expanded(q.acronym, pool)
+        if found:
+            return found
+    if not q.unstated and (q.kind is Kind.SUMMARY or (q.kind is Kind.OTHER and not q.attribute_terms(list(owned)))) \
+            and (owned or scoped):
+        return Extract(summary_of(pool)[:MAX_SENTENCES], False, best, missing)
+    parts = [with_labels(replace(parse(p), names=q.names), labels) for p in sub_questions(q.text)] or [q]
+    chosen: list[Scored] = []
+    for part in parts:
+        scored_part = pool if part is q else score_sentences(
+            part, embed([part.text])[0], {k: papers[k] for k in dict.fromkeys(s.key for s in pool)}, index, embed,
+            params, list(owned))
+        chosen += [s for s in _answer_sentences(part, scored_part, owned, params) if s.text not in
+                   {c.text for c in chosen}]
+    top = max(chosen, key=lambda s: s.score, default=max(pool, key=lambda s: s.score))
+    return Extract(chosen, False, top, missing)
+
+
+def _answer_sentences(q: Question, pool: list[Scored], owned: dict[str, list[str]], params: Params) -> list[Scored]:
+    """The best sentences that answer `q`: of the kind it asks for, one per named subject at least;
+    none when a subject has no sentence that answers (a refusal)."""
+    answering = [s for s in pool if supported(s, params) and (q.kind is not Kind.NUMBER or has_number(s.text))]
+    if not answering or any(not any(s.key in keys for s in answering) for keys in owned.values()):
+        return []
+    chosen = pick(answering, False, params)
+    for keys in owned.values():
+        if not any(s.key in keys for s in chosen):
+            chosen += [s for s in sorted(answering, key=lambda s: -s.score) if s.key in keys][:1]
+    return chosen
+
+
+SUB_QUESTION_RE = re.compile(r",?\s+(?:and|along with)\s+(?=(?:what|which|how|on|in|who|where|when|does|do|is|are|why|"
+                             r"its|their)\b)|;\s+", re.IGNORECASE)
+
+
+def sub_questions(question: str) -> list[str]:
+    """The parts of a question that asks two things ("How many X, and what does Y?")."""
+    parts = [p.strip() for p in SUB_QUESTION_RE.split(question) if len(p.split()) >= 2]
+    return parts if len(parts) > 1 else []
+
+
+def _expanded(acronym: str, pool: list[Scored]) -> Extract | None:
+    """The sentence that spells `acronym` out, led by what it stands for."""
+    for s in sorted(pool, key=lambda s: -s.score):
+        meaning = expansion(acronym, s.text)
+        if meaning:
+            return Extract([s], False, s, [], prefix=f"{acronym} stands for {meaning}.")
+    return None
 
 
 def render(extract: Extract, labels: dict[str, str | None]) -> str:
@@ -334,4 +374,6 @@ def render(extract: Extract, labels: dict[str, str | None]) -> str:
     for s in extract.chosen:
         out.append(f"{named(s) if s.key != last else s.text} [{s.key}]")
         last = s.key
+    if extract.prefix and extract.chosen:
+        out[0] = f"{extract.prefix} {out[0]}"
     return " ".join(out)

@@ -1,0 +1,141 @@
+"""Derive the extractive answerer's constants (`qa.answer.extractive.Params`) from the DEV split only.
+
+The dev split is eval/gold.jsonl and the two rewordings of each of its questions (eval/paraphrases.jsonl).
+The test split (eval/test.jsonl) is never read here. Each question is retrieved once; the answer step is
+then rerun under each candidate setting, one constant at a time over its grid (coordinate ascent, two
+passes, from the defaults), keeping the setting that gets the most dev questions right:
+
+    score = answerable questions answered with every must-include group
+            + REFUSAL_WEIGHT x unanswerable questions refused
+
+(an unrelated answer with a real citation is the worst failure, so a refusal counts double). Ties keep
+the current value, so a rerun reproduces the constants in the code; `--check` exits 1 when they differ.
+
+Usage: python eval/calibrate.py [--store DIR] [--check]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from qa.answer.extractive import PARAMS, Params  # noqa: E402
+from qa.engine import QA  # noqa: E402
+from qa.evaluate import includes_all  # noqa: E402
+from qa.retrieve import Retrieval, parse_filters  # noqa: E402
+from qa.settings import Settings  # noqa: E402
+
+REFUSAL_WEIGHT = 2
+GRID: dict[str, tuple[float, ...]] = {
+    "w_dense": (0.45, 0.5, 0.55, 0.6, 0.65),
+    "support_dense": (0.35, 0.4, 0.45, 0.5, 0.55, 0.6),
+    "attribute_cover": (0.3, 0.4, 0.5, 0.6, 0.7),
+    "support_score": (0.2, 0.25, 0.3, 0.33, 0.36, 0.4),
+    "runner_up": (0.75, 0.8, 0.85, 0.9, 0.95),
+    "list_runner_up": (0.6, 0.7, 0.8),
+    "kind_bonus": (0.05, 0.1, 0.15, 0.2, 0.25),
+}
+
+
+@dataclass(frozen=True)
+class Item:
+    """One dev question with what a right answer must contain."""
+
+    question: str
+    must_include: list[list[str]]
+    answerable: bool
+
+
+def dev_items(eval_dir: Path) -> list[Item]:
+    """The dev questions and their rewordings (never the test split)."""
+    gold = [json.loads(line) for line in (eval_dir / "gold.jsonl").read_text().splitlines() if line.strip()]
+    by_id = {g["id"]: g for g in gold}
+    items = [Item(g["question"], g["must_include"], g["answerable"]) for g in gold]
+    rewordings = eval_dir / "paraphrases.jsonl"
+    if rewordings.is_file():
+        for line in rewordings.read_text().splitlines():
+            if line.strip():
+                row = json.loads(line)
+                g = by_id[row["id"]]
+                items += [Item(text, g["must_include"], g["answerable"]) for text in row["rewordings"]]
+    return items
+
+
+class Bench:
+    """The dev questions retrieved once, answered again under any `Params`."""
+
+    def __init__(self, engine: QA, items: list[Item]) -> None:
+        self.engine = engine
+        self.items = items
+        self.retrievals: list[Retrieval] = [engine.retriever.retrieve(i.question, None, parse_filters(i.question))
+                                            for i in items]
+
+    def score(self, params: Params) -> tuple[int, int, int]:
+        """(objective, answerable right, unanswerable refused) under `params`."""
+        self.engine.params = params
+        right = refused = 0
+        for item, retrieval in zip(self.items, self.retrievals, strict=True):
+            answer = self.engine._extractive(item.question, item.question, retrieval, {})
+            if item.answerable:
+                right += not answer.refused and includes_all(answer.answer, item.must_include)
+            else:
+                refused += answer.refused
+        return right + REFUSAL_WEIGHT * refused, right, refused
+
+
+def calibrate(bench: Bench, start: Params = PARAMS, passes: int = 2) -> tuple[Params, tuple[int, int, int]]:
+    """Coordinate ascent over `GRID` from `start`; ties keep the current value."""
+    best, best_score = start, bench.score(start)
+    for _ in range(passes):
+        for name, grid in GRID.items():
+            for value in grid:
+                if value == getattr(best, name):
+                    continue
+                candidate = _with(best, name, value)
+                score = bench.score(candidate)
+                if score[0] > best_score[0]:
+                    best, best_score = candidate, score
+    return best, best_score
+
+
+def _with(params: Params, name: str, value: float) -> Params:
+    changes = {name: value}
+    if name == "w_dense":
+        changes["w_lexical"] = round(1 - value, 2)
+    return replace(params, **changes)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--store", type=Path, help="a store holding the bundled corpus (default: a fresh one)")
+    parser.add_argument("--check", action="store_true", help="exit 1 unless the code's constants are reproduced")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(store=args.store or Path(tmp) / "store")
+        engine = QA(settings)
+        if engine.store.is_empty():
+            from qa.ingest import ingest
+
+            ingest(engine.store)
+        items = dev_items(ROOT / "eval")
+        bench = Bench(engine, items)
+        found, score = calibrate(bench)
+    unanswerable = sum(not i.answerable for i in items)
+    print(f"dev questions: {len(items)} ({unanswerable} unanswerable); right {score[1]}/{len(items) - unanswerable}, "
+          f"refused {score[2]}/{unanswerable}")
+    print("Params(" + ", ".join(f"{f.name}={getattr(found, f.name)!r}" for f in fields(Params)) + ")")
+    if args.check and asdict(found) != asdict(PARAMS):
+        print("the constants in qa/answer/extractive.py differ from these: update PARAMS", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,203 @@
+"""What a question asks for, read without an LLM: the kind of answer, the thing asked about, and the
+attribute wanted of it.
+
+The extractive answerer answers only with a sentence that carries the asked-for attribute of the
+asked-about subject, whatever the wording; this module says what those are. Word lists here name
+kinds of answers (a number, an expansion, the parts of a method, a detail abstracts rarely state),
+not questions.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import Enum
+
+from qa.bm25 import tokenize
+from qa.papers import namelike
+from qa.retrieve import MONTH_RE
+
+
+class Kind(Enum):
+    """The kind of answer a question wants."""
+
+    NUMBER = "number"          # how many / how much / what score / what size
+    EXPANSION = "expansion"    # what does ABC stand for
+    PARTS = "parts"            # the stages / modules / components of a method
+    LIST = "list"              # which papers / works ... (one line per paper)
+    SUMMARY = "summary"        # what is X about / what does arXiv:ID find
+    OTHER = "other"            # a fact, a mechanism, a definition
+
+
+# Words that say what kind of question it is, not what it is about.
+QUESTION_WORDS = set(tokenize([
+    "paper papers work works study studies abstract abstracts arxiv article articles report describe describes "
+    "described say says said discuss discusses discussed propose proposes proposed introduce introduces introduced "
+    "present presents presented main find finds found findings tell about corpus which what how does do did is are "
+    "was were be been being many much get gets got come comes reach reaches reached use uses used using give gives "
+    "given contain contains cover covers covered involve involves summarise summarize summary overview explain "
+    "explains key new show shows shown according mention mentions mentioned conclusion conclusions conclude "
+    "concludes result results contribution contributions goal idea purpose approach topic created dated dates date "
+    "collection from in on of for to with the a an please me list name names identify give state tell describe "
+    "can could would should will may might there their its it they them this that these those any some such "
+    "also and or but if than then so as at by into onto via per each all both either whose whom who whats "
+    "exactly specifically actually reported report reports reporting mentioned respectively one ones model models "
+    "hold holds held include includes included appear appears appeared came out release released publish "
+    "published submit submitted post posted month year brief briefly discover discovers put forward "
+    "particular particularly especially really always ever good well better best able available series family "
+    "offer offers offered provide provides exist exists existing whole overall generally typically "
+    "exactly precisely approximately roughly around about regarding concerning"
+])[0])
+# Words naming a kind of attribute, not the attribute itself ("what sizes", "which two losses").
+GENERIC_TERMS = set(tokenize([
+    "size sizes number numbers amount kind kinds type types version versions variant variants mode modes way ways "
+    "thing things level levels over under different role effect impact importance significance aim benefit "
+    "advantage difference relationship relation meaning definition point focus scope value values figure figures "
+    "score scores much big large long fast high low range total count"
+])[0])
+# The parts of a method or system: such a question wants the sentence that names them.
+PART_WORDS = set(tokenize([
+    "stage stages step steps phase phases component components module modules part parts role roles element "
+    "elements pipeline architecture factor factors dimension dimensions category categories ingredient "
+    "ingredients mechanism mechanisms strategy strategies technique techniques innovation innovations design"
+])[0])
+NUMBER_WORDS = {"two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "both", "first", "second",
+                "third", "fourth", "fifth"}
+
+# Details abstracts rarely state: (what the question says, what a sentence must have to state it).
+# A question asking for one is answered only by a sentence with that evidence, or refused.
+_YEAR = r"\b(?:19|20)\d\d\b"
+_MONEY = r"\$\s?\d|\d\s?(?:dollars?|usd|cents?|yuan|rmb|euros?)\b|\bpric(?:e|es|ed|ing)\b"
+UNSTATED: list[tuple[str, str]] = [
+    (r"learning[\s-]rates?", r"learning[\s-]rate"),
+    (r"batch[\s-]?sizes?", r"batch"),
+    (r"optimi[sz]ers?|optimi[sz]ation algorithm", r"optimi[sz]er|\badam"),
+    (r"warm[\s-]?up", r"warm[\s-]?up"),
+    (r"weight decay", r"weight decay"),
+    (r"epochs?", r"epoch"),
+    (r"dropout", r"dropout"),
+    (r"(?:learning[\s-]rate |lr )?schedul(?:e|es|er|ing)", r"schedul"),
+    (r"hyper[\s-]?parameters?", r"hyper[\s-]?parameter"),
+    (r"random seeds?|seeds?", r"\bseed"),
+    (r"gpus?|tpus?|hardware|accelerators?|a100s?|h100s?|chips?", r"\bgpu|\btpu|hardware|accelerator|a100|h100|h800"),
+    (r"compute budget|flops budget|gpu[\s-]hours", r"budget|gpu[\s-]hours|flop"),
+    (r"training time|wall[\s-]?clock|how long did (?:it|they|the \w+) (?:take|train)|how long (?:was|were) \w+ trained"
+     r"|(?:hours|days|weeks) (?:of|did|does|to) train\w*|took to train", r"\bhours?\b|\bdays?\b|\bweeks?\b"),
+    (r"authors?|authored|wrote|written by|writers?", r"\bauthor"),
+    (r"affiliat\w+|institutions?|universit(?:y|ies)|organi[sz]ations?|compan(?:y|ies)|labs?\b|employer",
+     r"affiliat|institut|universit|\blab\b|laborator|company|team"),
+    (r"fund(?:ed|ing|s)?|grants?|sponsor\w*", r"fund|grant|sponsor"),
+    (r"prices?|pricing|cost(?:s)? per|how much does .* cost|costs?|dollars?|fees?|subscription", _MONEY),
+    (r"licen[cs]e[ds]?|licensing|terms of use", r"licen[cs]|apache|\bmit\b|cc[\s-]by"),
+    (r"venue|conference|journal|workshop|accepted at|published (?:at|in)(?! (?:19|20)\d\d|\s+\w+\s+(?:19|20)\d\d)",
+     r"conference|journal|workshop|venue|accepted|proceedings"),
+    (r"vocabular(?:y|ies)(?: size)?|vocab size", r"vocabular"),
+    (r"e-?mail|contact", r"@|e-?mail|contact"),
+    (r"carbon|co2|emissions?|energy (?:use|consumption)|electricity", r"carbon|co2|emission|energy|kwh"),
+    (r"citations?|cited by|h-index", r"citation|cited"),
+    (r"^\s*when\b|what year|which year|what date|which date|on what day|release date|publication date",
+     _YEAR + r"|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b"),
+    (r"^\s*where\s+(?:is|are|was|were)\s+(?:the\s+)?(?:team|authors?|lab|company|group)\b|which country|"
+     r"which city|what country|what city|based where", r"countr|\bcity|located|based in"),
+    (r"^\s*who\b|whom\b|whose\b", r"\bauthor|\bteam\b|universit|institut|laborator"),
+]
+_UNSTATED = [(re.compile(rf"(?:{asked})", re.IGNORECASE), re.compile(evidence, re.IGNORECASE))
+             for asked, evidence in UNSTATED]
+
+_NUMBER_RE = re.compile(
+    r"\bhow (?:many|much|fast|large|big|long|high|low|often|far|small)\b|\b(?:score|scores|scored|scoring|percent|"
+    r"percentage|speedups?|speed-ups?|number of|count of|accuracy|ratio|elo|sizes?|amount of|win rate|"
+    r"by what factor|what fraction|what share|what proportion|what portion|what range|which range)\b",
+    re.IGNORECASE,
+)
+_EXPANSION_RE = re.compile(
+    r"\b(?:stand|stands)\s+for\b|\bshort\s+for\b|\babbreviat\w*|\bacronym\b|\bfull\s+(?:name|form)\b"
+    r"|\bexpan(?:d|sion)\b|\bspelled?\s+out\b",
+    re.IGNORECASE,
+)
+_LIST_RE = re.compile(
+    r"^\s*(?:which|what|list|name|identify|show|give|find|enumerate)\b.{0,60}?\b(?:papers|works|studies|articles|"
+    r"abstracts|reports|publications)\b"
+    r"|\b(?:which|what) (?:paper|work|study|article|report)s?\b.{0,30}\b(?:corpus|collection)\b"
+    r"|^\s*(?:which|what|list|name)\s+(?:\w+\s+)?(?:benchmarks|datasets)\b",
+    re.IGNORECASE,
+)
+_SUMMARY_RE = re.compile(
+    r"^\s*(?:what|which)\s+(?:is|are|was|were)\s+(?:the\s+)?(?:main\s+|key\s+|central\s+)?(?:idea|point|"
+    r"contribution|contributions|finding|findings|conclusion|conclusions|takeaway|takeaways|result|results|"
+    r"claim|claims|message|gist)\b"
+    r"|\b(?:about|summar\w+|overview|gist|tl;?dr)\b\W*$|^\s*(?:summar\w+|describe|explain)\b"
+    r"|\bwhat does\b.*\b(?:find|show|propose|present|introduce|conclude|report|argue|claim)\W*$"
+    r"|\b(?:discover|discovers|put forward|puts forward|in brief|in short|contribute|contributes)\W*$",
+    re.IGNORECASE,
+)
+_ID_OR_YEAR_RE = re.compile(r"arXiv:\s*\S+|\b\d{4}\.\d{4,5}(v\d+)?\b|\b(19|20)\d\d\b", re.IGNORECASE)
+_NAME_RE = re.compile(r"\b[A-Za-z][A-Za-z0-9]*(?:[.\-][A-Za-z0-9]+)*\b")
+_ACRONYM_RE = re.compile(r"\b([A-Z][A-Za-z0-9]*[A-Z][A-Za-z0-9\-]*)\b")
+
+
+@dataclass(frozen=True)
+class Question:
+    """A question as the extractive answerer reads it."""
+
+    text: str                  # the question without the IDs and dates that only filter the search
+    kind: Kind
+    names: list[str]           # names in it (Qwen3, GPT-4o, MMLU)
+    terms: list[str]           # its informative stems (not question words)
+    unstated: list[re.Pattern[str]] = field(default_factory=list)  # evidence of rarely-stated details asked
+    acronym: str | None = None  # the acronym an expansion question asks about
+    count: int | None = None    # "the three stages": how many parts are asked for
+    names_papers: bool = False  # a list question that says "papers" (or works, studies) outright
+
+    def attribute_terms(self, subjects: list[str] | None = None) -> list[str]:
+        """Its stems other than the names of its subjects (default: all its names) and generic words."""
+        if self.kind is Kind.EXPANSION:
+            return []
+        name_stems = set(tokenize([" ".join(self.names if subjects is None else subjects)])[0])
+        return [t for t in self.terms if t not in name_stems and t not in GENERIC_TERMS]
+
+
+def content_of(question: str) -> str:
+    """The question without the IDs and dates that only filter the search."""
+    return _ID_OR_YEAR_RE.sub(" ", MONTH_RE.sub(" ", question))
+
+
+def entities(text: str) -> list[str]:
+    """Names in `text` that an answer's sources must mention (three-letter capitals such as CPU are nouns)."""
+    words = dict.fromkeys(_NAME_RE.findall(text))
+    return [w for w in words if namelike(w) and not (len(w) <= 3 and w.isupper())]
+
+
+def unstated_asked(question: str) -> list[re.Pattern[str]]:
+    """The evidence a sentence needs for each rarely-stated detail the question asks for."""
+    return [evidence for asked, evidence in _UNSTATED if asked.search(question)]
+
+
+def kind_of(question: str) -> Kind:
+    """The kind of answer `question` wants."""
+    if _EXPANSION_RE.search(question):
+        return Kind.EXPANSION
+    if _LIST_RE.search(question):
+        return Kind.LIST
+    words = set(tokenize([question])[0])
+    if words & PART_WORDS and re.search(r"^\s*(?:what|which|name|list|describe|give)\b", question, re.I):
+        return Kind.PARTS
+    if _NUMBER_RE.search(question):
+        return Kind.NUMBER
+    if _SUMMARY_RE.search(question):
+        return Kind.SUMMARY
+    return Kind.OTHER
+
+
+def parse(question: str) -> Question:
+    """Read `question` (already standalone)."""
+    content = content_of(question)
+    terms = [t for t in dict.fromkeys(tokenize([content])[0]) if t not in QUESTION_WORDS]
+    kind = kind_of(content)
+    acronym = None
+    if kind is Kind.EXPANSION:
+        acronym = next((a for a in _ACRONYM_RE.findall(content) if a.upper() == a or len(a) <= 8), None)
+    count = next((i + 2 for i, w in enumerate(("two", "three", "four", "five", "six"))
+                  if re.search(rf"\b{w}\b", content, re.IGNORECASE)), None)
+    papers = bool(re.search(r"\b(?:papers?|works?|stud(?:y|ies)|articles?|abstracts?|publications?)\b", content, re.I))
+    return Question(content, kind, entities(content), terms, unstated_asked(question), acronym, count, papers)
