@@ -93,7 +93,7 @@ def test_every_layout_reads_the_same_with_other_line_ends(tmp_path: Path, origin
 # --- a bad line mid-file: the file is read up to it, and the message says what is stored ---
 def test_truncated_kaggle_line_keeps_the_records_before_it_and_says_so(tmp_path: Path) -> None:
     path = tmp_path / "snapshot.jsonl"
-    write_kaggle(path, 30)
+    write_kaggle(path, 50)  # the attack's 2,300 good lines at 256 a batch, scaled down to 4 a batch
     with path.open("a") as f:
         f.write(_kaggle_line(99)[:40] + "\n" + _kaggle_line(100) + "\n")  # a line cut short, then one more
     store = tmp_path / "s"
@@ -101,12 +101,12 @@ def test_truncated_kaggle_line_keeps_the_records_before_it_and_says_so(tmp_path:
         done = run_cli("ingest", str(path), store=store, env={"ARXIV_QA_INGEST_BATCH": "4"})
         assert done.returncode == 2 and "Traceback" not in done.stderr
         errors = [line for line in done.stderr.splitlines() if line.startswith("arxiv-qa:")]
-        assert len(errors) == 1 and errors[0].startswith(f"arxiv-qa: skipped the rest of {path}: line 31: not a "
+        assert len(errors) == 1 and errors[0].startswith(f"arxiv-qa: skipped the rest of {path}: line 51: not a "
                                                          "snapshot record (invalid JSON: ")
-        assert errors[0].endswith("): the 30 records before it are stored")
-        assert "1 file(s) ingested (1 only up to a bad record)" in done.stdout and "30 records stored" in done.stdout
+        assert errors[0].endswith("): the 50 records before it are stored")
+        assert "1 file(s) ingested (1 only up to a bad record)" in done.stdout and "50 records stored" in done.stdout
         stats = json.loads(run_cli("stats", "--json", store=store).stdout)
-        assert stats["papers"] == 30
+        assert stats["papers"] == 50
     assert "0 chunks embedded" in done.stdout
 
 
