@@ -41,6 +41,7 @@ GRID: dict[str, tuple[float, ...]] = {
     "runner_up": (0.75, 0.8, 0.85, 0.9, 0.95),
     "list_runner_up": (0.6, 0.7, 0.8),
     "kind_bonus": (0.05, 0.1, 0.15, 0.2, 0.25),
+    "subject_dense": (0.2, 0.25, 0.3, 0.35, 0.4, 0.45),
 }
 
 

@@ -24,9 +24,10 @@ class Message(TypedDict):
 # (an answered question, the keys its answer cited) -> the subject the turn was about
 Topic = Callable[[str, list[str]], "str | None"]
 
-_FOLLOW_UP_RE = re.compile(
-    r"^\s*(and|also|what about|how about|then|so|same)\b|\b(it|its|it's|itself|they|them|their|theirs|this|that|"
-    r"these|those|the model|the models|the paper|the method|the benchmark|the same|he|she|his|her)\b",
+_LEAD_RE = re.compile(r"^\s*(and|also|what about|how about|then|so|same)\b", re.IGNORECASE)
+_PRONOUN_RE = re.compile(
+    r"\b(it|its|it's|itself|they|them|their|theirs|this|that|these|those|the model|the models|the paper|"
+    r"the method|the benchmark|the same|he|she|his|her)\b",
     re.IGNORECASE,
 )
 _SWITCH_RE = re.compile(
@@ -56,12 +57,13 @@ def needs_context(question: str, known: Callable[[str], bool] | None = None) -> 
     `known` tells whether a name is some paper's own (a question naming one has its subject); without
     it, any name counts as a subject.
     """
-    if _SWITCH_RE.search(question):
-        return False
     own = [s for s in subjects(question) if known is None or known(s)]
-    if own and known is not None:
+    if _SWITCH_RE.search(question) or own and re.match(rf"\s*(?:what|how) about\s+(?:the\s+)?{re.escape(own[0])}\b",
+                                                         question, re.IGNORECASE):
         return False
-    return bool(_FOLLOW_UP_RE.search(question)) or not own
+    if own:
+        return bool(_PRONOUN_RE.search(question))  # a subject of its own, unless "it" points back
+    return True
 
 
 def last_answered(history: Sequence[Message]) -> tuple[str, str] | None:

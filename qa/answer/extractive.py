@@ -29,9 +29,13 @@ NUMBER_RE = re.compile(r"(?<![\w.])\d[\d,.]*\s*(?:%|x\b|\u00d7|percent|[KMBT]\b|
 _VERSION_RE = re.compile(r"\b[A-Z][A-Za-z]*[\s\-]\d+(?:\.\d+)?\b")  # "Qwen 2.5", "Claude 3.5": names, not figures
 
 
+_COUNT_WORDS_RE = re.compile(r"\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|hundreds?|"
+                             r"thousands?|millions?|billions?|trillions?|half|double|twice|triple)\b", re.IGNORECASE)
+
+
 def has_number(sentence: str) -> bool:
     """Does the sentence state a figure (not just a version in a name)?"""
-    return NUMBER_RE.search(_VERSION_RE.sub(" ", sentence)) is not None
+    return NUMBER_RE.search(_VERSION_RE.sub(" ", sentence)) is not None or bool(_COUNT_WORDS_RE.search(sentence))
 MULTI_RE = re.compile(r"\b(and|or|vs\.?|versus|compared?|comparison|both|between|each|to)\b", re.IGNORECASE)
 ENUMERATION_RE = re.compile(r"\(\s*(?:1|i|a)\s*\)|\b(?:first|firstly)\b.*\b(?:second|then)\b|:\s*\w[^.]*,[^.]*\band\b",
                             re.IGNORECASE)
@@ -54,6 +58,7 @@ class Params:
     runner_up: float = 0.75       # further sentences must score this fraction of the best
     list_runner_up: float = 0.7   # the same for the papers of a "which papers" list
     kind_bonus: float = 0.15      # a sentence of the kind asked for (has a number, names parts)
+    subject_dense: float = 0.4    # the same as support_dense inside the paper of a subject the question names
 
 
 PARAMS = Params()
@@ -165,17 +170,24 @@ def unknown_names(question: Question, papers: dict[str, str], labels: dict[str, 
     Names that are papers' own (their subjects) may each have their paper; every other name must be
     mentioned by one paper with them, unless the question joins several things ("and", "versus"...).
     """
-    names = question.names
+    names = [*question.names, *question.proper]
     if not names:
         return []
-    owners = {n: k for n in names if (k := owner(n, papers, labels))}
+    owners = {n: k for n in question.names if (k := owner(n, papers, labels))}
     others = [n for n in names if n not in owners]
     if (len(names) >= 2 and MULTI_RE.search(question.text)) or not others:
-        text = " ".join(papers.values())
-        return [n for n in others if not mentions(text, n)]
-    texts = [papers[k] for k in dict.fromkeys(owners.values())] or list(papers.values())
-    gaps = [[n for n in others if not mentions(text, n)] for text in texts]
+        texts = [" ".join(papers.values())]
+    else:
+        texts = [papers[k] for k in dict.fromkeys(owners.values())] or list(papers.values())
+    gaps = [[n for n in others if not _named(text, n, n in question.proper)] for text in texts]
     return min(gaps, key=len, default=list(others))
+
+
+def _named(text: str, name: str, proper: bool) -> bool:
+    """Does `text` name `name`? A proper noun may start a longer name ("Qwen" in "Qwen2.5-1M")."""
+    if proper:
+        return re.search(rf"(?<![\w.\-]){re.escape(name)}", text, re.IGNORECASE) is not None
+    return mentions(text, name)
 
 
 def subject_keys(question: Question, papers: dict[str, str], labels: dict[str, str | None]) -> dict[str, list[str]]:
@@ -199,8 +211,11 @@ def carries(s: Scored, params: Params) -> bool:
     return s.attribute >= params.attribute_cover or s.adense >= params.support_dense
 
 
-def supported(best: Scored, params: Params) -> bool:
-    """Does the sentence answer the question? (The refusal rule.)"""
+def supported(best: Scored, params: Params, subject: bool = False) -> bool:
+    """Does the sentence answer the question? (The refusal rule.) `subject`: it is in the paper of a subject
+    the question names, so its meaning need only match what is asked of that subject."""
+    if subject and best.attribute < params.attribute_cover:
+        return best.adense >= params.subject_dense
     return carries(best, params) and (best.score >= params.support_score or best.dense >= params.support_dense)
 
 
@@ -228,7 +243,7 @@ def summary_of(scored: list[Scored], per_paper: int = 3) -> list[Scored]:
         own = sorted((s for s in scored if s.key == key), key=lambda s: s.index)
         opening = next((s for s in own if re.search(r"\bwe\b|\bthis (paper|work|report)\b", s.text, re.I)), own[0])
         cues = sorted((s for s in own if s is not opening and (FINDING_RE.search(s.text) or has_number(s.text))),
-                      key=lambda s: -s.score)
+                      key=lambda s: (-(bool(FINDING_RE.search(s.text)) + has_number(s.text)), -s.score))
         out += sorted([opening, *cues[: per_paper - 1]], key=lambda s: s.index)
     return out
 
@@ -332,8 +347,11 @@ def extract(question: str, question_vec: list[float], papers: dict[str, str], in
 def _answer_sentences(q: Question, pool: list[Scored], owned: dict[str, list[str]], params: Params) -> list[Scored]:
     """The best sentences that answer `q`: of the kind it asks for, one per named subject at least;
     none when a subject has no sentence that answers (a refusal)."""
-    answering = [s for s in pool if supported(s, params) and (q.kind is not Kind.NUMBER or has_number(s.text))]
-    if not answering or any(not any(s.key in keys for s in answering) for keys in owned.values()):
+    owners = {k for keys in owned.values() for k in keys}
+    answering = [s for s in pool if supported(s, params, s.key in owners)
+                 and (q.kind is not Kind.NUMBER or has_number(s.text))]
+    if not answering or any(not any(s.key in keys or mentions(s.text, name) for s in answering)
+                            for name, keys in owned.items()):
         return []
     chosen = pick(answering, False, params)
     for keys in owned.values():

@@ -46,7 +46,9 @@ QUESTION_WORDS = set(tokenize([
     "published submit submitted post posted month year brief briefly discover discovers put forward "
     "particular particularly especially really always ever good well better best able available series family "
     "offer offers offered provide provides exist exists existing whole overall generally typically "
-    "exactly precisely approximately roughly around about regarding concerning"
+    "exactly precisely approximately roughly around about regarding concerning change changed changes differ "
+    "differs difference differences compare compared comparison versus vs evolve evolved switch switching turning "
+    "moving"
 ])[0])
 # Words naming a kind of attribute, not the attribute itself ("what sizes", "which two losses").
 GENERIC_TERMS = set(tokenize([
@@ -101,13 +103,14 @@ UNSTATED: list[tuple[str, str]] = [
      r"which city|what country|what city|based where", r"countr|\bcity|located|based in"),
     (r"^\s*who\b|whom\b|whose\b", r"\bauthor|\bteam\b|universit|institut|laborator"),
 ]
-_UNSTATED = [(re.compile(rf"(?:{asked})", re.IGNORECASE), re.compile(evidence, re.IGNORECASE))
+_UNSTATED = [(re.compile(rf"(?<![\w\-])(?:{asked})(?![\w\-])", re.IGNORECASE), re.compile(evidence, re.IGNORECASE))
              for asked, evidence in UNSTATED]
 
 _NUMBER_RE = re.compile(
-    r"\bhow (?:many|much|fast|large|big|long|high|low|often|far|small)\b|\b(?:score|scores|scored|scoring|percent|"
-    r"percentage|speedups?|speed-ups?|number of|count of|accuracy|ratio|elo|sizes?|amount of|win rate|"
-    r"by what factor|what fraction|what share|what proportion|what portion|what range|which range)\b",
+    r"\bhow (?:many|much|fast|large|big|long|high|low|often|far|small)\b"
+    r"|(?<![\w\-])(?:score|scores|scored|scoring|percent|percentage|speedups?|speed-ups?|number of|count of|"
+    r"accuracy|ratio|elo|sizes?|amount of|win rate|"
+    r"by what factor|what fraction|what share|what proportion|what portion|ranges?|span|spans)\b",
     re.IGNORECASE,
 )
 _EXPANSION_RE = re.compile(
@@ -148,12 +151,15 @@ class Question:
     acronym: str | None = None  # the acronym an expansion question asks about
     count: int | None = None    # "the three stages": how many parts are asked for
     names_papers: bool = False  # a list question that says "papers" (or works, studies) outright
+    proper: list[str] = field(default_factory=list)  # other proper nouns ("Numpy", "Chinchilla"): to be mentioned
 
     def attribute_terms(self, subjects: list[str] | None = None) -> list[str]:
         """Its stems other than the names of its subjects (default: all its names) and generic words."""
         if self.kind is Kind.EXPANSION:
             return []
         name_stems = set(tokenize([" ".join(self.names if subjects is None else subjects)])[0])
+        if self.kind is Kind.PARTS:
+            name_stems |= PART_WORDS  # the sentence naming the parts need not say "stages"
         return [t for t in self.terms if t not in name_stems and t not in GENERIC_TERMS]
 
 
@@ -163,9 +169,34 @@ def content_of(question: str) -> str:
 
 
 def entities(text: str) -> list[str]:
-    """Names in `text` that an answer's sources must mention (three-letter capitals such as CPU are nouns)."""
-    words = dict.fromkeys(_NAME_RE.findall(text))
-    return [w for w in words if namelike(w) and not (len(w) <= 3 and w.isupper())]
+    """Names in `text` that an answer's sources must mention: model-like names (Qwen3, GPT-4o, MMLU; three-letter
+    capitals such as CPU are nouns) and a capitalised word with a version ("Llama 3").
+
+    >>> entities("What is Llama 3's context window, and how does it compare with Qwen2.5 and Chinchilla?")
+    ['Llama 3', 'Qwen2.5']
+    """
+    versioned = _VERSIONED_RE.findall(text)
+    words = dict.fromkeys([*versioned, *_NAME_RE.findall(text)])
+    return [w for w in words if (w in versioned or namelike(w))
+            and not (len(w) <= 3 and w.isupper()) and not any(w != v and w in v.split() for v in versioned)]
+
+
+def proper_nouns(text: str, names: list[str]) -> list[str]:
+    """Capitalised words inside a sentence that are not among `names` ("Chinchilla", "Numpy").
+
+    >>> proper_nouns("How does it compare with Qwen2.5 and Chinchilla on English tasks?", ["Qwen2.5"])
+    ['Chinchilla']
+    """
+    found = [m.group(1) for m in _INSIDE_RE.finditer(text) if m.group(1) not in COMMON_CAPITALS]
+    return [w for w in dict.fromkeys(found) if not any(w in n or n in w for n in names)]
+
+
+_VERSIONED_RE = re.compile(r"\b[A-Z][a-z]+[ \-]\d+(?:\.\d+)?\b(?![.\-]\w)")
+_INSIDE_RE = re.compile(r"(?<![.:?!]\s)(?<!^)(?<![\w\-])(?<!\(regarding )([A-Z][a-z]{3,}(?:\s+[A-Z][a-z]+)*)\b(?![.\-]\w)")
+COMMON_CAPITALS = {"English", "Chinese", "Spanish", "French", "German", "Arabic", "Russian", "Korean", "Japanese",
+                   "Thai", "Vietnamese", "January", "February", "March", "April", "June", "July", "August",
+                   "September", "October", "November", "December", "Tell", "Which", "What", "How", "Give", "List",
+                   "Name", "Does", "Switching", "Turning", "Besides", "Also", "According", "Compared", "Between"}
 
 
 def unstated_asked(question: str) -> list[re.Pattern[str]]:
@@ -200,4 +231,6 @@ def parse(question: str) -> Question:
     count = next((i + 2 for i, w in enumerate(("two", "three", "four", "five", "six"))
                   if re.search(rf"\b{w}\b", content, re.IGNORECASE)), None)
     papers = bool(re.search(r"\b(?:papers?|works?|stud(?:y|ies)|articles?|abstracts?|publications?)\b", content, re.I))
-    return Question(content, kind, entities(content), terms, unstated_asked(question), acronym, count, papers)
+    names = entities(content)
+    return Question(content, kind, names, terms, unstated_asked(question), acronym, count, papers,
+                    proper_nouns(content, names))

@@ -21,7 +21,8 @@ def mentions(text: str, name: str) -> bool:
 
 def count_mentions(text: str, name: str) -> int:
     """How often `text` names `name` as a whole word."""
-    return len(re.findall(rf"(?<![\w.\-]){re.escape(name)}(?![\w\-]|\.\w)", text, re.IGNORECASE))
+    pattern = r"[\s\-]?".join(re.escape(part) for part in name.split())  # "Llama 3" is also "Llama-3", "Llama3"
+    return len(re.findall(rf"(?<![\w.\-]){pattern}(?![\w\-]|\.\w)", text, re.IGNORECASE))
 
 
 def _same(a: str, b: str) -> bool:
@@ -36,12 +37,12 @@ def owner(name: str, papers: Mapping[str, str], labels: Mapping[str, str | None]
     uses it (as itself, and less as the start of longer names: "Qwen2.5-Math" in "Qwen2.5-Math-Instruct").
     The paper must be clearly ahead of every other.
 
-    >>> papers = {"a": "We present Qwen2.5. Qwen2.5 is strong.", "b": "Qwen2.5-Coder builds on Qwen2.5."}
+    >>> papers = {"a": "We present Qwen2.5. Qwen2.5 is strong.", "b": "Qwen2.5-Coder builds on Qwen2.5. Qwen2.5-Coder!"}
     >>> owner("Qwen2.5", papers, {"a": "Qwen2.5", "b": "Qwen2.5-Coder"}), owner("Qwen2.5-Coder", papers, {})
     ('a', 'b')
     """
     scores = sorted(((_aboutness(name, text, labels.get(key)), key) for key, text in papers.items()), reverse=True)
-    if not scores or scores[0][0] < 1:
+    if not scores or scores[0][0] < 2:  # named once in passing: not what the paper is about
         return None
     if len(scores) > 1 and scores[1][0] >= scores[0][0] - 0.5:
         return None  # used as much by two papers: a shared term, not one paper's name
