@@ -58,8 +58,8 @@ def needs_context(question: str, known: Callable[[str], bool] | None = None) -> 
     it, any name counts as a subject.
     """
     own = [s for s in subjects(question) if known is None or known(s)]
-    if _SWITCH_RE.search(question) or own and re.match(rf"\s*(?:what|how) about\s+(?:the\s+)?{re.escape(own[0])}\b",
-                                                         question, re.IGNORECASE):
+    switch = bool(own) and re.match(rf"\s*(?:what|how) about\s+(?:the\s+)?{re.escape(own[0])}\b", question, re.I)
+    if _SWITCH_RE.search(question) or switch:
         return False
     if own:
         return bool(_PRONOUN_RE.search(question))  # a subject of its own, unless "it" points back

@@ -192,7 +192,8 @@ def proper_nouns(text: str, names: list[str]) -> list[str]:
 
 
 _VERSIONED_RE = re.compile(r"\b[A-Z][a-z]+[ \-]\d+(?:\.\d+)?\b(?![.\-]\w)")
-_INSIDE_RE = re.compile(r"(?<![.:?!]\s)(?<!^)(?<![\w\-])(?<!\(regarding )([A-Z][a-z]{3,}(?:\s+[A-Z][a-z]+)*)\b(?![.\-]\w)")
+_INSIDE_RE = re.compile(r"(?<![.:?!]\s)(?<!^)(?<![\w\-])(?<!\(regarding )"
+                        r"([A-Z][a-z]{3,}(?:\s+[A-Z][a-z]+)*)\b(?![.\-]\w)")
 COMMON_CAPITALS = {"English", "Chinese", "Spanish", "French", "German", "Arabic", "Russian", "Korean", "Japanese",
                    "Thai", "Vietnamese", "January", "February", "March", "April", "June", "July", "August",
                    "September", "October", "November", "December", "Tell", "Which", "What", "How", "Give", "List",
