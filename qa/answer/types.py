@@ -1,4 +1,5 @@
-"""What an answer is made of: the `Answer` and its `Citation`s (the JSON every front-end shows)."""
+"""What an answer is made of: the `Answer`, its `Citation`s and its `UnsupportedClaim`s (the JSON every
+front-end shows)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,15 @@ class Citation:
 
 
 @dataclass
+class UnsupportedClaim:
+    """A sentence of an LLM answer that the abstract it cites does not back (qa.answer.claims)."""
+
+    sentence: str  # as it stands in the answer, its citation included
+    key: str  # the cited paper it was checked against
+    support: float  # 0..1 rounded to 3 places: below `claims.SUPPORT_THRESHOLD`, or 0 for a number not in it
+
+
+@dataclass
 class Answer:
     """An answer with its citations, what was retrieved, and how long each stage took."""
 
@@ -36,6 +46,7 @@ class Answer:
     removed_citations: list[str] = field(default_factory=list)  # cited keys not among the passages
     warnings: list[str] = field(default_factory=list)
     model: str | None = None
+    unsupported_claims: list[UnsupportedClaim] = field(default_factory=list)  # LLM answers only
 
     @property
     def fabricated_citations(self) -> int:
@@ -56,4 +67,5 @@ class Answer:
             "fabricated_citations": self.fabricated_citations,
             "warnings": self.warnings,
             "model": self.model,
+            "unsupported_claims": [asdict(c) for c in self.unsupported_claims],
         }
