@@ -3,7 +3,9 @@
 A small SQLite database in the store directory. It is the merge state (a `PaperIndex` for
 `qa.merge.Merger`) and the ledger that makes ingest incremental: a file whose content hash is
 recorded as done is skipped, and a paper's chunks are re-embedded only when their signature changes.
-Only `qa.store` opens it.
+A paper's abstract is stored as ingest cleaned it (`qa.merge.cleaned`); the text its source gave, when
+cleaning changed it, in the column `abstract_raw` (and each variant's in its `raw`).
+Only `qa.store` opens it; opening a catalog made by an older version adds what its schema lacks.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from qa.papers import Paper, Source, Variant
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS papers (
     doc_key TEXT PRIMARY KEY, arxiv_id TEXT UNIQUE, data TEXT NOT NULL,
-    chunk_ids TEXT NOT NULL DEFAULT '[]', chunk_sig TEXT NOT NULL DEFAULT '');
+    chunk_ids TEXT NOT NULL DEFAULT '[]', chunk_sig TEXT NOT NULL DEFAULT '', abstract_raw TEXT);
 CREATE TABLE IF NOT EXISTS keys (key TEXT NOT NULL, doc_key TEXT NOT NULL, PRIMARY KEY (key, doc_key)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS keys_by_doc ON keys (doc_key);
 CREATE TABLE IF NOT EXISTS paper_files (
@@ -35,22 +37,33 @@ CREATE INDEX IF NOT EXISTS files_by_doc ON paper_files (doc_key);
 CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, sha256 TEXT NOT NULL, records INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+# Columns added since the first schema, with their definitions: a catalog lacking one gets it on open.
+_ADDED_COLUMNS = {"abstract_raw": "TEXT"}
+_PAPER = "data, abstract_raw"  # what `_paper` reads
 
 
 def paper_to_json(paper: Paper) -> str:
-    """A Paper as the catalog stores it."""
+    """A Paper as the catalog stores it in `data` (its `abstract_raw` has a column of its own)."""
     d = asdict(paper)
+    del d["abstract_raw"]
     d["created"] = paper.created.isoformat() if paper.created else None
+    for v in d["variants"]:
+        if v["raw"] is None:
+            del v["raw"]
     return json.dumps(d, ensure_ascii=False)
 
 
-def paper_from_json(text: str) -> Paper:
+def paper_from_json(text: str, abstract_raw: str | None = None) -> Paper:
     """The inverse of `paper_to_json`."""
     d = json.loads(text)
     d["created"] = date.fromisoformat(d["created"]) if d["created"] else None
     d["sources"] = [Source(**s) for s in d["sources"]]
-    d["variants"] = [Variant(v["text"], [Source(**s) for s in v["sources"]]) for v in d["variants"]]
-    return Paper(**d)
+    d["variants"] = [Variant(v["text"], [Source(**s) for s in v["sources"]], v.get("raw")) for v in d["variants"]]
+    return Paper(**d, abstract_raw=abstract_raw)
+
+
+def _paper(row: tuple[str, str | None]) -> Paper:
+    return paper_from_json(*row)
 
 
 class Catalog:
@@ -69,6 +82,19 @@ class Catalog:
         self.path = path
         self._local = threading.local()  # one connection per thread: servers answer in several
         self.db.executescript(_SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Add the columns a catalog made by an older version lacks (looked at again under the write lock)."""
+        if not self._missing_columns():
+            return
+        with self.transaction():
+            for name in self._missing_columns():
+                self.db.execute(f"ALTER TABLE papers ADD COLUMN {name} {_ADDED_COLUMNS[name]}")
+
+    def _missing_columns(self) -> list[str]:
+        have = {row[1] for row in self.db.execute("PRAGMA table_info(papers)")}
+        return [name for name in _ADDED_COLUMNS if name not in have]
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -99,35 +125,36 @@ class Catalog:
 
     # --- PaperIndex ---
     def by_id(self, arxiv_id: str) -> Paper | None:
-        row = self.db.execute("SELECT data FROM papers WHERE arxiv_id = ?", (arxiv_id,)).fetchone()
-        return paper_from_json(row[0]) if row else None
+        row = self.db.execute(f"SELECT {_PAPER} FROM papers WHERE arxiv_id = ?", (arxiv_id,)).fetchone()
+        return _paper(row) if row else None
 
     def get(self, doc_key: str) -> Paper | None:
-        row = self.db.execute("SELECT data FROM papers WHERE doc_key = ?", (doc_key,)).fetchone()
-        return paper_from_json(row[0]) if row else None
+        row = self.db.execute(f"SELECT {_PAPER} FROM papers WHERE doc_key = ?", (doc_key,)).fetchone()
+        return _paper(row) if row else None
 
     def candidates(self, keys: list[str]) -> list[Paper]:
         marks = ",".join("?" * len(keys))
         rows = self.db.execute(
-            f"SELECT DISTINCT p.data FROM keys k JOIN papers p ON p.doc_key = k.doc_key WHERE k.key IN ({marks}) "
-            "ORDER BY p.doc_key",
+            f"SELECT DISTINCT p.data, p.abstract_raw FROM keys k JOIN papers p ON p.doc_key = k.doc_key "
+            f"WHERE k.key IN ({marks}) ORDER BY p.doc_key",
             keys,
         )
-        return [paper_from_json(r[0]) for r in rows]
+        return [_paper(r) for r in rows]
 
     def put(self, paper: Paper, old_key: str | None) -> None:
         key = paper.doc_key
         if old_key and old_key != key:
             self.db.execute(
-                "INSERT INTO papers (doc_key, arxiv_id, data, chunk_ids, chunk_sig) "
-                "SELECT ?, ?, data, chunk_ids, '' FROM papers WHERE doc_key = ?",
+                "INSERT INTO papers (doc_key, arxiv_id, data, chunk_ids, chunk_sig, abstract_raw) "
+                "SELECT ?, ?, data, chunk_ids, '', abstract_raw FROM papers WHERE doc_key = ?",
                 (key, paper.arxiv_id, old_key),
             )
             self.delete(old_key)
         self.db.execute(
-            "INSERT INTO papers (doc_key, arxiv_id, data) VALUES (?, ?, ?) "
-            "ON CONFLICT (doc_key) DO UPDATE SET arxiv_id = excluded.arxiv_id, data = excluded.data",
-            (key, paper.arxiv_id, paper_to_json(paper)),
+            "INSERT INTO papers (doc_key, arxiv_id, data, abstract_raw) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (doc_key) DO UPDATE SET arxiv_id = excluded.arxiv_id, data = excluded.data, "
+            "abstract_raw = excluded.abstract_raw",
+            (key, paper.arxiv_id, paper_to_json(paper), paper.abstract_raw),
         )
         self.db.execute("DELETE FROM keys WHERE doc_key = ?", (key,))
         self.db.executemany(
@@ -171,9 +198,10 @@ class Catalog:
 
     def papers_of_file(self, path: str) -> list[Paper]:
         rows = self.db.execute(
-            "SELECT p.data FROM paper_files f JOIN papers p ON p.doc_key = f.doc_key WHERE f.file = ?", (path,)
+            "SELECT p.data, p.abstract_raw FROM paper_files f JOIN papers p ON p.doc_key = f.doc_key WHERE f.file = ?",
+            (path,),
         )
-        return [paper_from_json(r[0]) for r in rows]
+        return [_paper(r) for r in rows]
 
     def forget_file(self, path: str, doc_key: str) -> None:
         self.db.execute("DELETE FROM paper_files WHERE file = ? AND doc_key = ?", (path, doc_key))
@@ -199,16 +227,16 @@ class Catalog:
 
     # --- reading ---
     def papers(self) -> Iterator[Paper]:
-        for (data,) in self.db.execute("SELECT data FROM papers ORDER BY doc_key"):
-            yield paper_from_json(data)
+        for row in self.db.execute(f"SELECT {_PAPER} FROM papers ORDER BY doc_key"):
+            yield _paper(row)
 
     def mentioning(self, arxiv_id: str, limit: int = 3) -> list[Paper]:
         """Papers whose record mentions `arxiv_id` (in a comment, say) without being that paper."""
         rows = self.db.execute(
-            "SELECT data FROM papers WHERE data LIKE ? AND (arxiv_id IS NULL OR arxiv_id != ?) LIMIT ?",
+            f"SELECT {_PAPER} FROM papers WHERE data LIKE ? AND (arxiv_id IS NULL OR arxiv_id != ?) LIMIT ?",
             (f"%{arxiv_id}%", arxiv_id, limit),
         )
-        return [paper_from_json(r[0]) for r in rows]
+        return [_paper(r) for r in rows]
 
     def all_chunk_ids(self) -> set[str]:
         ids: set[str] = set()

@@ -107,6 +107,8 @@ def ingest(ctx: click.Context, paths: tuple[str, ...], store_opt: Path | None) -
         report = run_ingest(store, paths, progress=bar.update)
     for error in report.errors:
         click.echo(f"arxiv-qa: skipped {error}", err=True)
+    if report.upgraded:
+        click.echo(f"{report.upgraded} stored paper(s) had their LaTeX made text (a store made by an older version).")
     stats = store.stats()
     partly = f" ({report.partial_files} only up to a bad record)" if report.partial_files else ""
     skipped = f" ({report.skipped_records} skipped)" if report.skipped_records else ""

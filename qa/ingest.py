@@ -7,6 +7,11 @@ a file only partly ingested (killed mid-way) is simply run again: merging is ide
 IDs are deterministic, so nothing is duplicated. Sources a re-ingested file no longer carries are
 dropped at its end (a changed abstract replaces its old chunks).
 
+Each record's LaTeX is made text as it is read (`qa.merge.cleaned`): what is merged, chunked, embedded
+and shown is the cleaned text; the catalog keeps the original. A store whose texts were stored by an
+older version (the catalog's `text_form` is not `TEXT_FORM`) is brought up to date first: every paper
+cleaning changes is stored again, re-chunked and re-embedded, whether or not its files changed.
+
 The model embeds the next few batches in a background thread while the current one is merged,
 written and committed (`Store.prefetch`); only what a batch commits is ever written.
 """
@@ -21,18 +26,22 @@ from dataclasses import dataclass, field
 from importlib.resources import files
 from itertools import islice
 from pathlib import Path
+from typing import TypeVar
 
 from qa.errors import BadInput
 from qa.limits import Limits
-from qa.merge import Merger, as_new, without_sources
+from qa.merge import Merger, as_new, cleaned, without_sources
 from qa.papers import Paper, Source, Variant, normalize_text
 from qa.sources import detect_format, read_papers
 from qa.store import Store
 
+T = TypeVar("T")
 Progress = Callable[[int], None]
 # Batches read, chunked and queued for the model ahead of their turn, so the model stays busy while
 # the current ones are merged and stored.
 PREFETCH_BATCHES = 4
+# How stored texts are made from what sources give (meta `text_form`): another value, or none, re-cleans them.
+TEXT_FORM = "latex-text-1"
 
 
 def bundled_corpus() -> Path:
@@ -51,6 +60,7 @@ class IngestReport:
     records: int = 0
     skipped_records: int = 0  # over a size limit
     chunks_embedded: int = 0
+    upgraded: int = 0  # stored papers whose texts an older version had not cleaned (`Ingester.upgrade`)
     errors: list[str] = field(default_factory=list)
 
 
@@ -94,7 +104,7 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _batches(items: Iterable[Paper], size: int) -> Iterator[list[Paper]]:
+def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
     it = iter(items)
     while batch := list(islice(it, size)):
         yield batch
@@ -130,7 +140,7 @@ class Ingester:
         s = self.store.settings
         limits = Limits(s.max_abstract_chars, s.max_line_chars)
         records = _UpToBad(read_papers(path, limits))
-        count = self._store_records(records, seen)
+        count = self._store_records(map(cleaned, records), seen)
         report.files += 1
         report.records += count
         report.skipped_records += limits.skipped
@@ -178,6 +188,31 @@ class Ingester:
         # A paper touched twice in a batch may have been re-keyed since: keep what the catalog holds.
         return [p for key in touched if (p := self.store.catalog.get(key)) is not None]
 
+    def upgrade(self) -> int:
+        """Clean the texts of a store made by an older version (see the module's doc); how many papers changed."""
+        catalog = self.store.catalog
+        if catalog.meta("text_form") == TEXT_FORM:
+            return 0
+        keys = [key for key, _ in catalog.chunk_ids_by_paper()]
+        changed = 0
+        for group in _batches(keys, self.store.settings.ingest_batch):
+            with self.store.batch():
+                changed += self._clean_stored(group)
+        with self.store.batch():
+            catalog.set_meta("text_form", TEXT_FORM)
+        return changed
+
+    def _clean_stored(self, keys: list[str]) -> int:
+        changed = []
+        for key in keys:
+            paper = self.store.catalog.get(key)
+            fresh = cleaned(paper) if paper is not None else None
+            if fresh is not None and fresh != paper:
+                self.store.catalog.put(fresh, key)
+                changed.append(fresh)
+        self.store.sync(changed)
+        return len(changed)
+
     def _drop_stale(self, name: str, seen: dict[Source, bytes]) -> None:
         changed, gone = [], []
 
@@ -214,6 +249,7 @@ def ingest(store: Store, args: Iterable[str] = (), progress: Progress | None = N
     ingester = Ingester(store, progress)
     before = store.embedded
     with store.writing():
+        report.upgraded = ingester.upgrade()
         for path in paths:
             try:
                 ingester.ingest_file(path, report)

@@ -3,7 +3,8 @@
 Records are matched by arXiv ID, else by their text: exactly after normalisation, or nearly (a
 changed number, a fixed typo) through MinHash bands verified by a word-level similarity ratio.
 A record with no ID takes the ID of the paper it matches; IDs are never guessed. Differing texts
-are kept as variants; the primary text is the one of the earliest source.
+are kept as variants; the primary text is the one of the earliest source. Texts are compared as
+`cleaned` makes them (LaTeX made text); each variant keeps the text its earliest source gave.
 
 `Merger` works on any `PaperIndex` (in memory here, SQLite in `qa.catalog`), so the rule is
 written once.
@@ -20,6 +21,7 @@ from typing import Protocol
 
 import numpy as np
 
+from qa import latex
 from qa.papers import Paper, Source, Variant, normalize_text
 
 SIMILARITY = 0.9  # word-level ratio above which two texts are one paper's variants
@@ -90,14 +92,50 @@ def _best_match(paper: Paper, found: Iterable[Paper], need_no_id: bool) -> Paper
 
 def absorb(paper: Paper, record: Paper) -> Paper:
     """`paper` with `record` (one source, one text) merged in; the primary text is the earliest source's."""
-    variants = [Variant(v.text, list(v.sources)) for v in paper.variants]
-    norm = normalize_text(record.abstract)
+    variants = [replace(v, sources=list(v.sources)) for v in paper.variants]
+    _add_text(variants, record.abstract, record.abstract_raw, record.sources)
+    return _rebuild(paper, variants, record)
+
+
+def _add_text(variants: list[Variant], text: str, raw: str | None, sources: list[Source]) -> None:
+    """`text` seen at `sources` added to `variants`: to the variant of the same text, else as a new one.
+
+    Texts that differ only in their LaTeX are one variant, which keeps the original of its earliest source.
+    """
+    norm = normalize_text(text)
     same = next((v for v in variants if normalize_text(v.text) == norm), None)
     if same is None:
-        variants.append(Variant(record.abstract, []))
+        variants.append(Variant(text, [], raw))
         same = variants[-1]
-    same.sources = sorted(set(same.sources) | set(record.sources))
-    return _rebuild(paper, variants, record)
+    elif sources and same.sources and min(sources) < same.sources[0]:
+        same.raw = raw
+    same.sources = sorted(set(same.sources) | set(sources))
+
+
+def cleaned(paper: Paper) -> Paper:
+    """`paper` with the LaTeX of its texts made text (`qa.latex.to_text`), the originals kept as `raw`.
+
+    Works on a record as read (no variants) and on a merged paper, whose texts are cleaned again from
+    their originals (variants that then differ only in their LaTeX become one). The doc key, taken from
+    the original text, does not change. A text that would come out blank stays as it was.
+    """
+    title = latex.to_text(paper.title) if paper.title else paper.title
+    if not paper.variants:
+        text, raw = _clean(paper.abstract, paper.abstract_raw)
+        return replace(paper, abstract=text, abstract_raw=raw, title=title)
+    variants: list[Variant] = []
+    for v in sorted(paper.variants, key=lambda v: v.sources[0] if v.sources else Source("", 0)):
+        _add_text(variants, *_clean(v.text, v.raw), v.sources)
+    return _rebuild(replace(paper, title=title), variants)
+
+
+def _clean(text: str, raw: str | None) -> tuple[str, str | None]:
+    """(cleaned text, original or None when they are the same) of a text whose original is `raw` or itself."""
+    original = text if raw is None else raw
+    clean = latex.to_text(original)
+    if clean == original or not clean.strip():
+        return original, None
+    return clean, original
 
 
 def _rebuild(paper: Paper, variants: list[Variant], record: Paper | None = None) -> Paper:
@@ -107,6 +145,7 @@ def _rebuild(paper: Paper, variants: list[Variant], record: Paper | None = None)
     return replace(
         paper,
         abstract=variants[0].text,
+        abstract_raw=variants[0].raw,
         arxiv_id=paper.arxiv_id or r.arxiv_id,
         title=paper.title or r.title,
         comments="; ".join(comments) or None,
@@ -120,7 +159,7 @@ def _rebuild(paper: Paper, variants: list[Variant], record: Paper | None = None)
 
 def without_sources(paper: Paper, drop: Callable[[Variant, Source], bool]) -> Paper | None:
     """`paper` less the sources `drop` picks (per variant); None when nothing is left of it."""
-    variants = [Variant(v.text, [s for s in v.sources if not drop(v, s)]) for v in paper.variants]
+    variants = [replace(v, sources=[s for s in v.sources if not drop(v, s)]) for v in paper.variants]
     if not any(v.sources for v in variants):
         return None
     return _rebuild(paper, variants)
@@ -128,7 +167,7 @@ def without_sources(paper: Paper, drop: Callable[[Variant, Source], bool]) -> Pa
 
 def as_new(record: Paper) -> Paper:
     """A single-source record as a Paper of its own."""
-    return replace(record, variants=[Variant(record.abstract, list(record.sources))])
+    return replace(record, variants=[Variant(record.abstract, list(record.sources), record.abstract_raw)])
 
 
 class Merger:

@@ -1,8 +1,9 @@
 """Paper and Chunk types, and the two pure functions every format needs: arXiv-ID parsing and text keys.
 
 A `Paper` is one abstract as merged from every place it was seen. Its `doc_key` is stable:
-``arXiv:<id>`` when an ID is known, else ``doc:<12 hex>`` from the normalised text. IDs are never
-guessed: a paper keeps ``arxiv_id=None`` unless some source states it.
+``arXiv:<id>`` when an ID is known, else ``doc:<12 hex>`` from the normalised text as its source
+gave it (before its LaTeX was made text, `qa.latex`). IDs are never guessed: a paper keeps
+``arxiv_id=None`` unless some source states it.
 """
 
 from __future__ import annotations
@@ -85,6 +86,7 @@ class Variant:
 
     text: str
     sources: list[Source] = field(default_factory=list)
+    raw: str | None = None  # the text as its source gave it, when making its LaTeX text changed it
 
 
 @dataclass
@@ -100,10 +102,13 @@ class Paper:
     authors: str | None = None
     sources: list[Source] = field(default_factory=list)
     variants: list[Variant] = field(default_factory=list)
+    abstract_raw: str | None = None  # the abstract as its source gave it, when making its LaTeX text changed it
 
     @property
     def doc_key(self) -> str:
-        return f"arXiv:{self.arxiv_id}" if self.arxiv_id else text_key(self.abstract)
+        if self.arxiv_id:
+            return f"arXiv:{self.arxiv_id}"
+        return text_key(self.abstract if self.abstract_raw is None else self.abstract_raw)
 
     @property
     def url(self) -> str | None:
