@@ -1,0 +1,149 @@
+"""The extractive answerer on the kinds of question it must get right, asked in words that are in
+neither eval split (eval/gold.jsonl, eval/test.jsonl): expansions, figures of the paper named (not of
+a sibling whose name extends it), the parts of a method, lists of a family scoped by a month,
+details no abstract states in any wording, papers not in the corpus, and follow-ups.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.answer.question import Kind, parse
+from qa.answer.types import REFUSAL
+from qa.engine import QA
+from qa.settings import Settings
+from qa.store import Store
+
+
+@pytest.fixture(scope="module")
+def qa(corpus_store: Settings) -> QA:
+    return QA(corpus_store, Store(corpus_store))
+
+
+def cited(answer: object) -> list[str]:
+    return [c.key for c in answer.citations]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(("question", "acronym", "meaning", "key"), [
+    ("What does GSPO stand for?", "GSPO", "Group Sequence Policy Optimization", "arXiv:2507.18071"),
+    ("What does RLVR stand for?", "RLVR", "Reinforcement Learning with Verifiable Rewards", "arXiv:2506.01939"),
+    ("What is the full name of the TIR reasoning mode of Qwen2.5-Math-Instruct?", "TIR", "Tool-Integrated Reasoning",
+     "doc:f0ef09a8247f"),
+])
+def test_an_acronym_is_spelled_out(qa: QA, question: str, acronym: str, meaning: str, key: str) -> None:
+    answer = qa.ask(question)
+    assert answer.answer.startswith(f"{acronym} stands for {meaning}")
+    assert cited(answer) == [key]
+
+
+def test_a_figure_comes_from_the_paper_named_not_a_sibling(qa: QA) -> None:
+    """Qwen2.5's 18 trillion tokens, not Qwen2.5-Coder's 5.5 trillion (the Coder paper names Qwen2.5 too)."""
+    answer = qa.ask("How many trillion tokens was Qwen2.5 pre-trained on?")
+    assert "18 trillion" in answer.answer and "5.5 trillion" not in answer.answer
+    assert cited(answer) == ["doc:73d486c3a6a6"]
+
+
+def test_a_number_question_is_answered_with_a_number(qa: QA) -> None:
+    answer = qa.ask("What about Qwen2.5-VL: how many sizes does it come in?")
+    assert "three sizes" in answer.answer and cited(answer)[0] == "arXiv:2502.13923"
+
+
+@pytest.mark.parametrize(("question", "inside", "outside"), [
+    ("Which Qwen papers appeared in January 2025?", {"arXiv:2501.15383"}, {"arXiv:2501.01257"}),
+    ("List the Qwen papers from June 2025.", {"arXiv:2506.05176"}, {"arXiv:2506.03686", "arXiv:2506.01939"}),
+])
+def test_a_family_scoped_by_month_lists_its_members(qa: QA, question: str, inside: set[str],
+                                                    outside: set[str]) -> None:
+    """"Qwen" covers Qwen2.5-1M and Qwen3 Embedding; papers of the month outside the family are left out."""
+    answer = qa.ask(question)
+    assert not answer.refused and inside <= set(cited(answer)) and not outside & set(cited(answer))
+
+
+def test_the_parts_of_a_method_are_named(qa: QA) -> None:
+    answer = qa.ask("Which three phases does the Qwen2.5-Math self-improvement pipeline have?")
+    assert all(part in answer.answer for part in ("pre-training", "post-training", "inference"))
+    assert cited(answer)[0] == "doc:f0ef09a8247f"
+
+
+def test_a_named_component_is_described_by_its_sentence(qa: QA) -> None:
+    answer = qa.ask("What is the Talker in Qwen2.5-Omni?")
+    assert "dual-track" in answer.answer and cited(answer) == ["arXiv:2503.20215"]
+
+
+@pytest.mark.parametrize("question", [
+    "Qwen2.5-Omni: optimizer and learning rate schedule?",          # telegraphic, two details at once
+    "Give me the GPU count used to train ParScale.",                # an imperative
+    "Which grant paid for the StyleSpeaker work?",
+    "StyleSpeaker training hours",                                  # no verb at all
+    "How much did it cost to train Qwen-Image?",
+    "Tell me the batch size and weight decay used for Qwen2.5-VL.",
+    "What is Llama 3's context window?",                            # named only in passing by one abstract
+    "How many parameters does Chinchilla have?",                    # not in the corpus at all
+    "What does BERT stand for?",
+])
+def test_details_no_abstract_states_are_refused_in_any_form(qa: QA, question: str) -> None:
+    answer = qa.ask(question)
+    assert answer.refused and answer.answer == REFUSAL and not answer.citations
+
+
+def conversation(qa: QA, *questions: str) -> list[object]:
+    history: list[dict[str, str]] = []
+    answers = []
+    for question in questions:
+        answer = qa.ask(question, history=history)
+        history += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.answer}]
+        answers.append(answer)
+    return answers
+
+
+def test_follow_up_keeps_the_paper_discussed_not_a_sibling(qa: QA) -> None:
+    _, follow = conversation(qa, "Tell me about Qwen2.5.", "And the size of its pre-training corpus?")
+    assert follow.standalone_question.endswith("(regarding Qwen2.5)")  # type: ignore[attr-defined]
+    assert "18 trillion" in follow.answer and cited(follow) == ["doc:73d486c3a6a6"]  # type: ignore[attr-defined]
+
+
+def test_a_refused_turn_gives_no_topic_and_loses_no_paper(qa: QA) -> None:
+    first, refused, after = conversation(qa, "What is GSPO?", "Who are the people behind it?",
+                                         "Which algorithm is it compared with?")
+    assert not first.refused and refused.refused  # type: ignore[attr-defined]
+    assert after.standalone_question == "Which algorithm is it compared with? (regarding GSPO)"  # type: ignore
+    assert "GRPO" in after.answer and cited(after) == ["arXiv:2507.18071"]  # type: ignore[attr-defined]
+
+
+def test_a_question_that_switches_topic_is_not_rewritten(qa: QA) -> None:
+    _, switched = conversation(qa, "What is Qwen3?", "Switching to PolyMath: how many languages does it cover?")
+    assert switched.standalone_question is None  # type: ignore[attr-defined]
+    assert "18 languages" in switched.answer and cited(switched) == ["doc:575304d32a8f"]  # type: ignore
+
+
+@pytest.mark.parametrize(("question", "kind"), [
+    ("What does ABC stand for?", Kind.EXPANSION),
+    ("Which papers from May 2025 study speech?", Kind.LIST),
+    ("What are the three stages of the method?", Kind.PARTS),
+    ("How many GPUs were used?", Kind.NUMBER),
+    ("Tell me what arXiv:2506.01939 discovers.", Kind.SUMMARY),
+    ("How does the gate work?", Kind.OTHER),
+])
+def test_the_kind_of_answer_a_question_wants(question: str, kind: Kind) -> None:
+    assert parse(question).kind is kind
+
+
+@pytest.mark.parametrize(("question", "asks_unstated"), [
+    ("What learning rate did they use?", True),
+    ("Who are the authors?", True),
+    ("Which papers were published in May 2025?", False),  # a month filter, not a venue
+    ("How many outputs does it generate?", False),        # "outputs" is not a TPU
+    ("Where is GSPO introduced?", False),                 # which paper, not which place
+])
+def test_rarely_stated_details_are_recognised(question: str, asks_unstated: bool) -> None:
+    assert bool(parse(question).unstated) is asks_unstated
+
+
+@pytest.mark.parametrize("module", ["qa.answer.question", "qa.answer.subjects"])
+def test_doctests(module: str) -> None:
+    """The examples in the docstrings (owners of names, acronym expansions, names in questions) hold."""
+    import doctest
+    import importlib
+
+    failed, tried = doctest.testmod(importlib.import_module(module), verbose=False)
+    assert tried > 0 and failed == 0
