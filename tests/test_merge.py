@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from qa.merge import band_keys, merge_papers, similarity
+from qa.merge import band_keys, cleaned, merge_papers, similarity
 from qa.papers import Paper, Source, text_key
 
 TEXT = ("With the increasing code reasoning capabilities of existing large language models, we introduce a "
@@ -72,3 +72,40 @@ def test_band_keys_are_stable_and_shared_by_near_copies() -> None:
     assert band_keys(TEXT) == band_keys(TEXT)
     shared = set(band_keys(TEXT)) & set(band_keys(EDITED))
     assert len(shared) >= 2 and not set(band_keys(TEXT)) & set(band_keys(OTHER))
+
+
+LONGER = OTHER + (" Experiments on many instruction sets and permutation patterns show that the generated code is "
+                  "fast, simple and portable across hardware vendors and compilers.")
+LATEX = LONGER.replace("a SIMD permutation toolkit", r"a \textbf{SIMD} permutation toolkit, $\system$,")
+PLAIN = LONGER.replace("a SIMD permutation toolkit", "a SIMD permutation toolkit, system,")
+
+
+def test_a_record_is_cleaned_and_keeps_its_original_and_doc_key() -> None:
+    record = cleaned(rec(LATEX, "a.txt", 1))
+    assert (record.abstract, record.abstract_raw) == (PLAIN, LATEX)
+    assert record.doc_key == text_key(LATEX) != text_key(PLAIN)
+    assert cleaned(record) == record
+    plain = rec(OTHER, "a.txt", 1)
+    assert cleaned(plain) == plain and cleaned(plain).abstract_raw is None
+    blank = rec("$$", "a.txt", 1)
+    assert cleaned(blank) == blank  # a text that would come out blank stays as it was
+
+
+def test_texts_differing_only_in_latex_are_one_variant_keyed_by_the_earliest_original() -> None:
+    records = [cleaned(rec(LATEX, "b.txt", 1)), cleaned(rec(PLAIN, "a.txt", 1))]
+    for order in (records, records[::-1]):
+        (paper,) = merge_papers(order)
+        assert len(paper.variants) == 1 and paper.sources == [Source("a.txt", 1), Source("b.txt", 1)]
+        assert paper.abstract_raw is None and paper.doc_key == text_key(PLAIN)  # a.txt's text was plain
+    (paper,) = merge_papers([cleaned(rec(LATEX, "a.txt", 1)), cleaned(rec(PLAIN, "b.txt", 1))])
+    assert paper.abstract == PLAIN and paper.abstract_raw == LATEX and paper.doc_key == text_key(LATEX)
+
+
+def test_cleaning_a_stored_paper_is_cleaning_its_records() -> None:
+    records = [rec(LATEX, "a.txt", 1), rec(PLAIN, "b.txt", 2), rec(TEXT.replace("20 percent", r"20$\%$"), "c.txt", 1,
+               "2501.01257"), rec(TEXT, "d.txt", 1)]
+    stored = merge_papers(records)  # as a store made before cleaning holds them
+    assert len(stored) == 2 and all(len(p.variants) == 2 for p in stored)
+    upgraded = sorted(map(cleaned, stored), key=lambda p: p.doc_key)
+    assert upgraded == merge_papers(map(cleaned, records))
+    assert [p.doc_key for p in upgraded] == [p.doc_key for p in stored]
