@@ -201,6 +201,8 @@ def _render(answer: Any) -> str:
         for c in answer.citations:
             where = c.url or f"{c.key} (no arXiv ID)"
             lines.append(f"  [{c.key}] {c.title or ''} {where}".replace("  ", " ", 1).rstrip())
+    lines += [f"not supported by the cited abstract ({c.key}, support {c.support:.2f}): {c.sentence}"
+              for c in answer.unsupported_claims]
     lines += [f"warning: {w}" for w in answer.warnings]
     return "\n".join(lines)
 

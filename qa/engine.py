@@ -185,6 +185,7 @@ class QA:
         if not retrieval.passages:
             yield answer.answer
             return answer
+        from qa.answer.claims import check_claims, cited_sources
         from qa.answer.llm import Redactor, build_context
 
         papers = {p.chunk.doc_key: self.store.paper(p.chunk.doc_key) for p in retrieval.passages}
@@ -207,6 +208,9 @@ class QA:
             self._finish(answer, text, snippets_for(text, retrieval.passages))
             if answer.refused and text:
                 answer.warnings.append("the model's answer cited none of the retrieved abstracts and was withheld")
+            else:  # each cited sentence checked against what was retrieved of the paper it cites
+                answer.unsupported_claims = check_claims(answer.answer, cited_sources(retrieval.passages, papers),
+                                                         self._sentence_vectors, self.store.bm25().idf)
         timings["answer"] = time.perf_counter() - t
         return answer
 

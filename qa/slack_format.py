@@ -2,9 +2,10 @@
 
 `render_answer` turns an `Answer` into the thread messages to post: mrkdwn text whose citations
 link to arXiv (``<https://arxiv.org/abs/2505.09388|arXiv:2505.09388>``), a compact Sources block
-with the supporting snippets, split to fit Slack's limits. `error_reply` is the one-line "Sorry — …"
-of a failure. `plain_text` reads a Slack message back into the text the library expects (the
-bot's mention stripped, links unwrapped, entities decoded), for questions and thread history.
+with the supporting snippets and a context line quoting any claim the cited abstract does not
+support, split to fit Slack's limits. `error_reply` is the one-line "Sorry — …" of a failure.
+`plain_text` reads a Slack message back into the text the library expects (the bot's mention
+stripped, links unwrapped, entities decoded), for questions and thread history.
 
 Slack rules followed: ``&``, ``<`` and ``>`` in text are escaped before links are inserted; a
 section block holds at most 3000 characters, a message at most 50 blocks and (as plain text)
@@ -18,13 +19,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from qa.answer.citations import BRACKET_RE, KEY_RE, canonical, key_url
-from qa.answer.types import REFUSAL, Answer, Citation
+from qa.answer.claims import claim_text
+from qa.answer.types import REFUSAL, Answer, Citation, UnsupportedClaim
 
 SECTION_LIMIT = 3000
 MAX_BLOCKS = 50
 TEXT_LIMIT = 4000
 SNIPPET_CHARS = 280
 ERROR_CHARS = 300
+CLAIM_CHARS = 160  # an unsupported claim quoted in its context line
+MAX_CLAIMS_SHOWN = 5  # the line stays short (and far under a block's 3000 characters)
 
 Block = dict[str, Any]
 
@@ -100,9 +104,19 @@ def render_answer(answer: Answer) -> list[SlackMessage]:
     if answer.citations and not answer.refused:
         sources = "*Sources*\n" + "\n".join(source_line(c) for c in answer.citations)
         blocks += [_context(piece) for piece in split_text(sources, SECTION_LIMIT)]
+    if answer.unsupported_claims and not answer.refused:
+        blocks.append(_context(unsupported_line(answer.unsupported_claims)))
     for warning in answer.warnings:
         blocks.append(_context(f":warning: {escape(shorten(warning, ERROR_CHARS))}"))
     return pack(blocks)
+
+
+def unsupported_line(claims: list[UnsupportedClaim]) -> str:
+    """``:warning: Not supported by the cited abstract: “sentence” (arXiv:…, support 0.00)``, shortened."""
+    shown = [f"“{escape(shorten(claim_text(c.sentence), CLAIM_CHARS))}” ({key_link(c.key)}, support {c.support:.2f})"
+             for c in claims[:MAX_CLAIMS_SHOWN]]
+    more = f"; and {len(claims) - MAX_CLAIMS_SHOWN} more" if len(claims) > MAX_CLAIMS_SHOWN else ""
+    return f":warning: Not supported by the cited abstract: {'; '.join(shown)}{more}"
 
 
 def error_reply(message: str) -> SlackMessage:

@@ -89,6 +89,23 @@ def test_ask_returns_the_answer_json(url: str) -> None:
                                     "url": "https://arxiv.org/abs/2505.09388"}
 
 
+def test_llm_answer_json_lists_its_unsupported_claims(qa: QA) -> None:
+    with FakeOpenAI() as fake:
+        fake.default = Reply("Qwen3 expands multilingual support to 119 languages [arXiv:2505.09388]. "
+                             "Qwen3 supports 250 languages [arXiv:2505.09388].")
+        settings = qa.settings.model_copy(update={"openai_base_url": fake.base_url})
+        with running(create_api(QA(settings, qa.store))) as base:
+            got = httpx.post(f"{base}/api/ask", json={"question": "How many languages does Qwen3 support?"}, timeout=60)
+            extractive = httpx.post(f"{base}/api/ask", json={"question": "How many languages does Qwen3 support?",
+                                                             "mode": "extractive"}, timeout=60)
+            schema = httpx.get(f"{base}/openapi.json").json()["components"]["schemas"]
+    assert got.status_code == 200 and got.json()["mode"] == "llm", got.text
+    assert got.json()["unsupported_claims"] == [
+        {"sentence": "Qwen3 supports 250 languages [arXiv:2505.09388].", "key": "arXiv:2505.09388", "support": 0.0}]
+    assert extractive.json()["unsupported_claims"] == []
+    assert set(schema["UnsupportedClaimOut"]["properties"]) == {"sentence", "key", "support"}
+
+
 def test_follow_up_uses_the_history(url: str) -> None:
     history = [{"role": "user", "content": "What is the Qwen3 Embedding series?"},
                {"role": "assistant", "content": "A text embedding series. [arXiv:2506.05176]"}]

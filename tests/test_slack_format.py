@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qa.answer.types import REFUSAL, Answer, Citation
+from qa.answer.types import REFUSAL, Answer, Citation, UnsupportedClaim
 from qa.slack_format import (
     MAX_BLOCKS,
     SECTION_LIMIT,
@@ -132,6 +132,30 @@ def test_an_empty_answer_still_says_something(text: str) -> None:
 def test_warnings_are_shown() -> None:
     messages = render_answer(answer("x [arXiv:2505.09388]", [QWEN3], warnings=["LLM down; answered <extractively>"]))
     assert ":warning: LLM down; answered &lt;extractively&gt;" in messages[0].text
+
+
+def test_unsupported_claims_are_a_short_escaped_context_line() -> None:
+    bad = "Qwen3 supports 250 <languages> & more [arXiv:2505.09388]."
+    got = answer(f"Qwen3 is a model family [arXiv:2505.09388]. {bad}", [QWEN3])
+    got.unsupported_claims = [UnsupportedClaim(bad, "arXiv:2505.09388", 0.0)]
+    (message,) = render_answer(got)
+    assert [b["type"] for b in message.blocks] == ["section", "context", "context"]
+    assert block_texts(message)[-1] == (":warning: Not supported by the cited abstract: “Qwen3 supports 250 "
+                                        f"&lt;languages&gt; &amp; more.” ({QWEN3_LINK}, support 0.00)")
+
+
+def test_many_unsupported_claims_stay_one_short_line() -> None:
+    claims = [UnsupportedClaim(f"Claim {n} " + "word " * 80 + "[arXiv:2505.09388].", "arXiv:2505.09388", 0.1)
+              for n in range(12)]
+    got = answer(" ".join(c.sentence for c in claims), [QWEN3])
+    got.unsupported_claims = claims
+    line = block_texts(render_answer(got)[-1])[-1]
+    assert line.count("support 0.10") == 5 and line.endswith("; and 7 more") and len(line) < 1500
+
+
+def test_an_answer_without_unsupported_claims_shows_no_such_line() -> None:
+    (message,) = render_answer(answer("Qwen3 supports 119 languages [arXiv:2505.09388].", [QWEN3]))
+    assert [b["type"] for b in message.blocks] == ["section", "context"] and "Not supported" not in message.text
 
 
 def test_long_answer_is_split_within_slack_limits() -> None:

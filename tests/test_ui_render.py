@@ -10,7 +10,7 @@ from pathlib import Path
 import gradio as gr
 import pytest
 
-from qa.answer.types import Answer, Citation
+from qa.answer.types import Answer, Citation, UnsupportedClaim
 from qa.errors import BadInput, QAError
 from qa.papers import Chunk
 from qa.retrieve import Passage
@@ -31,8 +31,8 @@ def passage(key: str, text: str, arxiv_id: str | None = None) -> Passage:
     return Passage(chunk, 0.5)
 
 
-def answer(text: str, citations: list[Citation], **kw: object) -> Answer:
-    return Answer("How many languages?", text, False, "extractive", citations=citations, **kw)  # type: ignore[arg-type]
+def answer(text: str, citations: list[Citation], mode: str = "extractive", **kw: object) -> Answer:
+    return Answer("How many languages?", text, False, mode, citations=citations, **kw)  # type: ignore[arg-type]
 
 
 def test_arxiv_citation_is_a_link_built_from_its_url() -> None:
@@ -98,6 +98,27 @@ def test_refusal_warnings_and_rewritten_follow_up_are_shown() -> None:
     html = render.answer_html(got)
     assert 'class="refused"' in html and "timed out" in html and "1.2 s" in html
     assert "regarding &lt;Qwen3&gt;" in html
+
+
+def test_unsupported_claims_are_marked_and_listed_escaped() -> None:
+    bad = f"Qwen3 supports 250 {EVIL} languages [arXiv:2505.09388]."
+    text = f"These abstracts match:\n- Qwen3 supports 119 languages [arXiv:2505.09388].\n- {bad}"
+    html = render.answer_html(answer(text, [QWEN3],
+                                     unsupported_claims=[UnsupportedClaim(bad, "arXiv:2505.09388", 0.0)]))
+    assert "<script" not in html and "<b>" not in html
+    assert html.count("<li>") == 3  # the two answer items, then the one claim under the answer, still a list
+    assert ('<li><span class="unsupported-claim" title="not supported by the cited abstract">Qwen3 supports 250 '
+            "&lt;script&gt;") in html
+    assert 'languages [<a class="cite"' in html and "</a>].</span></li>" in html  # the citation stays a link
+    assert ('<p class="warning">⚠ Not supported by the cited abstract:</p><ul><li>“Qwen3 supports 250 &lt;script&gt;'
+            "alert(1)&lt;/script&gt;&lt;b&gt;bold&lt;/b&gt; languages.” [arXiv:2505.09388] · support 0.00</li>") in html
+
+
+def test_an_answer_without_unsupported_claims_looks_as_before() -> None:
+    got = answer("Qwen3 supports 119 languages [arXiv:2505.09388].", [QWEN3], mode="llm")
+    html = render.answer_html(got)
+    assert "unsupported" not in html and "⚠" not in html
+    assert html.startswith("<p>Qwen3 supports 119 languages [<a class=\"cite\"")
 
 
 def test_sources_highlight_the_cited_sentence_with_context() -> None:

@@ -69,6 +69,13 @@ class CitationOut(BaseModel):
     snippet: str
 
 
+class UnsupportedClaimOut(BaseModel):
+    sentence: str = Field(description="The sentence of the answer, its citation included.")
+    key: str = Field(description="The cited paper the sentence was checked against.")
+    support: float = Field(ge=0, le=1, description="Lexical and embedding support by the cited text "
+                                                   "(0 when it states a number that text does not).")
+
+
 class AnswerOut(BaseModel):
     """The Answer JSON (the same as `arxiv-qa ask --json`)."""
 
@@ -83,6 +90,8 @@ class AnswerOut(BaseModel):
     standalone_question: str | None
     warnings: list[str]
     model: str | None
+    unsupported_claims: list[UnsupportedClaimOut] = Field(
+        default_factory=list, description="LLM answers: cited sentences the cited abstract does not support.")
 
 
 class ErrorOut(BaseModel):

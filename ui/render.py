@@ -15,11 +15,14 @@ from html import escape
 from typing import Any
 
 from qa.answer.citations import BRACKET_RE, KEY_RE, canonical
+from qa.answer.claims import claim_text
 from qa.answer.extractive import split_sentences
-from qa.answer.types import Answer, Citation
+from qa.answer.types import Answer, Citation, UnsupportedClaim
 
 ARXIV_PREFIX = "https://arxiv.org/abs/"
 NO_ID = "no arXiv ID: this abstract was found without one, and none is guessed"
+NOT_SUPPORTED = "not supported by the cited abstract"
+_OPEN, _CLOSE = "\x02", "\x03"  # where a marked claim starts and ends (they survive `escape`)
 THINKING = '<span class="thinking">Searching the abstracts…</span>'
 EMPTY_SOURCES = (
     '<div class="sources-empty">The papers an answer cites appear here, '
@@ -81,13 +84,33 @@ def preview_html(text: str) -> str:
 
 
 def answer_html(answer: Answer) -> str:
-    """The final answer: checked citations as links, then warnings and a line of details."""
+    """The final answer: checked citations as links, unsupported claims marked, then warnings and details."""
     cited = {c.key: c for c in answer.citations}
-    body = paragraphs(answer.answer, cited)
+    body = marked(answer.answer, answer.unsupported_claims, cited)
     if answer.refused:
         body = f'<div class="refused">{body}</div>'
     notes = "".join(f'<p class="warning">⚠ {escape(w)}</p>' for w in answer.warnings)
-    return body + notes + meta_html(answer)
+    return body + unsupported_html(answer.unsupported_claims) + notes + meta_html(answer)
+
+
+def marked(text: str, claims: list[UnsupportedClaim], citations: Mapping[str, Citation]) -> str:
+    """`paragraphs` of `text`, each unsupported claim's sentence underlined with a note on hover."""
+    if not claims:
+        return paragraphs(text, citations)
+    text = text.replace(_OPEN, "").replace(_CLOSE, "")
+    for claim in claims:
+        text = text.replace(claim.sentence, f"{_OPEN}{claim.sentence}{_CLOSE}", 1)
+    html = paragraphs(text, citations)
+    return html.replace(_OPEN, f'<span class="unsupported-claim" title="{NOT_SUPPORTED}">').replace(_CLOSE, "</span>")
+
+
+def unsupported_html(claims: list[UnsupportedClaim]) -> str:
+    """The note under an answer listing the claims the cited abstracts do not support (nothing if none)."""
+    if not claims:
+        return ""
+    items = "".join(f"<li>“{escape(claim_text(c.sentence))}” [{escape(c.key)}] · support {c.support:.2f}</li>"
+                    for c in claims)
+    return f'<div class="unsupported"><p class="warning">⚠ {NOT_SUPPORTED.capitalize()}:</p><ul>{items}</ul></div>'
 
 
 def meta_html(answer: Answer) -> str:

@@ -29,6 +29,9 @@ a.cite { color: #b31b1b; }
 .cite.doc { color: var(--body-text-color-subdued); font-family: var(--font-mono); cursor: help; }
 .refused { color: var(--body-text-color-subdued); }
 .warning { color: #9a6700; font-size: 0.9em; }
+.unsupported-claim { text-decoration: underline wavy #9a6700; text-underline-offset: 3px; cursor: help; }
+.unsupported { color: #9a6700; font-size: 0.9em; }
+.unsupported ul { margin: 0 0 4px; }
 .answer-meta { margin-top: 8px; font-size: 0.78em; color: var(--body-text-color-subdued); }
 .sources-empty { color: var(--body-text-color-subdued); font-size: 0.9rem; padding: 8px 2px; }
 .sources { display: flex; flex-direction: column; gap: 10px; max-height: 560px; overflow-y: auto; }
