@@ -1,6 +1,7 @@
 """Property-based fuzzing of every parser: nothing escapes but the documented `UnrecognisedFormat`,
 well-formed records of each layout come back with their IDs and texts (whatever the line ends),
-JSON nested to any depth is refused in one line, and no record over the size limits comes back."""
+JSON nested to any depth is refused in one line, no record over the size limits comes back, and every record
+survives having its LaTeX made text."""
 
 from __future__ import annotations
 
@@ -13,12 +14,14 @@ from hypothesis import strategies as st
 
 from qa.errors import UnrecognisedFormat
 from qa.limits import MAX_JSON_DEPTH, Limits
+from qa.merge import cleaned
 from qa.papers import Paper
 from qa.sources import read_papers
 
 FUZZ = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 WORDS = st.sampled_from("model data arXiv: Abstract: Created: 2025-06-05 <feed> { } \" \\ \n \r\n ü 数据 \x00 "
-                        "percent 0.6B arXiv:2506.05176 arXiv:2506.0517612 <entry> </summary> & ; , .".split(" "))
+                        "percent $ \\textbf{ \\times 0.6B arXiv:2506.05176 arXiv:2506.0517612 <entry> </summary> "
+                        "& ; , .".split(" "))
 
 
 def parse_bytes(data: bytes, suffix: str = ".txt", limits: Limits | None = None) -> list[Paper]:
@@ -36,6 +39,7 @@ def only_documented_errors(data: bytes, suffix: str = ".txt", limits: Limits | N
         return
     for paper in papers:
         assert paper.abstract.strip() and paper.sources
+        assert cleaned(paper).abstract.strip()  # as ingest stores it: LaTeX made text, never blank
 
 
 @FUZZ
