@@ -43,6 +43,7 @@ _MATH_RE = re.compile(
     re.DOTALL,
 )
 _MACRO_RE = re.compile(r"\\(?:[a-zA-Z]+\*?|['\"^`~=.](?:[a-zA-Z]|(?=\{))|.)", re.DOTALL)
+_BRACE_RE = re.compile(r"[\\{}]")
 _OPTIONAL_RE = re.compile(r"\[[^\[\]{}]{0,100}\]")
 _PRICE_RE = re.compile(r"\$(?=\d)")
 # Macros that print nothing worth reading: references, and font switches pylatexenc does not know.
@@ -82,16 +83,17 @@ def _closing_braces(text: str) -> dict[int, int]:
     """Where the brace group opened at each ``{`` ends (just past its ``}``), for balanced groups only."""
     closing: dict[int, int] = {}
     opened: list[int] = []
-    escaped = False
-    for i, c in enumerate(text):
-        if escaped:
-            escaped = False
-        elif c == "\\":
-            escaped = True
-        elif c == "{":
-            opened.append(i)
-        elif c == "}" and opened:
-            closing[opened.pop()] = i + 1
+    escaped = -1  # the position of the character after a backslash (\{ is no brace)
+    for m in _BRACE_RE.finditer(text):
+        at = m.start()
+        if at == escaped:
+            continue
+        if m[0] == "\\":
+            escaped = at + 1
+        elif m[0] == "{":
+            opened.append(at)
+        elif opened:
+            closing[opened.pop()] = at + 1
     return closing
 
 
