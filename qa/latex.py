@@ -4,15 +4,16 @@ arXiv abstracts are plain text with LaTeX here and there: ``$5\\times$``, ``55.1
 ``\\textbf{Ma}th``, ``\\href{url}{code}``, a macro the authors never defined (``\\system``), a stray
 ``$``. Each LaTeX construct is cut out of the text (an *island*: a ``$...$`` or ``\\(...\\)`` span, a
 macro with the brace groups right after it, a brace group) and converted by pylatexenc's
-LaTeX-to-text; the text between islands is kept as it is. Converting only the islands keeps a
-``%`` or ``~`` of the plain text literal and costs a few microseconds per island rather than
-pylatexenc's tens of microseconds per character of the whole text.
+LaTeX-to-text; the text between islands is kept as it is (but runs of white space, made one space).
+Converting only the islands keeps a ``%`` or ``~`` of the plain text literal, and spends pylatexenc's
+time (tens of microseconds a character) on them alone, remembering the common ones.
 
-Math stays readable (``$O(\\log P)$`` -> ``O(log P)``, ``3$\\times$`` -> ``3`` and a times sign); a macro pylatexenc
-does not know reads as its name (``\\system`` -> ``system``); ``\\href{u}{text}`` reads ``text (u)``
-and ``\\url{u}`` ``u``; a ``$`` that pairs with none is dropped, but for a price (``$5``). Islands are
-bounded in size and nesting, so the time is linear in the text; an island pylatexenc fails on is
-converted roughly (macro names, no braces or ``$``). `to_text` never raises.
+Math stays readable (``$O(\\log P)$`` -> ``O(log P)``, ``3$\\times$`` -> ``3`` and a times sign); a
+macro pylatexenc does not know reads as its name (``\\system`` -> ``system``); ``\\href{u}{text}``
+reads ``text (u)`` and ``\\url{u}`` ``u``; a ``$`` that pairs with none is dropped, but for a price
+(``$5``). Islands are bounded in size and nesting and pylatexenc's share of a text is bounded, so the
+time is linear in the text; an island pylatexenc fails on, or past that share, is converted roughly
+(macro names, no braces or ``$``). `to_text` never raises.
 """
 
 from __future__ import annotations
