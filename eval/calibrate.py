@@ -2,14 +2,16 @@
 
 The dev split is eval/gold.jsonl and the two rewordings of each of its questions (eval/paraphrases.jsonl).
 The test split (eval/test.jsonl) is never read here. Each question is retrieved once; the answer step is
-then rerun under each candidate setting, one constant at a time over its grid (coordinate ascent, two
-passes, from the defaults), keeping the setting that gets the most dev questions right:
+then rerun under each candidate setting, one constant at a time over its grid (coordinate ascent from
+the current constants, until a pass changes nothing, at most three passes), keeping the setting that
+gets the most dev questions right:
 
     score = answerable questions answered with every must-include group
             + REFUSAL_WEIGHT x unanswerable questions refused
 
 (an unrelated answer with a real citation is the worst failure, so a refusal counts double). Ties keep
 the current value, so a rerun reproduces the constants in the code; `--check` exits 1 when they differ.
+Each run writes what it found to eval/calibration.json (tests/test_calibrate.py checks the code uses it).
 
 Usage: python eval/calibrate.py [--store DIR] [--check]
 """
@@ -24,6 +26,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+RECORD = ROOT / "eval" / "calibration.json"
 sys.path.insert(0, str(ROOT))
 
 from qa.answer.extractive import PARAMS, Params  # noqa: E402
@@ -41,7 +44,8 @@ GRID: dict[str, tuple[float, ...]] = {
     "runner_up": (0.75, 0.8, 0.85, 0.9, 0.95),
     "list_runner_up": (0.6, 0.7, 0.8),
     "kind_bonus": (0.05, 0.1, 0.15, 0.2, 0.25),
-    "subject_dense": (0.2, 0.25, 0.3, 0.35, 0.4, 0.45),
+    "subject_dense": (0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45),
+    "focus_dense": (0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 1.0),
 }
 
 
@@ -69,7 +73,14 @@ def dev_items(eval_dir: Path) -> list[Item]:
     return items
 
 
-class Bench:
+class Scorer:
+    """What `calibrate` needs of a bench: a score per setting."""
+
+    def score(self, params: Params) -> tuple[int, int, int]:  # pragma: no cover - an interface
+        raise NotImplementedError
+
+
+class Bench(Scorer):
     """The dev questions retrieved once, answered again under any `Params`."""
 
     def __init__(self, engine: QA, items: list[Item]) -> None:
@@ -91,10 +102,11 @@ class Bench:
         return right + REFUSAL_WEIGHT * refused, right, refused
 
 
-def calibrate(bench: Bench, start: Params = PARAMS, passes: int = 2) -> tuple[Params, tuple[int, int, int]]:
+def calibrate(bench: Scorer, start: Params = PARAMS, passes: int = 3) -> tuple[Params, tuple[int, int, int]]:
     """Coordinate ascent over `GRID` from `start`; ties keep the current value."""
     best, best_score = start, bench.score(start)
     for _ in range(passes):
+        before = best
         for name, grid in GRID.items():
             for value in grid:
                 if value == getattr(best, name):
@@ -103,6 +115,8 @@ def calibrate(bench: Bench, start: Params = PARAMS, passes: int = 2) -> tuple[Pa
                 score = bench.score(candidate)
                 if score[0] > best_score[0]:
                     best, best_score = candidate, score
+        if best == before:
+            break  # a whole pass changed nothing: converged
     return best, best_score
 
 
@@ -132,6 +146,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"dev questions: {len(items)} ({unanswerable} unanswerable); right {score[1]}/{len(items) - unanswerable}, "
           f"refused {score[2]}/{unanswerable}")
     print("Params(" + ", ".join(f"{f.name}={getattr(found, f.name)!r}" for f in fields(Params)) + ")")
+    RECORD.write_text(json.dumps({"params": asdict(found), "objective": score[0], "answerable_right": score[1],
+                                  "answerable": len(items) - unanswerable, "unanswerable_refused": score[2],
+                                  "unanswerable": unanswerable, "refusal_weight": REFUSAL_WEIGHT}, indent=2) + "\n")
     if args.check and asdict(found) != asdict(PARAMS):
         print("the constants in qa/answer/extractive.py differ from these: update PARAMS", file=sys.stderr)
         return 1

@@ -53,12 +53,13 @@ class Params:
     w_dense: float = 0.55         # weight of embedding similarity in a sentence's score
     w_lexical: float = 0.45       # weight of IDF-weighted coverage of the question's stems
     support_score: float = 0.33   # below this best score nothing retrieved answers
-    support_dense: float = 0.4    # a sentence this close in meaning answers even with few shared words
+    support_dense: float = 0.35   # a sentence this close in meaning answers even with few shared words
     attribute_cover: float = 0.3  # share (IDF-weighted) of the asked-for attribute's stems the answer must carry
     runner_up: float = 0.75       # further sentences must score this fraction of the best
-    list_runner_up: float = 0.7   # the same for the papers of a "which papers" list
+    list_runner_up: float = 0.6   # the same for the papers of a "which papers" list
     kind_bonus: float = 0.15      # a sentence of the kind asked for (has a number, names parts)
-    subject_dense: float = 0.4    # the same as support_dense inside the paper of a subject the question names
+    subject_dense: float = 0.2    # the same as support_dense inside the paper of a subject the question names
+    focus_dense: float = 0.5      # a sentence without the words of the thing asked for must be this close in meaning
 
 
 PARAMS = Params()
@@ -211,6 +212,11 @@ def carries(s: Scored, params: Params) -> bool:
     return s.attribute >= params.attribute_cover or s.adense >= params.support_dense
 
 
+def has_focus(question: Question, s: Scored, params: Params) -> bool:
+    """Does the sentence name the thing the question asks for ("how many layers": layers), or mean it?"""
+    return set(question.focus) <= stems(s.text) or s.adense >= params.focus_dense
+
+
 def supported(best: Scored, params: Params, subject: bool = False) -> bool:
     """Does the sentence answer the question? (The refusal rule.) `subject`: it is in the paper of a subject
     the question names, so its meaning need only match what is asked of that subject."""
@@ -270,7 +276,8 @@ def with_labels(question: Question, labels: dict[str, str | None]) -> Question:
     if not found:
         return question
     inner = [n for n in question.names if not any(mentions(label, n) for label in found)]
-    return replace(question, names=[*found, *inner])
+    label_stems = set(tokenize([" ".join(found)])[0])
+    return replace(question, names=[*found, *inner], focus=[t for t in question.focus if t not in label_stems])
 
 
 def _listing(question: Question, scored: list[Scored], papers: dict[str, str], labels: dict[str, str | None],
@@ -348,7 +355,7 @@ def _answer_sentences(q: Question, pool: list[Scored], owned: dict[str, list[str
     """The best sentences that answer `q`: of the kind it asks for, one per named subject at least;
     none when a subject has no sentence that answers (a refusal)."""
     owners = {k for keys in owned.values() for k in keys}
-    answering = [s for s in pool if supported(s, params, s.key in owners)
+    answering = [s for s in pool if supported(s, params, s.key in owners) and has_focus(q, s, params)
                  and (q.kind is not Kind.NUMBER or has_number(s.text))]
     if not answering or any(not any(s.key in keys or mentions(s.text, name) for s in answering)
                             for name, keys in owned.items()):
@@ -392,6 +399,6 @@ def render(extract: Extract, labels: dict[str, str | None]) -> str:
     for s in extract.chosen:
         out.append(f"{named(s) if s.key != last else s.text} [{s.key}]")
         last = s.key
-    if extract.prefix and extract.chosen:
-        out[0] = f"{extract.prefix} {out[0]}"
+    if extract.prefix and extract.chosen:  # our reading of the sentence it rests on, cited like it
+        out[0] = f"{extract.prefix.rstrip('.')} [{extract.chosen[0].key}]. {out[0]}"
     return " ".join(out)

@@ -152,6 +152,7 @@ class Question:
     count: int | None = None    # "the three stages": how many parts are asked for
     names_papers: bool = False  # a list question that says "papers" (or works, studies) outright
     proper: list[str] = field(default_factory=list)  # other proper nouns ("Numpy", "Chinchilla"): to be mentioned
+    focus: list[str] = field(default_factory=list)  # stems of the thing asked for ("how many layers": layer)
 
     def attribute_terms(self, subjects: list[str] | None = None) -> list[str]:
         """Its stems other than the names of its subjects (default: all its names) and generic words."""
@@ -233,5 +234,46 @@ def parse(question: str) -> Question:
                   if re.search(rf"\b{w}\b", content, re.IGNORECASE)), None)
     papers = bool(re.search(r"\b(?:papers?|works?|stud(?:y|ies)|articles?|abstracts?|publications?)\b", content, re.I))
     names = entities(content)
+    name_stems = set(tokenize([" ".join(names)])[0])
+    focus = [t for t in focus_of(content, kind) if t not in name_stems]
     return Question(content, kind, names, terms, unstated_asked(question), acronym, count, papers,
-                    proper_nouns(content, names))
+                    proper_nouns(content, names), focus)
+
+
+_AUX = r"(?:is|are|was|were|does|do|did|has|have|had|can|could|will|would|should|may|might)"
+_FOCUS_RES = [
+    re.compile(rf"\bhow (?:many|much)\s+(?:more\s+|fewer\s+|less\s+)?(?!{_AUX}\b)([a-z][\w\-]*)", re.IGNORECASE),
+    re.compile(rf"\b(?:at|in|on|with|by|to) what\s+((?:[a-z][\w\-]*\s+){{0,2}}?[a-z][\w\-]*)\s+{_AUX}\b",
+               re.IGNORECASE),
+    re.compile(rf"^\s*(?:what|which)\s+(?!{_AUX}\b)((?:[a-z][\w\-]*\s+){{0,2}}?[a-z][\w\-]*)\s+{_AUX}\b",
+               re.IGNORECASE),
+    re.compile(r"^\s*what\s+(?:is|are|was|were)\s+the\s+((?:[a-z][\w\-]*\s+){0,2}?[a-z][\w\-]*)\s+"
+               r"(?:of|for|in|used|that|does|do|behind)\b", re.IGNORECASE),
+    re.compile(r"^\s*(?:tell me|give(?: me)?|name|state|report|provide|show(?: me)?)\s+(?:the\s+|a\s+|an\s+)?"
+               r"((?:[a-z][\w\-]*\s+){0,3}?[a-z][\w\-]*)\s+(?:of|for|used|that|in|behind|applied|produced|which|"
+               r"by|at|on)\b", re.IGNORECASE),
+]
+_ASKING_RE = re.compile(r"^\s*(?:what|which|how|who|whom|whose|when|where|why|is|are|was|were|does|do|did|can|could|"
+                        r"has|have|tell|give|name|list|describe|explain|summar\w*|show|state|report|provide|compare|"
+                        r"according|in|on|for|from|by|among|between|and|also|then|so)\b", re.IGNORECASE)
+
+
+def focus_of(question: str, kind: Kind) -> list[str]:
+    """The stems of the thing the question asks for, when it names one that is not generic.
+
+    >>> focus_of("How many layers does the model have?", Kind.NUMBER), focus_of("What win rate does X get?", Kind.NUMBER)
+    (['layer'], ['win', 'rate'])
+    >>> focus_of("What model sizes does X come in?", Kind.NUMBER), focus_of("Which paper introduces X?", Kind.OTHER)
+    ([], [])
+    """
+    if kind in (Kind.EXPANSION, Kind.LIST, Kind.SUMMARY):
+        return []
+    skip = QUESTION_WORDS | GENERIC_TERMS | (PART_WORDS if kind is Kind.PARTS else set())
+    for pattern in _FOCUS_RES:
+        m = pattern.search(question)
+        if m:
+            return [t for t in tokenize([m.group(1)])[0] if t not in skip]
+    if not _ASKING_RE.match(question):  # telegraphic ("Qwen2-VL context length?"): the last words are the focus
+        tail = re.sub(r"\b[A-Z][\w.\-]*[A-Z0-9][\w.\-]*\b", " ", question.rsplit(":", 1)[-1])
+        return [t for t in tokenize([tail])[0] if t not in skip][-2:]
+    return []

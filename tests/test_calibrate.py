@@ -1,0 +1,52 @@
+"""The answerer's constants come from eval/calibrate.py on the dev split: the code uses what its last run
+found, and the search itself keeps ties and finds the best setting of each constant."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, replace
+from pathlib import Path
+
+import calibrate  # eval/calibrate.py (eval/ is on the test path)
+
+from qa.answer.extractive import PARAMS, Params
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_code_uses_the_constants_the_calibration_found() -> None:
+    record = json.loads((ROOT / "eval" / "calibration.json").read_text())
+    assert record["params"] == asdict(PARAMS)
+    assert record["unanswerable_refused"] <= record["unanswerable"]
+    assert record["objective"] == record["answerable_right"] + record["refusal_weight"] * record["unanswerable_refused"]
+
+
+def test_calibration_reads_the_dev_split_only() -> None:
+    items = calibrate.dev_items(ROOT / "eval")
+    dev = [json.loads(line) for line in (ROOT / "eval" / "gold.jsonl").read_text().splitlines() if line.strip()]
+    test = {json.loads(line)["question"] for line in (ROOT / "eval" / "test.jsonl").read_text().splitlines()
+            if line.strip()}
+    assert len(items) == 3 * len(dev)  # each question and its two rewordings
+    assert not {i.question for i in items} & test
+
+
+class Peak(calibrate.Scorer):
+    """A score with one best setting, flat around the current support_dense (a tie)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def score(self, params: Params) -> tuple[int, int, int]:
+        self.calls += 1
+        best = -abs(params.attribute_cover - 0.6) * 10 - abs(params.runner_up - 0.9) * 10
+        return round(100 + best), 0, 0
+
+
+def test_coordinate_ascent_finds_the_best_setting_and_keeps_ties() -> None:
+    start = replace(PARAMS, attribute_cover=0.3, runner_up=0.75)
+    found, score = calibrate.calibrate(Peak(), start)
+    assert (found.attribute_cover, found.runner_up) == (0.6, 0.9)
+    assert found.support_dense == start.support_dense and found.w_dense == start.w_dense  # ties kept
+    assert score[0] == 100
+    again, _ = calibrate.calibrate(Peak(), found)
+    assert again == found  # a rerun from the result reproduces it
