@@ -261,7 +261,7 @@ _ASKING_RE = re.compile(r"^\s*(?:what|which|how|who|whom|whose|when|where|why|is
 def focus_of(question: str, kind: Kind) -> list[str]:
     """The stems of the thing the question asks for, when it names one that is not generic.
 
-    >>> focus_of("How many layers does the model have?", Kind.NUMBER), focus_of("What win rate does X get?", Kind.NUMBER)
+    >>> focus_of("How many layers does it have?", Kind.NUMBER), focus_of("What win rate does X get?", Kind.NUMBER)
     (['layer'], ['win', 'rate'])
     >>> focus_of("What model sizes does X come in?", Kind.NUMBER), focus_of("Which paper introduces X?", Kind.OTHER)
     ([], [])
