@@ -53,7 +53,7 @@ class Answer:
         return len(self.removed_citations)
 
     def to_dict(self) -> dict[str, Any]:
-        """The Answer JSON of DESIGN.md (field names of the data model)."""
+        """The Answer JSON every front-end shows (docs/ARCHITECTURE.md lists its fields)."""
         return {
             "question": self.question,
             "answer": self.answer,
