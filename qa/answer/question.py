@@ -55,7 +55,7 @@ GENERIC_TERMS = set(tokenize([
     "size sizes number numbers amount kind kinds type types version versions variant variants mode modes way ways "
     "thing things level levels over under different role effect impact importance significance aim benefit "
     "advantage difference relationship relation meaning definition point focus scope value values figure figures "
-    "score scores much big large long fast high low range total count"
+    "score scores much big large long fast high low range total count data"
 ])[0])
 # The parts of a method or system: such a question wants the sentence that names them.
 PART_WORDS = set(tokenize([
@@ -164,6 +164,14 @@ class Question:
         return [t for t in self.terms if t not in name_stems and t not in GENERIC_TERMS]
 
 
+_PREFIXED_RE = re.compile(r"\b(pre|post|re|co|multi|non|sub|self|inter|intra|over|under)-(?=[a-z])", re.IGNORECASE)
+
+
+def words_of(text: str) -> list[str]:
+    """The stemmed words of `text`, "pre-training" read as "pretraining" (abstracts write it both ways)."""
+    return tokenize([_PREFIXED_RE.sub(r"\1", text)])[0]
+
+
 def content_of(question: str) -> str:
     """The question without the IDs and dates that only filter the search."""
     return _ID_OR_YEAR_RE.sub(" ", MONTH_RE.sub(" ", question))
@@ -225,7 +233,7 @@ def kind_of(question: str) -> Kind:
 def parse(question: str) -> Question:
     """Read `question` (already standalone)."""
     content = content_of(question)
-    terms = [t for t in dict.fromkeys(tokenize([content])[0]) if t not in QUESTION_WORDS]
+    terms = [t for t in dict.fromkeys(words_of(content)) if t not in QUESTION_WORDS]
     kind = kind_of(content)
     acronym = None
     if kind is Kind.EXPANSION:
@@ -268,12 +276,12 @@ def focus_of(question: str, kind: Kind) -> list[str]:
     """
     if kind in (Kind.EXPANSION, Kind.LIST, Kind.SUMMARY):
         return []
-    skip = QUESTION_WORDS | GENERIC_TERMS | (PART_WORDS if kind is Kind.PARTS else set())
+    skip = QUESTION_WORDS | GENERIC_TERMS | NUMBER_WORDS | (PART_WORDS if kind is Kind.PARTS else set())
     for pattern in _FOCUS_RES:
         m = pattern.search(question)
         if m:
-            return [t for t in tokenize([m.group(1)])[0] if t not in skip]
-    if not _ASKING_RE.match(question):  # telegraphic ("Qwen2-VL context length?"): the last words are the focus
+            return [t for t in words_of(m.group(1)) if t not in skip]
+    if not _ASKING_RE.match(question):  # telegraphic ("Qwen2-VL context length?"): the last word is the focus
         tail = re.sub(r"\b[A-Z][\w.\-]*[A-Z0-9][\w.\-]*\b", " ", question.rsplit(":", 1)[-1])
-        return [t for t in tokenize([tail])[0] if t not in skip][-2:]
+        return [t for t in words_of(tail) if t not in skip][-1:]
     return []
