@@ -59,7 +59,7 @@ class Params:
     list_runner_up: float = 0.6   # the same for the papers of a "which papers" list
     kind_bonus: float = 0.15      # a sentence of the kind asked for (has a number, names parts)
     subject_dense: float = 0.35   # the same as support_dense inside the paper of a subject the question names
-    focus_dense: float = 0.45     # a sentence without the words of the thing asked for must be this close in meaning
+    focus_dense: float = 0.65     # a sentence without the words of the thing asked for must be this close in meaning
 
 
 PARAMS = Params()
