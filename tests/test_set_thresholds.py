@@ -71,7 +71,8 @@ def test_thresholds_are_measured_minus_margin(written: tuple[dict[str, Any], str
     # answers: one question + the split's largest retrieval spread
     assert dev["answers"]["extractive"]["must_include"] == 0.73  # 0.8125 - 1/16 - 0.02
     assert dev["answers"]["extractive"]["refusal_precision"] == 0.48  # 0.75 - 1/4 refusals - 0.02
-    assert test["answers"]["extractive"]["refusal_recall"] == 0.9  # 0.95 - 1/10 - 0.01 = 0.84: the floor
+    # the held-out split is gated at measured - margin, not lifted to the dev floor (it is never tuned on)
+    assert test["answers"]["extractive"]["refusal_recall"] == 0.84  # 0.95 - 1/10 - 0.01
     assert test["answers"]["extractive"]["token_f1"] == 0.27  # 0.3 - 1/50 - 0.01
     # conversations and rewordings: 1/turns, 1/follow-ups, 1/rewordings ...
     assert dev["conversations"]["extractive"]["turn_accuracy"] == 0.58  # 0.7 - 1/10 - 0.02
@@ -85,8 +86,8 @@ def test_floors_are_kept(written: tuple[dict[str, Any], str, str]) -> None:
     for split in ("dev", "test"):
         extractive = t[split]["answers"]["extractive"]
         assert t[split]["retrieval"]["hybrid"]["hit@5"] >= 0.95
-        assert extractive["refusal_recall"] >= 0.9
         assert extractive["max"] == {"fabricated_citations": 0, "latency_p50_s": 1.0, "latency_p95_s": 3.0}
+    assert t["dev"]["answers"]["extractive"]["refusal_recall"] >= 0.9
     assert t["dev"]["retrieval"]["hybrid"]["hit@5"] == 0.95  # measured 0.9: the floor, and said so
     assert "dev.retrieval.hybrid.hit@5 measured 0.9 is below the floor 0.95" in stderr
     assert "hit@5 BELOW THE FLOOR 0.95" in text
