@@ -21,7 +21,7 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from qa.answer.citations import BRACKET_RE
 from qa.engine import QA
@@ -233,19 +233,28 @@ class GoldItem:
     category: str
 
 
-def load_gold(path: Path) -> list[GoldItem]:
-    """The questions of a gold JSONL file; BadInput naming the first bad line."""
+T = TypeVar("T")
+
+
+def read_rows(path: Path, what: str, make: Callable[[dict[str, Any]], T]) -> list[T]:
+    """The objects of a JSONL file made by `make`; BadInput naming the first bad line."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as e:
-        raise BadInput(f"{path}: cannot read the gold file ({e})") from None
-    items = []
+        raise BadInput(f"{path}: cannot read the {what} file ({e})") from None
+    rows = []
     for n, line in enumerate(lines, 1):
         if line.strip():
             try:
-                items.append(GoldItem(**json.loads(line)))
-            except (json.JSONDecodeError, TypeError) as e:
-                raise BadInput(f"{path}: line {n} is not a gold item ({e})") from None
+                rows.append(make(json.loads(line)))
+            except (json.JSONDecodeError, KeyError, TypeError) as e:
+                raise BadInput(f"{path}: line {n} is not a {what} item ({e!r})") from None
+    return rows
+
+
+def load_gold(path: Path) -> list[GoldItem]:
+    """The questions of a gold JSONL file; BadInput naming the first bad line."""
+    items = read_rows(path, "gold", lambda row: GoldItem(**row))
     if not items:
         raise BadInput(f"{path}: no gold questions")
     return items

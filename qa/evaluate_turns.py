@@ -10,12 +10,11 @@ refused. eval/README.md explains every number.
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from qa.chat import Message
 from qa.errors import BadInput
@@ -31,6 +30,7 @@ from qa.evaluate import (
     mean,
     missing_groups,
     open_store,
+    read_rows,
 )
 from qa.judge import require_llm
 from qa.settings import Settings
@@ -41,7 +41,6 @@ CONVERSATIONS_FILE = "conversations.jsonl"
 PARAPHRASES_FILE = "paraphrases.jsonl"
 PARAPHRASE_SPLIT = "dev"  # the split whose questions have rewordings
 
-T = TypeVar("T")
 
 
 # --- the verdict --------------------------------------------------------------------------------
@@ -107,22 +106,6 @@ class Split:
     paraphrases: list[Paraphrase] = field(default_factory=list)
 
 
-def _read_rows(path: Path, what: str, make: Callable[[dict[str, Any]], T]) -> list[T]:
-    """The objects of a JSONL file made by `make`; BadInput naming the first bad line."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as e:
-        raise BadInput(f"{path}: cannot read the {what} file ({e})") from None
-    rows = []
-    for n, line in enumerate(lines, 1):
-        if line.strip():
-            try:
-                rows.append(make(json.loads(line)))
-            except (json.JSONDecodeError, KeyError, TypeError) as e:
-                raise BadInput(f"{path}: line {n} is not a {what} item ({e!r})") from None
-    return rows
-
-
 def _conversation(row: dict[str, Any]) -> Conversation:
     return Conversation(row["id"], row["split"], [Turn(**turn) for turn in row["turns"]])
 
@@ -133,12 +116,12 @@ def _paraphrase(row: dict[str, Any]) -> Paraphrase:
 
 def load_conversations(path: Path) -> list[Conversation]:
     """The conversations of a JSONL file; BadInput naming the first bad line."""
-    return _read_rows(path, "conversation", _conversation)
+    return read_rows(path, "conversation", _conversation)
 
 
 def load_paraphrases(path: Path) -> list[Paraphrase]:
     """The rewordings of a JSONL file; BadInput naming the first bad line."""
-    return _read_rows(path, "paraphrase", _paraphrase)
+    return read_rows(path, "paraphrase", _paraphrase)
 
 
 def load_splits(data: Path, which: str = "all") -> list[Split]:

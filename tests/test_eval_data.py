@@ -3,31 +3,13 @@ and the validators catch a broken file."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
-
-from tests.conftest import ROOT
-
-
-@pytest.fixture(scope="module")
-def check_gold() -> Iterator[ModuleType]:
-    """eval/check_gold.py loaded as a module (eval/ is not a package)."""
-    spec = importlib.util.spec_from_file_location("check_gold", ROOT / "eval" / "check_gold.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up while being defined
-    try:
-        spec.loader.exec_module(module)
-        yield module
-    finally:
-        del sys.modules[spec.name]
 
 
 @pytest.fixture(scope="module")
