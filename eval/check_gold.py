@@ -214,7 +214,7 @@ def jaccard(a: object, b: object) -> float:
     return len(wa & wb) / len(wa | wb) if wa | wb else 1.0
 
 
-def near_copies(rows: list[dict[str, object]], dev_gold: Path) -> list[str]:
+def near_copies(rows: list[dict[str, object]], dev_gold: Path, split: str = "dev") -> list[str]:
     """A problem for every question of `rows` that is a near-copy of a question of `dev_gold`."""
     dev = [json.loads(line) for line in dev_gold.read_text(encoding="utf-8").splitlines() if line.strip()]
     problems: list[str] = []
@@ -223,7 +223,7 @@ def near_copies(rows: list[dict[str, object]], dev_gold: Path) -> list[str]:
             score = jaccard(row.get("question"), other.get("question"))
             if score >= NEAR_COPY_JACCARD:
                 problems.append(
-                    f"{row.get('id')}: near-copy of dev question {other.get('id')} (word Jaccard {score:.2f}): "
+                    f"{row.get('id')}: near-copy of {split} question {other.get('id')} (word Jaccard {score:.2f}): "
                     f"{row.get('question')!r} ~ {other.get('question')!r}"
                 )
     return problems
@@ -479,6 +479,10 @@ def check_extra_files(papers: dict[str, CorpusPaper], gold_rows: list[dict[str, 
     if DEFAULT_PARAPHRASES.exists() and gold.resolve() == DEFAULT_GOLD.resolve():
         problems.extend(check_paraphrases(DEFAULT_PARAPHRASES, gold_rows))
         rows = _read_jsonl(DEFAULT_PARAPHRASES)[0]
+        if DEFAULT_TEST.exists():  # a rewording is tuned on too: it must not near-copy a held-out question
+            reworded = [{"id": f"{r.get('id')} rewording", "question": text} for r in rows
+                        if isinstance(r.get("rewordings"), list) for text in r["rewordings"]]
+            problems.extend(near_copies(reworded, DEFAULT_TEST, "test"))
         summary.append(f"{len(rows)} paraphrased questions, "
                        f"{sum(len(r['rewordings']) for r in rows if isinstance(r.get('rewordings'), list))} rewordings")
     return problems, summary

@@ -73,3 +73,20 @@ def test_splits_are_told_apart_by_file_name(check_gold: ModuleType) -> None:
     assert check_gold.split_for(check_gold.DEFAULT_GOLD) is check_gold.DEV
     assert check_gold.split_for(check_gold.DEFAULT_TEST) is check_gold.TEST
     assert check_gold.jaccard("What is arXiv:2501.01257 about?", "what is arXiv:2501.01257 about") == 1.0
+
+
+def test_a_rewording_that_near_copies_a_test_question_is_reported(check_gold: ModuleType, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rewordings are tuned on too, so one that repeats a held-out question would leak it into calibration."""
+    held_out = json.loads(check_gold.DEFAULT_TEST.read_text().splitlines()[0])["question"]
+    rows = [json.loads(line) for line in check_gold.DEFAULT_PARAPHRASES.read_text().splitlines() if line.strip()]
+    rows[0]["rewordings"][1] = held_out
+    leaked = tmp_path / "paraphrases.jsonl"
+    leaked.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    gold_rows = [json.loads(line) for line in check_gold.DEFAULT_GOLD.read_text().splitlines() if line.strip()]
+    monkeypatch.setattr(check_gold, "DEFAULT_CONVERSATIONS", tmp_path / "none.jsonl")
+    assert check_gold.check_extra_files({}, gold_rows, check_gold.DEFAULT_GOLD)[0] == []  # the real file is clean
+    monkeypatch.setattr(check_gold, "DEFAULT_PARAPHRASES", leaked)
+    problems, _ = check_gold.check_extra_files({}, gold_rows, check_gold.DEFAULT_GOLD)
+    assert [p.split(":")[0] for p in problems] == [f"{rows[0]['id']} rewording"]
+    assert "near-copy of test question" in problems[0]
