@@ -219,10 +219,10 @@ def stage_clock(embedder_class: type) -> Iterator[dict[str, float]]:
     (waiting for those vectors); write: `Store._write` (wait plus the vector upsert). What is left of
     the main thread's wall time (upsert, catalog writes and commits) is the store stage.
     """
-    import qa.ingest as ingest_module
-    from qa.chunks import Chunker
-    from qa.merge import Merger
-    from qa.store import Store
+    import qa.ingest.pipeline as ingest_module
+    from qa.index.store import Store
+    from qa.ingest.chunks import Chunker
+    from qa.ingest.merge import Merger
 
     seconds = dict.fromkeys(("parse", "merge", "chunk", "embed", "wait", "write"), 0.0)
 
@@ -321,12 +321,12 @@ def precomputed_embedder(real: Any, pool: Any) -> Any:
 # --- worker: one corpus size ---------------------------------------------------------------------
 def measure_size(opts: argparse.Namespace) -> dict[str, Any]:
     """Ingest the corpus `opts.corpus` into a new store and measure everything about it."""
-    from qa.engine import QA
+    from qa.answer.engine import QA
+    from qa.index.retrieve import Retriever
+    from qa.index.store import Store
     from qa.ingest import ingest
-    from qa.merge import as_new
-    from qa.retrieve import Retriever
-    from qa.sources import read_papers
-    from qa.store import Store
+    from qa.ingest.merge import as_new
+    from qa.ingest.sources import read_papers
 
     n, corpus, store_dir = opts.worker_size, Path(opts.corpus), Path(opts.store)
     full = n <= opts.full_embed_max and not opts.precomputed
@@ -433,11 +433,11 @@ def compare_backend(opts: argparse.Namespace) -> dict[str, Any]:
     """Speed of one backend on the comparison abstracts, and retrieval quality on the gold set."""
     import numpy as np
 
-    from qa.embed import load_embedder, onnx_model
-    from qa.evaluate import DEPTH, dedupe, load_gold, retrieval_metrics
+    from qa.evaluation.evaluate import DEPTH, dedupe, load_gold, retrieval_metrics
+    from qa.index.retrieve import Retriever
+    from qa.index.store import Store
     from qa.ingest import ingest
-    from qa.retrieve import Retriever
-    from qa.store import Store
+    from qa.ingest.embed import load_embedder, onnx_model
 
     backend, cache = opts.worker_compare, Path(opts.model_cache)
     texts = json.loads(Path(opts.texts).read_text())
@@ -492,7 +492,7 @@ def cold_start(store: Path, model_cache: Path, runs: int, question: str = COLD_Q
                chroma_url: str | None = None) -> dict[str, Any]:
     """Wall time of new `arxiv-qa ask` processes on `store` (extractive answers), and their median."""
     exe = Path(sys.executable).with_name("arxiv-qa")
-    command = [str(exe)] if exe.exists() else [sys.executable, "-m", "qa.cli"]
+    command = [str(exe)] if exe.exists() else [sys.executable, "-m", "ui.cli"]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ARXIV_QA_", "OPENAI_"))}
     env.update(ARXIV_QA_MODEL_CACHE=str(model_cache), ARXIV_QA_EMBED_BACKEND="onnx-int8", ARXIV_QA_MODE="extractive")
     if chroma_url:

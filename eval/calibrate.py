@@ -29,10 +29,10 @@ ROOT = Path(__file__).resolve().parent.parent
 RECORD = ROOT / "eval" / "calibration.json"
 sys.path.insert(0, str(ROOT))
 
+from qa.answer.engine import QA  # noqa: E402
 from qa.answer.extractive import PARAMS, Params  # noqa: E402
-from qa.engine import QA  # noqa: E402
-from qa.evaluate import includes_all  # noqa: E402
-from qa.retrieve import Retrieval, parse_filters  # noqa: E402
+from qa.evaluation.evaluate import includes_all  # noqa: E402
+from qa.index.retrieve import Retrieval, parse_filters  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 
 REFUSAL_WEIGHT = 2

@@ -40,8 +40,8 @@ from qa.answer.claims import (  # noqa: E402
     missing_numbers,
     support,
 )
+from qa.answer.engine import QA  # noqa: E402
 from qa.answer.extractive import split_sentences  # noqa: E402
-from qa.engine import QA  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 
 INVENTED = (

@@ -40,7 +40,7 @@ def start_server(store: Path, port: int, concurrency: int, model_cache: Path | N
     env = {**os.environ, "ARXIV_QA_STORE": str(store), "ARXIV_QA_CONCURRENCY_LIMIT": str(concurrency)}
     if model_cache is not None:
         env["ARXIV_QA_MODEL_CACHE"] = str(model_cache)
-    proc = subprocess.Popen([sys.executable, "-m", "qa.cli", "serve", "--port", str(port)], env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "ui.cli", "serve", "--port", str(port)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline and proc.poll() is None:

@@ -14,9 +14,9 @@ import os
 import statistics
 from pathlib import Path
 
-from qa.engine import QA
+from qa.answer.engine import QA
+from qa.index.store import Store
 from qa.settings import Settings
-from qa.store import Store
 
 STAGES = ["rewrite", "bm25", "embed_query", "dense", "answer", "total"]
 

@@ -9,12 +9,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from qa.answer.types import REFUSAL, Answer
-from qa.engine import QA
+from qa.answer.engine import QA
 from qa.errors import LLMError
+from qa.index.store import Store
 from qa.ingest import ingest
 from qa.settings import Settings
-from qa.store import Store
+from qa.types import REFUSAL, Answer
 from tests.fakes.openai_server import BrokenStream, Delay, FakeOpenAI, Malformed, Reply, Status
 
 KEY = "sk-test-planted-4f9a"

@@ -12,14 +12,14 @@ import pytest
 from pydantic import SecretStr
 
 from qa.answer import claims as c
-from qa.answer.types import Answer, UnsupportedClaim
+from qa.answer.engine import QA
 from qa.answer.variants import disagreement_note
-from qa.engine import QA
+from qa.index.store import Store
 from qa.settings import Settings
-from qa.slack_format import render_answer
-from qa.store import Store
+from qa.types import Answer, UnsupportedClaim
 from tests.fakes.openai_server import FakeOpenAI, Reply
-from ui.render import answer_html
+from ui.slack.format import render_answer
+from ui.web.render import answer_html
 
 QWEN3 = "arXiv:2505.09388"
 QWEN25_1M = "arXiv:2501.15383"

@@ -16,14 +16,14 @@ from typing import Any
 
 import pytest
 
-from qa.engine import QA
+from qa.answer.engine import QA
 from qa.errors import LLMError
-from qa.evaluate import DEPTH, EvalReport, Evaluator, load_gold
-from qa.evaluate_turns import evaluate_splits, load_splits
+from qa.evaluation.evaluate import DEPTH, EvalReport, Evaluator, load_gold
+from qa.evaluation.evaluate_turns import evaluate_splits, load_splits
+from qa.evaluation.report import gate, summaries, summary, write_report
+from qa.index.store import Store
 from qa.ingest import ingest
-from qa.report import gate, summaries, summary, write_report
 from qa.settings import Settings
-from qa.store import Store
 from tests.conftest import ROOT, make_settings, run_cli
 from tests.fakes.openai_server import Exchange, FakeOpenAI, Reply, Status
 

@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 from servers import free_port, start_chroma
 
-from qa.engine import QA
+from qa.answer.engine import QA
 from qa.errors import StoreError
+from qa.index.store import Store
 from qa.ingest import bundled_corpus, ingest
 from qa.settings import Settings
-from qa.store import Store
 from tests.conftest import make_settings, run_cli
 
 

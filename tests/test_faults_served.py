@@ -15,15 +15,15 @@ import pytest
 from pydantic import SecretStr
 from servers import free_port, start_chroma
 
-from qa.engine import QA
+from qa.answer.engine import QA
 from qa.errors import LLMError
+from qa.index.store import Store
 from qa.ingest import ingest
 from qa.settings import Settings
-from qa.store import Store
 from tests.conftest import make_settings
 from tests.fakes.openai_server import Delay, FakeOpenAI, Reply, Status
 from tests.test_api import running
-from ui.server import create_app
+from ui.web.server import create_app
 
 KEY = "sk-served-fault-planted-31"
 QUESTION = "How many languages does Qwen3 support?"

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 
 from qa.errors import UnrecognisedFormat
+from qa.index.store import Store
 from qa.ingest import bundled_corpus, ingest
+from qa.ingest.papers import Paper
+from qa.ingest.sources import detect_format, read_papers
 from qa.limits import MAX_JSON_DEPTH, JSONTooDeep, Limits, load_json
-from qa.papers import Paper
 from qa.settings import Settings
-from qa.sources import detect_format, read_papers
-from qa.store import Store
 from tests.conftest import DATA, count_with_peak_memory, run_cli
 from tests.corpusgen import write_blocks, write_kaggle
 

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from qa.embed import load_tokenizer
+from qa.index.store import Store
 from qa.ingest import bundled_corpus, ingest
+from qa.ingest.embed import load_tokenizer
 from qa.settings import Settings
-from qa.store import Store
 from tests.conftest import make_settings, run_cli
 from tests.corpusgen import abstract, write_blocks
 
@@ -169,7 +169,7 @@ def test_kill_9_mid_ingest_then_resume(tmp_path: Path) -> None:
     write_blocks(dump, 120, seed=7)
     store = tmp_path / "s"
     env = {**os.environ, "ARXIV_QA_STORE": str(store), "ARXIV_QA_INGEST_BATCH": "4"}
-    proc = subprocess.Popen([sys.executable, "-m", "qa.cli", "ingest", str(dump)], env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "ui.cli", "ingest", str(dump)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while _papers_in(store) < 20 and proc.poll() is None and time.monotonic() < deadline:
@@ -196,7 +196,7 @@ def test_new_process_reopens_the_store_and_retrieves_the_same_chunks(corpus_stor
     vector = store.embedder.get_query_embedding(question)
     here = store.collection.query(query_embeddings=[vector], n_results=5)["ids"][0]
     code = (
-        "import json,sys; from qa.store import Store; from qa.settings import Settings;"
+        "import json,sys; from qa.index.store import Store; from qa.settings import Settings;"
         f"s=Store(Settings(_env_file=None, store={str(corpus_store.store)!r}));"
         f"v=s.embedder.get_query_embedding({question!r});"
         "print(json.dumps(s.collection.query(query_embeddings=[v], n_results=5)['ids'][0]))"

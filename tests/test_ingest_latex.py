@@ -11,10 +11,9 @@ from pathlib import Path
 import pytest
 
 import qa
-from qa import latex
-from qa.ingest import TEXT_FORM, bundled_corpus, ingest
+from qa.index.store import Store
+from qa.ingest import TEXT_FORM, bundled_corpus, ingest, latex
 from qa.settings import Settings
-from qa.store import Store
 from tests.conftest import make_settings
 
 LATEX_RE = re.compile(r"\\[a-zA-Z]+|\$")
@@ -109,7 +108,7 @@ def test_an_old_catalog_gains_the_raw_column_on_open(tmp_path: Path) -> None:
                    ('{"abstract": "A $5\\\\times$ gain.", "arxiv_id": "2501.00001", "title": null, "comments": null, '
                     '"created": null, "categories": [], "authors": null, "sources": [], "variants": '
                     '[{"text": "A $5\\\\times$ gain.", "sources": []}]}',))
-    from qa.catalog import Catalog
+    from qa.index.catalog import Catalog
 
     catalog = Catalog(path)
     paper = catalog.get("arXiv:2501.00001")
@@ -119,8 +118,8 @@ def test_an_old_catalog_gains_the_raw_column_on_open(tmp_path: Path) -> None:
 
 
 def test_bundled_corpus_records_are_cleaned_as_read() -> None:
-    from qa.merge import cleaned
-    from qa.sources import read_papers
+    from qa.ingest.merge import cleaned
+    from qa.ingest.sources import read_papers
 
     records = [cleaned(r) for p in sorted(bundled_corpus().glob("*.txt")) for r in read_papers(p)]
     assert not [r.abstract for r in records if LATEX_RE.search(r.abstract)]

@@ -14,16 +14,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from llama_index.core.node_parser import SentenceSplitter
 
-import qa.merge
-from qa.chunks import Chunker
-from qa.embed import load_fast_tokenizer, load_tokenizer
+import qa.ingest.merge
+from qa.index.retrieve import Retriever
+from qa.index.store import Store
 from qa.ingest import bundled_corpus, ingest
-from qa.merge import MemoryIndex, Merger
-from qa.papers import Chunk, Paper, Source, sentence_pieces
-from qa.retrieve import Retriever
+from qa.ingest.chunks import Chunker
+from qa.ingest.embed import load_fast_tokenizer, load_tokenizer
+from qa.ingest.merge import MemoryIndex, Merger
+from qa.ingest.papers import Chunk, Paper, Source, sentence_pieces
+from qa.ingest.sources import read_papers
 from qa.settings import Settings
-from qa.sources import read_papers
-from qa.store import Store
 from tests.corpusgen import abstract, write_blocks
 
 MAX, OVERLAP = 256, 24
@@ -122,21 +122,21 @@ def test_a_tokenizer_that_marks_spaces_gets_plain_counts() -> None:
 
 def test_merging_computes_a_texts_lookup_keys_once(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[str] = []
-    real = qa.merge._compute_band_keys
+    real = qa.ingest.merge._compute_band_keys
 
     def spy(text: str) -> list[str]:
         calls.append(text)
         return real(text)
 
-    monkeypatch.setattr(qa.merge, "_compute_band_keys", spy)
-    qa.merge._band_keys.cache_clear()
+    monkeypatch.setattr(qa.ingest.merge, "_compute_band_keys", spy)
+    qa.ingest.merge._band_keys.cache_clear()
     rng = random.Random(3)
     merger = Merger(MemoryIndex())
     records = [Paper(abstract=abstract(rng), sources=[Source("f.txt", i + 1)]) for i in range(20)]
     for record in records:
         merger.add(record)  # looks the keys up, then stores the new paper under the same keys
     assert len(calls) == 20
-    qa.merge._band_keys.cache_clear()
+    qa.ingest.merge._band_keys.cache_clear()
 
 
 def test_chunk_texts_are_metadata_not_chroma_documents(corpus_store: Settings) -> None:

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from qa.index.retrieve import Filters, Retriever, cap_per_paper, fuse, parse_filters
+from qa.index.store import Store
 from qa.ingest import ingest
-from qa.retrieve import Filters, Retriever, cap_per_paper, fuse, parse_filters
 from qa.settings import Settings
-from qa.store import Store
 from tests.corpusgen import write_blocks
 
 

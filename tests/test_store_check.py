@@ -20,12 +20,12 @@ import chromadb
 import pytest
 from chromadb.config import Settings as ChromaSettings
 
-from qa.check import check_store
 from qa.errors import StoreBusy, StoreError
+from qa.index.check import check_store
+from qa.index.lock import LOCK_FILE, WriteLock
+from qa.index.store import Store
 from qa.ingest import ingest
-from qa.lock import LOCK_FILE, WriteLock
 from qa.settings import Settings
-from qa.store import Store
 from tests.conftest import MODEL_CACHE, make_settings, run_cli
 from tests.corpusgen import write_blocks
 
@@ -137,7 +137,7 @@ def _start_ingest(path: Path, store: Path, wait: str) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ARXIV_QA_")}
     env.update(ARXIV_QA_STORE=str(store), ARXIV_QA_MODEL_CACHE=str(MODEL_CACHE), ARXIV_QA_INGEST_BATCH="4",
                ARXIV_QA_WRITE_LOCK_WAIT=wait)
-    return subprocess.Popen([sys.executable, "-m", "qa.cli", "ingest", str(path)], env=env, text=True,
+    return subprocess.Popen([sys.executable, "-m", "ui.cli", "ingest", str(path)], env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 

@@ -17,14 +17,14 @@ import pytest
 from playwright.sync_api import sync_playwright
 from pydantic import SecretStr
 
-from qa.engine import QA
+from qa.answer.engine import QA
+from qa.index.store import Store
 from qa.ingest import ingest
 from qa.settings import Settings
-from qa.store import Store
 from tests.conftest import ROOT, make_settings
 from tests.fakes.openai_server import FakeOpenAI, _chunk, _chunk_base, split_text
 from tests.test_api import running, store_copy
-from ui.server import create_app
+from ui.web.server import create_app
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -24,29 +24,29 @@ from gradio_client import Client
 from pydantic import SecretStr
 from servers import free_port
 
-from qa.engine import QA
+from qa.answer.engine import QA
 from qa.errors import BadInput
+from qa.index.store import Store
 from qa.ingest import ingest
 from qa.settings import Settings
-from qa.store import Store
 from tests.conftest import ROOT, make_settings, run_cli
 from tests.fakes.openai_server import Delay, FakeOpenAI, Reply
 from tests.test_api import running, store_copy
 from ui import uploads
-from ui.app import ChatApp, Conversation
-from ui.guard import LoginBackoff
-from ui.server import chat_page, check_exposure, create_app, is_loopback, page_auth, prepare
-from ui.workers import Workers
+from ui.web.app import ChatApp, Conversation
+from ui.web.guard import LoginBackoff
+from ui.web.server import chat_page, check_exposure, create_app, is_loopback, page_auth, prepare
+from ui.web.workers import Workers
 
 QUESTION = "How many languages does Qwen3 support?"
 
 
 @pytest.fixture(scope="module")
 def served(corpus_store: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    """`python -m qa.cli serve --port N` on a copy of the corpus store; yields (URL, store)."""
+    """`python -m ui.cli serve --port N` on a copy of the corpus store; yields (URL, store)."""
     store, port = store_copy(corpus_store, tmp_path_factory, "serve"), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ARXIV_QA_", "OPENAI_", "SLACK_"))}
-    proc = subprocess.Popen([sys.executable, "-m", "qa.cli", "serve", "--port", str(port)],
+    proc = subprocess.Popen([sys.executable, "-m", "ui.cli", "serve", "--port", str(port)],
                             env={**env, "ARXIV_QA_STORE": str(store)}, stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}"
     try:

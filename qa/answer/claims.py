@@ -27,10 +27,9 @@ import numpy as np
 
 from qa.answer.citations import BRACKET_RE, KEY_RE, LOOSE_ID_RE, canonical
 from qa.answer.extractive import split_sentences
-from qa.answer.types import UnsupportedClaim
-from qa.bm25 import tokenize
-from qa.papers import Paper, namelike, sentence_pieces
-from qa.retrieve import Passage
+from qa.index.bm25 import tokenize
+from qa.ingest.papers import Paper, namelike, sentence_pieces
+from qa.types import Passage, UnsupportedClaim
 
 EmbedFn = Callable[[list[str]], list[list[float]]]
 Weight = Callable[[str], float]

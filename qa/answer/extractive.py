@@ -20,8 +20,8 @@ import numpy as np
 
 from qa.answer.question import NUMBER_WORDS, PART_WORDS, Kind, Question, parse, words_of
 from qa.answer.subjects import expansion, family, mentions, owner
-from qa.bm25 import BM25Index, tokenize
-from qa.papers import sentence_pieces
+from qa.index.bm25 import BM25Index, tokenize
+from qa.ingest.papers import sentence_pieces
 
 EmbedFn = Callable[[list[str]], list[list[float]]]
 

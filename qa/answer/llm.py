@@ -17,11 +17,11 @@ import httpx
 import openai
 
 from qa.answer import prompts
-from qa.chat import Message
+from qa.answer.chat import Message
 from qa.errors import LLMError
-from qa.papers import Paper
-from qa.retrieve import Passage
+from qa.ingest.papers import Paper
 from qa.settings import Settings
+from qa.types import Passage
 
 REDACTED = "[redacted]"
 

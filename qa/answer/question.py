@@ -13,9 +13,9 @@ import re
 from dataclasses import dataclass, field
 from enum import Enum
 
-from qa.bm25 import tokenize
-from qa.papers import namelike
-from qa.retrieve import MONTH_RE
+from qa.index.bm25 import tokenize
+from qa.index.retrieve import MONTH_RE
+from qa.ingest.papers import namelike
 
 
 class Kind(Enum):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from difflib import SequenceMatcher
 
 from qa.answer.extractive import split_sentences
-from qa.papers import Paper, normalize_text
+from qa.ingest.papers import Paper, normalize_text
 
 SAME_SENTENCE = 0.6  # above this, two sentences are versions of each other
 
