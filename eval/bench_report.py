@@ -246,7 +246,7 @@ def changes_section() -> str:
         "- **Int8 quality**: the first transformer layer stays fp32 and each text runs alone (a dynamically "
         "quantised batch scales activations by the range of the whole batch, so a text's vector depended on "
         "its batch-mates); gold-set hybrid nDCG@10 went from 0.910-0.918 (depending on batching) to fp32's.",
-        "- **Embed-ahead ingest** (`qa/ingest/pipeline.py`, `Store.prefetch`): the model embeds the next four batches "
+        "- **Embed-ahead ingest** (`qa/ingest/pipeline.py`, `Writer.prefetch`): the model embeds the next four batches "
         "in a background thread while the current one is merged, upserted and committed. With the model on "
         "one thread (a core left free, as with a GPU) ingest went from 0.77 to 0.92 of bare embedding speed; "
         "with the model on both cores the other stages can only take CPU from it, so the next changes cut "
@@ -256,7 +256,7 @@ def changes_section() -> str:
         "tokenizer a piece cut at word boundaries has as many tokens as the whole text has inside it, so each "
         "abstract is tokenized once and the counts are read off the offsets. The chunks are identical (a test "
         "compares them with the plain splitter's, fuzzed texts included); 1,050 abstracts: 0.96 -> 0.69 s.",
-        "- **Our sentence ends instead of NLTK Punkt's** (`qa/ingest/papers.py`): the chunker's sentences now come "
+        "- **Our sentence ends instead of NLTK Punkt's** (`qa/papers.py`): the chunker's sentences now come "
         "from the rule the extractive answerer already quoted by; the chunks are the same on the bundled "
         "corpus and on 1,150 generated abstracts (a test compares them with Punkt's), the CPU ingest spends "
         "beyond bare embedding fell from 1.34-1.55 to 1.08-1.23 s per 1,000 papers, and ingest no longer "

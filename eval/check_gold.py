@@ -31,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from qa.ingest.papers import normalize_text, text_key  # noqa: E402
+from qa.papers import normalize_text, text_key  # noqa: E402
 
 DEFAULT_GOLD = ROOT / "eval" / "gold.jsonl"
 DEFAULT_TEST = ROOT / "eval" / "test.jsonl"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from qa.ingest.papers import Chunk
+from qa.papers import Chunk
 
 REFUSAL = "The retrieved abstracts do not answer this question."
 

@@ -45,11 +45,11 @@ def settings(tmp_path: Path) -> Settings:
 @pytest.fixture(scope="session")
 def corpus_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     """A store with the bundled corpus ingested once for the whole session (read-only for tests)."""
-    from qa.index.store import Store
+    from qa.index.writer import Writer
     from qa.ingest import ingest
 
     s = make_settings(tmp_path_factory.mktemp("corpus") / "store")
-    ingest(Store(s))
+    ingest(Writer(s))
     yield s
 
 

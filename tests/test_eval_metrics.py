@@ -58,7 +58,7 @@ from qa.evaluation.report import (
     summary,
     write_report,
 )
-from qa.ingest.papers import Paper, Variant
+from qa.papers import Paper, Variant
 
 
 @pytest.mark.parametrize("module", [qa.evaluation.evaluate, qa.evaluation.baseline, qa.evaluation.report,

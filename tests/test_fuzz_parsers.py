@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 
 from qa.errors import UnrecognisedFormat
 from qa.ingest.merge import cleaned
-from qa.ingest.papers import Paper
 from qa.ingest.sources import read_papers
 from qa.limits import MAX_JSON_DEPTH, Limits
+from qa.papers import Paper
 
 FUZZ = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 WORDS = st.sampled_from("model data arXiv: Abstract: Created: 2025-06-05 <feed> { } \" \\ \n \r\n ü 数据 \x00 "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 from qa.ingest.merge import band_keys, cleaned, merge_papers, similarity
-from qa.ingest.papers import Paper, Source, text_key
+from qa.papers import Paper, Source, text_key
 
 TEXT = ("With the increasing code reasoning capabilities of existing large language models, we introduce a "
         "benchmark of competition-level code generation. Models are rated like human participants and the "

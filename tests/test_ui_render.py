@@ -11,7 +11,7 @@ import gradio as gr
 import pytest
 
 from qa.errors import BadInput, QAError
-from qa.ingest.papers import Chunk
+from qa.papers import Chunk
 from qa.types import Answer, Citation, Passage, UnsupportedClaim
 from tests.conftest import make_settings
 from ui.web import render

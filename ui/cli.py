@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from qa.errors import BadInput, QAError
 from qa.limits import JSONTooDeep, bounded_lines, load_json
-from qa.settings import Settings
+from qa.settings import MAX_K, Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -48,6 +48,16 @@ def translate_errors(func: F) -> F:
 def settings_from(ctx: click.Context) -> Settings:
     settings: Settings = ctx.obj
     return settings
+
+
+def _store_after_the_command(ctx: click.Context, param: click.Parameter, value: Path | None) -> None:
+    if value is not None:
+        ctx.obj = settings_from(ctx).model_copy(update={"store": value})
+
+
+# The group's --store, also taken after a command's name (`arxiv-qa ask --store DIR ...`); not listed twice in --help.
+store_option = click.option("--store", type=click.Path(file_okay=False, path_type=Path), hidden=True,
+                            expose_value=False, callback=_store_after_the_command)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -79,10 +89,10 @@ def main(ctx: click.Context, store: Path | None) -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1)
-@click.option("--store", "store_opt", type=click.Path(file_okay=False, path_type=Path), hidden=True)
+@store_option
 @click.pass_context
 @translate_errors
-def ingest(ctx: click.Context, paths: tuple[str, ...], store_opt: Path | None) -> None:
+def ingest(ctx: click.Context, paths: tuple[str, ...]) -> None:
     """Ingest abstract files, directories or globs (none: the bundled sample corpus).
 
     Re-running adds nothing new; a file that was cut short is completed. Bad files are listed
@@ -96,13 +106,11 @@ def ingest(ctx: click.Context, paths: tuple[str, ...], store_opt: Path | None) -
     """
     from tqdm import tqdm
 
-    from qa.index.store import Store
+    from qa.index.writer import Writer
     from qa.ingest import ingest as run_ingest
 
     settings = settings_from(ctx)
-    if store_opt:
-        settings = settings.model_copy(update={"store": store_opt})
-    store = Store(settings)
+    store = Writer(settings)
     with tqdm(unit=" papers", desc="ingest", disable=None, file=sys.stderr) as bar:
         report = run_ingest(store, paths, progress=bar.update)
     for error in report.errors:
@@ -123,10 +131,10 @@ def ingest(ctx: click.Context, paths: tuple[str, ...], store_opt: Path | None) -
 
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
-@click.option("--store", "store_opt", type=click.Path(file_okay=False, path_type=Path), hidden=True)
+@store_option
 @click.pass_context
 @translate_errors
-def stats(ctx: click.Context, as_json: bool, store_opt: Path | None) -> None:
+def stats(ctx: click.Context, as_json: bool) -> None:
     """Papers, IDs, chunks and variants in the store.
 
     \b
@@ -135,8 +143,6 @@ def stats(ctx: click.Context, as_json: bool, store_opt: Path | None) -> None:
     from qa.index.store import Store
 
     settings = settings_from(ctx)
-    if store_opt:
-        settings = settings.model_copy(update={"store": store_opt})
     figures = Store(settings).stats()
     if as_json:
         click.echo(json.dumps(figures))
@@ -149,10 +155,10 @@ def stats(ctx: click.Context, as_json: bool, store_opt: Path | None) -> None:
 @main.command()
 @click.option("--repair", is_flag=True, help="Make them agree: remove stray vectors, embed missing ones again.")
 @click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
-@click.option("--store", "store_opt", type=click.Path(file_okay=False, path_type=Path), hidden=True)
+@store_option
 @click.pass_context
 @translate_errors
-def check(ctx: click.Context, repair: bool, as_json: bool, store_opt: Path | None) -> None:
+def check(ctx: click.Context, repair: bool, as_json: bool) -> None:
     """Store health: every catalog chunk has a readable vector, no stray vectors, the BM25 index agrees.
 
     Exit status 0 when healthy, 1 when not (or when another process is writing the store).
@@ -164,12 +170,10 @@ def check(ctx: click.Context, repair: bool, as_json: bool, store_opt: Path | Non
     arxiv-qa check --repair --json
     """
     from qa.index.check import check_store
-    from qa.index.store import Store
+    from qa.index.writer import Writer
 
     settings = settings_from(ctx)
-    if store_opt:
-        settings = settings.model_copy(update={"store": store_opt})
-    store = Store(settings)
+    store = Writer(settings)
     if not (store.root / "catalog.sqlite").exists():
         raise BadInput(f"no store at {store.root}: run `arxiv-qa ingest` first")
     health = check_store(store, repair=repair)
@@ -237,16 +241,16 @@ def _batch_item(path: Path, n: int, line: str) -> dict[str, Any]:
 @main.command()
 @click.argument("question", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print the Answer as JSON.")
-@click.option("--k", type=click.IntRange(1, 50), default=None, help="Passages to retrieve (default 6).")
+@click.option("--k", type=click.IntRange(1, MAX_K), default=None, help="Passages to retrieve (default 6).")
 @click.option("--mode", type=click.Choice(["auto", "extractive", "llm"]), default=None,
               help="auto: the LLM when one is configured, else extractive.")
 @click.option("--batch", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help='JSONL file of {"id", "question"}: one Answer JSON per line out, each with its "id".')
-@click.option("--store", "store_opt", type=click.Path(file_okay=False, path_type=Path), hidden=True)
+@store_option
 @click.pass_context
 @translate_errors
 def ask(ctx: click.Context, question: str | None, as_json: bool, k: int | None, mode: str | None,
-        batch: Path | None, store_opt: Path | None) -> None:
+        batch: Path | None) -> None:
     """Answer a question from the abstracts, citing arXiv IDs.
 
     \b
@@ -258,8 +262,6 @@ def ask(ctx: click.Context, question: str | None, as_json: bool, k: int | None, 
     from qa.index.store import Store
 
     settings = settings_from(ctx)
-    if store_opt:
-        settings = settings.model_copy(update={"store": store_opt})
     if (question is None) == (batch is None):
         raise BadInput("give a QUESTION or --batch FILE (not both)")
     items = _read_batch(batch, settings.max_line_chars) if batch is not None else None  # bad input first
@@ -282,10 +284,10 @@ def ask(ctx: click.Context, question: str | None, as_json: bool, k: int | None, 
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address the --http endpoint binds.")
 @click.option("--port", type=click.IntRange(1, 65535), default=3000, show_default=True,
               help="Port of the --http endpoint.")
-@click.option("--store", "store_opt", type=click.Path(file_okay=False, path_type=Path), hidden=True)
+@store_option
 @click.pass_context
 @translate_errors
-def slack(ctx: click.Context, http_mode: bool, host: str, port: int, store_opt: Path | None) -> None:
+def slack(ctx: click.Context, http_mode: bool, host: str, port: int) -> None:
     """Slack bot: answers @mentions and direct messages in their thread, citing arXiv.
 
     Needs SLACK_BOT_TOKEN, and SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (--http).
@@ -297,8 +299,6 @@ def slack(ctx: click.Context, http_mode: bool, host: str, port: int, store_opt: 
     from ui.slack.bot import run
 
     settings = settings_from(ctx)
-    if store_opt:
-        settings = settings.model_copy(update={"store": store_opt})
     run(settings, http=http_mode, host=host, port=port)
 
 
@@ -306,10 +306,10 @@ def slack(ctx: click.Context, http_mode: bool, host: str, port: int, store_opt: 
 @click.option("--host", default=None, help="Address to bind (default 127.0.0.1, or $ARXIV_QA_HOST).")
 @click.option("--port", type=click.IntRange(0, 65535), default=None, help="Port (default 7860, or $ARXIV_QA_PORT).")
 @click.option("--insecure", is_flag=True, help="Allow a non-loopback address without ARXIV_QA_AUTH/API_TOKEN.")
-@click.option("--store", "store_opt", type=click.Path(file_okay=False, path_type=Path), hidden=True)
+@store_option
 @click.pass_context
 @translate_errors
-def serve(ctx: click.Context, host: str | None, port: int | None, insecure: bool, store_opt: Path | None) -> None:
+def serve(ctx: click.Context, host: str | None, port: int | None, insecure: bool) -> None:
     """The chat in the browser, and the HTTP API (/api/ask, docs at /docs) on the same port.
 
     Fills an empty store from the bundled corpus first. Binding anything but a loopback address
@@ -322,7 +322,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None, insecure: bool
     from ui.web.server import serve as run_server
 
     settings = settings_from(ctx)
-    overrides = {"store": store_opt, "host": host, "port": port}
+    overrides = {"host": host, "port": port}
     settings = settings.model_copy(update={k: v for k, v in overrides.items() if v is not None})
     run_server(settings, insecure=insecure)
 
@@ -338,11 +338,11 @@ def serve(ctx: click.Context, host: str | None, port: int | None, insecure: bool
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("eval/out"),
               show_default=True, help="Directory for report.md, report.json and the charts.")
 @click.option("--judge", is_flag=True, help="Also grade answers with an LLM judge (needs an LLM configured).")
-@click.option("--store", "store_opt", type=click.Path(file_okay=False, path_type=Path), hidden=True)
+@store_option
 @click.pass_context
 @translate_errors
 def eval_command(ctx: click.Context, split: str | None, gold: Path | None, data: Path, as_json: bool, out: Path,
-                 judge: bool, store_opt: Path | None) -> None:
+                 judge: bool) -> None:
     """Score retrieval (BM25, dense, hybrid, plain-LlamaIndex baseline) and answers against gold questions.
 
     Per split (dev: eval/gold.jsonl, test: the held-out eval/test.jsonl): retrieval, answers, a
@@ -360,8 +360,6 @@ def eval_command(ctx: click.Context, split: str | None, gold: Path | None, data:
     from qa.evaluation.report_text import console_summary
 
     settings = settings_from(ctx)
-    if store_opt:
-        settings = settings.model_copy(update={"store": store_opt})
     if gold is not None and split is not None:
         raise click.UsageError("give --split or --gold, not both")
     splits = [gold_split(gold)] if gold is not None else load_splits(data, split or "all")

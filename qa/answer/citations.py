@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from qa.ingest.papers import NEW_ID_PATTERN, OLD_ID_PATTERN, arxiv_url
+from qa.papers import NEW_ID_PATTERN, OLD_ID_PATTERN, arxiv_url
 
 # One bracket may hold several keys: [arXiv:2505.09388; doc:1a2b3c4d5e6f]
 _KEY = rf"(?:arXiv:\s*(?:{NEW_ID_PATTERN}|{OLD_ID_PATTERN})(?:v\d+)?|doc:[0-9a-f]{{12}})"

@@ -23,7 +23,7 @@ from qa.errors import BadInput, LLMError
 from qa.index.bm25 import tokenize
 from qa.index.retrieve import Retrieval, Retriever, parse_filters, with_dates
 from qa.index.store import Store
-from qa.ingest.papers import Paper, normalize_text, paper_label
+from qa.papers import Paper, normalize_text, paper_label, split_sentences
 from qa.settings import Settings
 from qa.types import REFUSAL, Answer, Citation, Passage
 
@@ -142,7 +142,7 @@ class QA:
 
     def _names_a_paper(self, name: str) -> bool:
         """Is `name` some stored paper's own name (its label, or the name it uses most)?"""
-        hits = self.store.bm25().search(name, 20)
+        hits = self.store.lexical_search(name, 20)
         keys = list(dict.fromkeys(c.doc_key for c in self.store.chunks([i for i, _ in hits]).values()))
         papers = {key: paper.abstract for key in keys if (paper := self.store.paper(key))}
         return owner(name, papers, {key: self.label(key) for key in papers}) is not None
@@ -154,11 +154,11 @@ class QA:
         answer = Answer(question, self._nothing_found(retrieval), True, "extractive",
                         passages=retrieval.passages, timings=timings)
         if retrieval.passages:
-            vector = self.store.embedder.get_query_embedding(standalone)
+            vector = self.store.embed_query(standalone)
             labels = {key: self.label(key) for key in dict.fromkeys(p.chunk.doc_key for p in retrieval.passages)}
             papers = {key: paper.abstract for key in labels if (paper := self.store.paper(key))}
             found = extractive.extract(
-                standalone, vector, papers, self.store.bm25(),
+                standalone, vector, papers, self.store.lexicon(),
                 self._sentence_vectors, scoped=not retrieval.filters.empty, labels=labels, params=self.params,
             )
             if not found.refused:
@@ -174,7 +174,7 @@ class QA:
         if todo:
             if len(cache) > 50_000:
                 cache.clear()
-            cache.update(zip(todo, self.store.embedder.get_text_embedding_batch(todo), strict=True))
+            cache.update(zip(todo, self.store.embed_texts(todo), strict=True))
         return [cache[t] for t in texts]
 
     # --- LLM ---
@@ -210,7 +210,7 @@ class QA:
                 answer.warnings.append("the model's answer cited none of the retrieved abstracts and was withheld")
             else:  # each cited sentence checked against what was retrieved of the paper it cites
                 answer.unsupported_claims = check_claims(answer.answer, cited_sources(retrieval.passages, papers),
-                                                         self._sentence_vectors, self.store.bm25().idf)
+                                                         self._sentence_vectors, self.store.lexicon().idf)
         timings["answer"] = time.perf_counter() - t
         return answer
 
@@ -225,7 +225,7 @@ class QA:
             return REFUSAL
         notes = []
         for arxiv_id in retrieval.missing_ids:
-            where = [p.doc_key for p in self.store.catalog.mentioning(arxiv_id)]
+            where = [p.doc_key for p in self.store.mentioning(arxiv_id)]
             seen = f" (it is only mentioned in the comments of {', '.join(where)})" if where else ""
             notes.append(f"arXiv:{arxiv_id} is not in the corpus{seen}.")
         return " ".join(notes) + " The abstracts cannot answer this question."
@@ -252,15 +252,14 @@ class QA:
     def _variant_note(paper: Paper | None, snippet: str, text: str) -> str | None:
         if paper is None or len(paper.variants) < 2:
             return None
-        notes = [disagreement_note(paper, s) for s in extractive.split_sentences(snippet)]
+        notes = [disagreement_note(paper, s) for s in split_sentences(snippet)]
         note = next((n for n in notes if n), None)
         return None if note is None or "disagree" in text.lower() else note
 
     @cached_property
     def warm(self) -> bool:
         """Load the models and indexes now rather than on the first question."""
-        self.store.embedder.get_query_embedding("warm up")
-        self.store.bm25()
+        self.store.warm()
         return True
 
 
@@ -273,7 +272,7 @@ def snippets_for(text: str, passages: Sequence[Passage]) -> dict[str, str]:
             for raw in re.split(r"\s*[;,]\s*", match.group(1)):
                 key = canonical(raw)
                 candidates = [s for p in passages if p.chunk.doc_key == key
-                              for s in extractive.split_sentences(p.chunk.text)]
+                              for s in split_sentences(p.chunk.text)]
                 if candidates and key not in out:
                     out[key] = max(candidates, key=lambda s: len(words & set(tokenize([s])[0])))
     return out

@@ -19,11 +19,9 @@ import openai
 from qa.answer import prompts
 from qa.answer.chat import Message
 from qa.errors import LLMError
-from qa.ingest.papers import Paper
-from qa.settings import Settings
+from qa.papers import Paper
+from qa.settings import Settings, redact
 from qa.types import Passage
-
-REDACTED = "[redacted]"
 
 
 class Redactor:
@@ -35,9 +33,7 @@ class Redactor:
         self.buffer = ""
 
     def scrub(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, REDACTED)
-        return text
+        return redact(text, self.secrets)
 
     def feed(self, piece: str) -> str:
         """The part of the text so far that is safe to show."""

@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from qa.index.bm25 import tokenize
-from qa.index.retrieve import MONTH_RE
-from qa.ingest.papers import namelike
+from qa.papers import MONTH_RE, namelike
 
 
 class Kind(Enum):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from qa.ingest.papers import namelike
+from qa.papers import namelike
 
 
 def mentions(text: str, name: str) -> bool:

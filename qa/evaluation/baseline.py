@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from qa.index.store import Store
-from qa.ingest.papers import Paper
+from qa.papers import Paper
 
 if TYPE_CHECKING:
     from llama_index.core import VectorStoreIndex
@@ -92,7 +92,7 @@ def ranking(nodes: Iterable[Sequence[str]], every: bool = False) -> list[str]:
 def source_files(store: Store) -> list[Path]:
     """The files the store's papers were read from (those still on disk), sorted."""
     names: set[str] = set()
-    for paper in store.catalog.papers():
+    for paper in store.papers():
         names.update(s.file for s in paper.sources)
         names.update(s.file for v in paper.variants for s in v.sources)
     return sorted(path for path in map(Path, names) if path.is_file())
@@ -110,7 +110,7 @@ class Baseline:
     @classmethod
     def for_store(cls, store: Store) -> Baseline:
         """The baseline over the files `store` was built from, with the same embedding model."""
-        return cls(source_files(store), store.embedder, ShingleMap(store.catalog.papers()))
+        return cls(source_files(store), store.llamaindex_embedding(), ShingleMap(store.papers()))
 
     @cached_property
     def index(self) -> VectorStoreIndex:

@@ -28,6 +28,7 @@ from qa.answer.engine import QA
 from qa.errors import BadInput
 from qa.evaluation.judge import Judge, require_llm
 from qa.index.store import Store
+from qa.index.writer import Writer
 from qa.settings import Settings
 
 if TYPE_CHECKING:
@@ -403,9 +404,9 @@ def evaluate_store(settings: Settings, gold_path: Path, judge: bool = False, log
     return Evaluator(settings, open_store(settings, log), log).run(gold, gold_path, modes, judge)
 
 
-def open_store(settings: Settings, log: Log | None = None) -> Store:
+def open_store(settings: Settings, log: Log | None = None) -> Writer:
     """The store of `settings`, the bundled sample corpus ingested first when it is empty."""
-    store = Store(settings)
+    store = Writer(settings)
     if store.is_empty():
         from qa.ingest import ingest
 

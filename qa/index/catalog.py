@@ -5,7 +5,7 @@ A small SQLite database in the store directory. It is the merge state (a `PaperI
 recorded as done is skipped, and a paper's chunks are re-embedded only when their signature changes.
 A paper's abstract is stored as ingest cleaned it (`qa.ingest.merge.cleaned`); the text its source gave, when
 cleaning changed it, in the column `abstract_raw` (and each variant's in its `raw`).
-Only `qa.index.store` opens it; opening a catalog made by an older version adds what its schema lacks.
+Only `qa.index.store` opens it; opening a catalog made by an older version runs the migrations it lacks.
 """
 
 from __future__ import annotations
@@ -16,29 +16,46 @@ import shutil
 import sqlite3
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import date
 from pathlib import Path
 
 from qa.ingest.merge import band_keys
-from qa.ingest.papers import Paper, Source, Variant
+from qa.papers import Paper, Source, Variant
 
-_SCHEMA = """
+# The schema, version by version: MIGRATIONS[n] brings a catalog at version n to n + 1, and a new
+# catalog runs them all. SQLite's `user_version` holds the version a catalog has reached (0: made
+# before versions were kept, by then holding the first schema or more; the migrations check).
+# A later field is one more function at the end of MIGRATIONS.
+_SCHEMA_1 = """
 CREATE TABLE IF NOT EXISTS papers (
     doc_key TEXT PRIMARY KEY, arxiv_id TEXT UNIQUE, data TEXT NOT NULL,
-    chunk_ids TEXT NOT NULL DEFAULT '[]', chunk_sig TEXT NOT NULL DEFAULT '', abstract_raw TEXT);
+    chunk_ids TEXT NOT NULL DEFAULT '[]', chunk_sig TEXT NOT NULL DEFAULT '');
 CREATE TABLE IF NOT EXISTS keys (key TEXT NOT NULL, doc_key TEXT NOT NULL, PRIMARY KEY (key, doc_key)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS keys_by_doc ON keys (doc_key);
 CREATE TABLE IF NOT EXISTS paper_files (
     file TEXT NOT NULL, doc_key TEXT NOT NULL, PRIMARY KEY (file, doc_key)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS files_by_doc ON paper_files (doc_key);
 CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, sha256 TEXT NOT NULL, records INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)
 """
-# Columns added since the first schema, with their definitions: a catalog lacking one gets it on open.
-_ADDED_COLUMNS = {"abstract_raw": "TEXT"}
+
+
+def _create_tables(db: sqlite3.Connection) -> None:
+    for statement in _SCHEMA_1.split(";"):  # one by one: `executescript` would commit the migration's transaction
+        db.execute(statement)
+
+
+def _add_abstract_raw(db: sqlite3.Connection) -> None:
+    """The text a source gave before its LaTeX was made text (`qa.ingest.merge.cleaned`)."""
+    if "abstract_raw" not in {row[1] for row in db.execute("PRAGMA table_info(papers)")}:
+        db.execute("ALTER TABLE papers ADD COLUMN abstract_raw TEXT")
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_create_tables, _add_abstract_raw)
+SCHEMA_VERSION = len(MIGRATIONS)
 _PAPER = "data, abstract_raw"  # what `_paper` reads
 
 
@@ -81,20 +98,21 @@ class Catalog:
             path = copy
         self.path = path
         self._local = threading.local()  # one connection per thread: servers answer in several
-        self.db.executescript(_SCHEMA)
         self._migrate()
 
+    @property
+    def version(self) -> int:
+        """The schema version this catalog has reached (`SCHEMA_VERSION` once open)."""
+        return int(self.db.execute("PRAGMA user_version").fetchone()[0])
+
     def _migrate(self) -> None:
-        """Add the columns a catalog made by an older version lacks (looked at again under the write lock)."""
-        if not self._missing_columns():
+        """Bring a catalog made by an older version up to `SCHEMA_VERSION` (looked at again inside the transaction)."""
+        if self.version >= SCHEMA_VERSION:
             return
         with self.transaction():
-            for name in self._missing_columns():
-                self.db.execute(f"ALTER TABLE papers ADD COLUMN {name} {_ADDED_COLUMNS[name]}")
-
-    def _missing_columns(self) -> list[str]:
-        have = {row[1] for row in self.db.execute("PRAGMA table_info(papers)")}
-        return [name for name in _ADDED_COLUMNS if name not in have]
+            for migration in MIGRATIONS[self.version :]:
+                migration(self.db)
+            self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     @property
     def db(self) -> sqlite3.Connection:

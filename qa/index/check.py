@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
 
-from qa.index.store import Store
+from qa.index.writer import Writer
 
 EXAMPLES = 10  # IDs shown of each kind of disagreement
 PROBE_PAGE = 1000  # vectors read per call while checking that they are readable
@@ -53,7 +53,7 @@ class Health:
         }
 
 
-def check_store(store: Store, repair: bool = False) -> Health:
+def check_store(store: Writer, repair: bool = False) -> Health:
     """The store's health; with `repair`, first make its parts agree (`StoreError` if it is read-only)."""
     if repair:
         with store.writing():
@@ -64,8 +64,8 @@ def check_store(store: Store, repair: bool = False) -> Health:
         return _check(store)
 
 
-def _check(store: Store) -> Health:
-    listed: dict[str, list[str]] = dict(store.catalog.chunk_ids_by_paper())
+def _check(store: Writer) -> Health:
+    listed: dict[str, list[str]] = dict(store.chunk_ids_by_paper())
     known = {i for ids in listed.values() for i in ids}
     held = set(store.vector_ids())
     health = Health(papers=len(listed), chunks=len(known), vectors=len(held), interrupted=store.interrupted)
@@ -79,12 +79,12 @@ def _check(store: Store) -> Health:
     return health
 
 
-def _bm25_state(store: Store, known: set[str]) -> tuple[str, bool]:
+def _bm25_state(store: Writer, known: set[str]) -> tuple[str, bool]:
     saved = store.saved_bm25_ids()
     if saved is None:
         return "not saved yet (built at the first question)", True
     generation, ids = saved
-    if generation != store.catalog.generation():
+    if generation != store.generation():
         return "out of date (rebuilt at the next question)", True
     if len(ids) == len(known) and set(ids) == known:
         return f"{len(ids)} chunks, as the catalog", True
@@ -92,29 +92,20 @@ def _bm25_state(store: Store, known: set[str]) -> tuple[str, bool]:
     return f"{len(ids)} chunks: {extra} not in the catalog, {lacking} of the catalog's missing", False
 
 
-def _repair(store: Store) -> Health:
+def _repair(store: Writer) -> Health:
     before = _check(store)
     broken = set(before.missing)
-    owners = [key for key, ids in store.catalog.chunk_ids_by_paper() if not ids or broken.intersection(ids)]
+    owners = [key for key, ids in store.chunk_ids_by_paper() if not ids or broken.intersection(ids)]
     with store.batch():
         store.delete_vectors(before.orphans + sorted(broken & set(store.vector_ids())))
-        store.catalog.bump_generation()  # whatever changes, the BM25 index is rebuilt below
-    embedded = sum(_embed_again(store, group) for group in _groups(owners, store.settings.ingest_batch))
-    store.bm25()  # rebuilt and saved for the new generation
+        store.changed()  # whatever changes, the BM25 index is rebuilt below
+    embedded = sum(store.embed_again(group) for group in _groups(owners, store.settings.ingest_batch))
+    store.lexicon()  # rebuilt and saved for the new generation
     after = _check(store)
     after.interrupted = False  # what the last writer left was swept on taking the lock
     after.repaired = {"orphans_removed": len(before.orphans), "papers_embedded": len(owners),
                       "chunks_embedded": embedded, "bm25_rebuilt": 1}
     return after
-
-
-def _embed_again(store: Store, keys: list[str]) -> int:
-    """Embed the chunks of the papers `keys` again, as if they had none stored; how many were embedded."""
-    with store.batch():
-        for key in keys:
-            ids, _ = store.catalog.chunk_state(key)
-            store.catalog.set_chunks(key, ids, "")  # no signature: `sync` embeds every chunk
-        return store.sync([p for key in keys if (p := store.catalog.get(key)) is not None])
 
 
 def _groups(keys: list[str], size: int) -> Iterator[list[str]]:

@@ -14,25 +14,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from qa.index.store import Store
-from qa.ingest.papers import NEW_ID_PATTERN, OLD_ID_PATTERN, Chunk
+from qa.papers import LAST_MONTH, MONTH_RE, MONTHS, NEW_ID_PATTERN, OLD_ID_PATTERN, Chunk
 from qa.types import Passage
 
 RRF_K = 60  # the usual reciprocal-rank-fusion constant
-_MONTHS = ("january february march april may june july august september october november december").split()
-
-
-def _prefixes(word: str, least: int = 3) -> str:
-    """A pattern for any prefix of `word` of at least `least` letters: jan, janu, ..., january."""
-    tail = ""
-    for ch in reversed(word[least:]):
-        tail = f"(?:{ch}{tail})?"
-    return word[:least] + tail
-
-
-MONTH_RE = re.compile(
-    r"\b(?P<month>" + "|".join(_prefixes(m) for m in _MONTHS) + r")\.?,?\s+(?P<year>(?:19|20)\d\d)\b",
-    re.IGNORECASE,
-)
 _YEAR_RE = re.compile(r"\b(?:in|from|of|during|since|before|after)\s+(?P<year>(?:19|20)\d\d)\b", re.IGNORECASE)
 _ID_MENTION_RE = re.compile(rf"\b({NEW_ID_PATTERN})(?:v\d+)?\b|arXiv:\s*({OLD_ID_PATTERN})", re.IGNORECASE)
 
@@ -54,7 +39,7 @@ def with_dates(filters: Filters, month_from: int | None, month_to: int | None) -
     """`filters` with an explicit date range (YYYYMM, inclusive) in place of any the question stated."""
     if month_from is None and month_to is None:
         return filters
-    return Filters(filters.arxiv_ids, month_from or 0, month_to or 999912)
+    return Filters(filters.arxiv_ids, month_from or 0, month_to or LAST_MONTH)
 
 
 def parse_filters(question: str) -> Filters:
@@ -68,7 +53,7 @@ def parse_filters(question: str) -> Filters:
     ids = tuple(dict.fromkeys(m.group(1) or m.group(2) for m in _ID_MENTION_RE.finditer(question)))
     m = MONTH_RE.search(question)
     if m:
-        month = next(i for i, name in enumerate(_MONTHS, 1) if name.startswith(m["month"][:3].lower()))
+        month = next(i for i, name in enumerate(MONTHS, 1) if name.startswith(m["month"][:3].lower()))
         ym = int(m["year"]) * 100 + month
         return Filters(ids, ym, ym)
     y = _YEAR_RE.search(question)
@@ -88,17 +73,9 @@ class Retrieval:
     missing_ids: tuple[str, ...] = ()  # pinned IDs that are not in the store
 
 
-def bm25_mask(store: Store, filters: Filters, pinned_keys: list[str]) -> np.ndarray | None:
+def _mask(store: Store, filters: Filters, pinned_keys: list[str]) -> np.ndarray | None:
     """1 for the chunks the filters allow, 0 for the others (None: no filter)."""
-    if not pinned_keys and filters.month_from is None:
-        return None
-    index = store.bm25()
-    mask = np.ones(len(index.ids), dtype=np.float32)
-    if pinned_keys:
-        mask *= np.isin(index.doc_keys, pinned_keys)
-    if filters.month_from is not None:
-        mask *= (index.months >= filters.month_from) & (index.months <= (filters.month_to or 999999))
-    return mask
+    return store.mask(pinned_keys, filters.month_from, filters.month_to)
 
 
 def fuse(rankings: list[list[str]], k: int = RRF_K) -> dict[str, float]:
@@ -134,7 +111,7 @@ class Retriever:
         """Doc keys of the pinned IDs that are stored, and the pinned IDs that are not."""
         keys, missing = [], []
         for arxiv_id in filters.arxiv_ids:
-            paper = self.store.catalog.by_id(arxiv_id)
+            paper = self.store.by_id(arxiv_id)
             if paper:
                 keys.append(paper.doc_key)
             else:
@@ -159,15 +136,15 @@ class Retriever:
     def _bm25(self, query: str, depth: int, filters: Filters, keys: list[str],
               result: Retrieval) -> list[tuple[str, float]]:
         with _timer(result.timings, "bm25"):
-            return self.store.bm25().search(query, depth, bm25_mask(self.store, filters, keys))
+            return self.store.lexical_search(query, depth, _mask(self.store, filters, keys))
 
     def _dense(self, query: str, depth: int, filters: Filters, keys: list[str],
                result: Retrieval) -> list[tuple[Chunk, float]]:
         with _timer(result.timings, "embed_query"):
-            vector = self.store.embedder.get_query_embedding(query)
+            vector = self.store.embed_query(query)
         with _timer(result.timings, "dense"):
             # Filters as a mask over the chunks, like BM25's: far faster in Chroma than a `where`.
-            return self.store.dense_search(vector, depth, allowed=bm25_mask(self.store, filters, keys))
+            return self.store.dense_search(vector, depth, allowed=_mask(self.store, filters, keys))
 
     def _fuse(self, lexical: list[tuple[str, float]], dense: list[tuple[Chunk, float]], k: int) -> list[Passage]:
         scores = fuse([[i for i, _ in lexical], [c.chunk_id for c, _ in dense]])

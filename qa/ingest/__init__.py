@@ -3,7 +3,7 @@
 `sources` reads the formats, `merge` folds the records of one paper together, `latex` makes their
 LaTeX text, `chunks` cuts abstracts into passages, `embed` loads the model; `pipeline` runs them
 against a store's writer. `ingest`, `IngestReport` and `bundled_corpus` are re-exported from
-`pipeline`, loaded on first use: the data types of `papers` must not pull the index in with them.
+`pipeline`, loaded on first use: a module that needs only `qa.ingest.merge` does not load the rest.
 """
 
 from __future__ import annotations

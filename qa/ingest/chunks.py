@@ -2,7 +2,7 @@
 
 LlamaIndex's `SentenceSplitter` does the cutting, counting tokens with the embedding model's own
 tokenizer, so the limit holds in the unit the model truncates by. Its sentences are ours
-(`qa.ingest.papers.sentence_pieces`, the rule the extractive answerer quotes by) rather than NLTK's Punkt,
+(`qa.papers.sentence_pieces`, the rule the extractive answerer quotes by) rather than NLTK's Punkt,
 its default: on the bundled corpus and on generated abstracts the chunks are the same, Punkt costs a
 third of the chunking time, and loading NLTK another second and a half.
 
@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from qa.ingest.embed import Tokenizer
-from qa.ingest.papers import Chunk, Paper, id_month, sentence_pieces
+from qa.papers import Chunk, Paper, id_month, sentence_pieces
 
 if TYPE_CHECKING:
     from tokenizers import Encoding

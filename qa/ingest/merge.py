@@ -22,7 +22,7 @@ from typing import Protocol
 import numpy as np
 
 from qa.ingest import latex
-from qa.ingest.papers import Paper, Source, Variant, normalize_text
+from qa.papers import Paper, Source, Variant, normalize_text
 
 SIMILARITY = 0.9  # word-level ratio above which two texts are one paper's variants
 _SHINGLE = 4

@@ -13,7 +13,10 @@ older version (the catalog's `text_form` is not `TEXT_FORM`) is brought up to da
 cleaning changes is stored again, re-chunked and re-embedded, whether or not its files changed.
 
 The model embeds the next few batches in a background thread while the current one is merged,
-written and committed (`Store.prefetch`); only what a batch commits is ever written.
+written and committed (`Writer.prefetch`); only what a batch commits is ever written.
+
+Ingest writes through the store's writer, `qa.index.writer.Writer`, as the `Target` it declares here:
+the index depends on ingest's parts (chunks, model), never the other way round.
 """
 
 from __future__ import annotations
@@ -22,18 +25,19 @@ import glob
 import hashlib
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from importlib.resources import files
 from itertools import islice
 from pathlib import Path
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from qa.errors import BadInput
-from qa.index.store import Store
-from qa.ingest.merge import Merger, as_new, cleaned, without_sources
-from qa.ingest.papers import Paper, Source, Variant, normalize_text
+from qa.ingest.merge import Merger, PaperIndex, as_new, cleaned, without_sources
 from qa.ingest.sources import detect_format, read_papers
 from qa.limits import Limits
+from qa.papers import Paper, Source, Variant, normalize_text
+from qa.settings import Settings
 
 T = TypeVar("T")
 Progress = Callable[[int], None]
@@ -42,6 +46,27 @@ Progress = Callable[[int], None]
 PREFETCH_BATCHES = 4
 # How stored texts are made from what sources give (meta `text_form`): another value, or none, re-cleans them.
 TEXT_FORM = "latex-text-1"
+
+
+class Target(PaperIndex, Protocol):
+    """What ingest writes through (`qa.index.writer.Writer`): the catalog's papers and files, batches, vectors."""
+
+    settings: Settings
+    embedded: int  # chunks embedded so far
+
+    def paper(self, doc_key: str) -> Paper | None: ...
+    def file_done(self, path: str, sha256: str) -> bool: ...
+    def mark_file(self, path: str, sha256: str, records: int) -> None: ...
+    def papers_of_file(self, path: str) -> list[Paper]: ...
+    def forget_file(self, path: str, doc_key: str) -> None: ...
+    def meta(self, key: str) -> str | None: ...
+    def set_meta(self, key: str, value: str) -> None: ...
+    def paper_keys(self) -> list[str]: ...
+    def batch(self) -> AbstractContextManager[None]: ...
+    def writing(self) -> AbstractContextManager[None]: ...
+    def sync(self, papers: Iterable[Paper], gone: Iterable[str] = ()) -> int: ...
+    def prefetch(self, batches: list[list[Paper]]) -> None: ...
+    def end_prefetch(self) -> None: ...
 
 
 def bundled_corpus() -> Path:
@@ -117,9 +142,9 @@ def _text_hash(text: str) -> bytes:
 class Ingester:
     """Runs ingest against one store."""
 
-    def __init__(self, store: Store, progress: Progress | None = None) -> None:
+    def __init__(self, store: Target, progress: Progress | None = None) -> None:
         self.store = store
-        self.merger = Merger(store.catalog)
+        self.merger = Merger(store)
         self.progress = progress or (lambda n: None)
 
     def ingest_file(self, path: Path, report: IngestReport) -> None:
@@ -132,11 +157,11 @@ class Ingester:
         """
         detect_format(path)
         name, sha = str(path), file_sha256(path)
-        if self.store.catalog.file_done(name, sha):
+        if self.store.file_done(name, sha):
             report.skipped_files += 1
             return
         # Track which text each record carries only when the file was seen before (a re-ingest).
-        seen: dict[Source, bytes] | None = {} if self.store.catalog.papers_of_file(name) else None
+        seen: dict[Source, bytes] | None = {} if self.store.papers_of_file(name) else None
         s = self.store.settings
         limits = Limits(s.max_abstract_chars, s.max_line_chars)
         records = _UpToBad(read_papers(path, limits))
@@ -153,7 +178,7 @@ class Ingester:
             if seen is not None:
                 self._drop_stale(name, seen)
             if not limits.skipped:  # a file is done when all of it is in: else the next run reads it again
-                self.store.catalog.mark_file(name, sha, count)
+                self.store.mark_file(name, sha, count)
 
     def _store_records(self, records: Iterable[Paper], seen: dict[Source, bytes] | None) -> int:
         """Merge, embed and commit `records` batch by batch; how many there were."""
@@ -186,29 +211,28 @@ class Ingester:
 
     def _current(self, touched: dict[str, Paper]) -> list[Paper]:
         # A paper touched twice in a batch may have been re-keyed since: keep what the catalog holds.
-        return [p for key in touched if (p := self.store.catalog.get(key)) is not None]
+        return [p for key in touched if (p := self.store.paper(key)) is not None]
 
     def upgrade(self) -> int:
         """Clean the texts of a store made by an older version (see the module's doc); how many papers changed."""
-        catalog = self.store.catalog
-        if catalog.meta("text_form") == TEXT_FORM:
+        if self.store.meta("text_form") == TEXT_FORM:
             return 0
-        keys = [key for key, _ in catalog.chunk_ids_by_paper()]
+        keys = self.store.paper_keys()
         changed = 0
         for group in _batches(keys, self.store.settings.ingest_batch):
             with self.store.batch():
                 changed += self._clean_stored(group)
         with self.store.batch():
-            catalog.set_meta("text_form", TEXT_FORM)
+            self.store.set_meta("text_form", TEXT_FORM)
         return changed
 
     def _clean_stored(self, keys: list[str]) -> int:
         changed = []
         for key in keys:
-            paper = self.store.catalog.get(key)
+            paper = self.store.paper(key)
             fresh = cleaned(paper) if paper is not None else None
             if fresh is not None and fresh != paper:
-                self.store.catalog.put(fresh, key)
+                self.store.put(fresh, key)
                 changed.append(fresh)
         self.store.sync(changed)
         return len(changed)
@@ -219,21 +243,21 @@ class Ingester:
         def stale(variant: Variant, source: Source) -> bool:
             return source.file == name and seen.get(source) != _text_hash(variant.text)
 
-        for paper in self.store.catalog.papers_of_file(name):
+        for paper in self.store.papers_of_file(name):
             if not any(stale(v, s) for v in paper.variants for s in v.sources):
                 continue
             kept = without_sources(paper, stale)
             if kept is None:
                 gone.append(paper.doc_key)
                 continue
-            self.store.catalog.put(kept, paper.doc_key)
+            self.store.put(kept, paper.doc_key)
             if not any(s.file == name for s in kept.sources):
-                self.store.catalog.forget_file(name, kept.doc_key)
+                self.store.forget_file(name, kept.doc_key)
             changed.append(kept)
         self.store.sync(changed, gone)
 
 
-def ingest(store: Store, args: Iterable[str] = (), progress: Progress | None = None) -> IngestReport:
+def ingest(store: Target, args: Iterable[str] = (), progress: Progress | None = None) -> IngestReport:
     """Ingest files, directories and globs (none: the bundled corpus) under the store's write lock.
 
     Bad input is reported in `IngestReport.errors`, never fatal: a file of no known layout is left

@@ -39,7 +39,7 @@ from qa.answer.chat import Message
 from qa.answer.engine import QA
 from qa.errors import BadInput, QAError
 from qa.index.store import Store
-from qa.settings import Settings
+from qa.settings import Settings, redact
 from ui.slack.format import error_reply, plain_text, render_answer
 
 if TYPE_CHECKING:
@@ -52,7 +52,6 @@ WORKING_REACTION = "eyes"
 HISTORY_MESSAGES = 20  # the latest turns of a thread passed as history
 HISTORY_PAGES = 5  # conversations.replies pages read at most (200 messages each)
 SETUP_HINT = "see README, 'Slack bot: set up in five steps'"
-REDACTED = "[redacted]"
 UNEXPECTED = "something went wrong on the bot's side; the details are in its log"
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # Message subtypes that are still a person writing; the others are edits, joins, bots...
@@ -297,14 +296,6 @@ def build_app(qa: QA, client: WebClient, signing_secret: str = "", *, process_be
               process_before_response=process_before_response, name="arxiv-qa")
     SlackBot(qa, seen, secrets=[client.token or "", signing_secret]).register(app)
     return app
-
-
-def redact(text: str, secrets: Iterable[str]) -> str:
-    """`text` with every secret value (of 4 characters or more) replaced by "[redacted]"."""
-    for secret in secrets:
-        if len(secret) >= 4:
-            text = text.replace(secret, REDACTED)
-    return text
 
 
 class RedactSecrets(logging.Filter):

@@ -26,6 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from qa.answer.chat import Message
 from qa.answer.engine import QA
 from qa.errors import BadInput, LLMError, QAError, StoreError
+from qa.settings import MAX_K
 from ui.web.inputs import month_range
 from ui.web.workers import Workers
 
@@ -54,7 +55,7 @@ class AskRequest(BaseModel):
     question: str = Field(min_length=1, description="The question (the server's max_question_chars applies).")
     history: list[HistoryMessage] = Field(default_factory=list, max_length=100,
                                           description="Earlier turns, oldest first: follow-ups use them.")
-    k: int | None = Field(None, ge=1, le=50, strict=True, description="Passages to retrieve (default: server's).")
+    k: int | None = Field(None, ge=1, le=MAX_K, strict=True, description="Passages to retrieve (default: server's).")
     mode: Literal["auto", "extractive", "llm"] | None = Field(None, description="Answerer (default: server's).")
     month_from: str | None = Field(None, pattern=MONTH, description="Only papers from this month on (YYYY-MM).")
     month_to: str | None = Field(None, pattern=MONTH, description="Only papers up to this month (YYYY-MM).")

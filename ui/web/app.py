@@ -19,6 +19,7 @@ import gradio as gr
 from qa.answer.chat import Message
 from qa.answer.engine import QA
 from qa.errors import QAError
+from qa.index.writer import Writer
 from qa.types import Answer
 from ui.web import render
 from ui.web.feedback import FEEDBACK_FILE, record_feedback
@@ -91,7 +92,8 @@ class ChatApp:
     def __init__(self, qa: QA, job: IngestJob | None = None, workers: Workers | None = None) -> None:
         self.qa = qa
         self.settings = qa.settings
-        self.job = job or IngestJob(qa.store)
+        # Uploads write through the engine's own store when it is a writer (the server's is), sharing its model.
+        self.job = job or IngestJob(qa.store if isinstance(qa.store, Writer) else Writer(qa.settings))
         self.workers = workers or Workers(qa)
         self._stats: tuple[int, dict[str, Any]] | None = None
 
@@ -101,7 +103,7 @@ class ChatApp:
 
     def stats(self) -> dict[str, Any]:
         """Store figures, recomputed only when the store's content changed."""
-        generation = self.qa.store.catalog.generation()
+        generation = self.qa.store.generation()
         if self._stats is None or self._stats[0] != generation:
             self._stats = (generation, self.qa.store.stats())
         return self._stats[1]

@@ -9,7 +9,7 @@ import re
 from collections.abc import Iterable
 
 from qa.errors import BadInput
-from qa.ingest.papers import id_month
+from qa.papers import id_month
 from qa.settings import Settings
 
 ANY_MONTH = "any"

@@ -16,7 +16,7 @@ from typing import Any
 
 from qa.answer.citations import BRACKET_RE, KEY_RE, canonical
 from qa.answer.claims import claim_text
-from qa.answer.extractive import split_sentences
+from qa.papers import split_sentences
 from qa.types import Answer, Citation, UnsupportedClaim
 
 ARXIV_PREFIX = "https://arxiv.org/abs/"

@@ -21,7 +21,7 @@ from fastapi import FastAPI
 
 from qa.answer.engine import QA
 from qa.errors import BadInput, QAError
-from qa.index.store import Store
+from qa.index.writer import Writer
 from qa.ingest import bundled_corpus, ingest
 from qa.settings import Settings
 from ui.web.api import api_router, install_error_handlers
@@ -67,7 +67,7 @@ def page_auth(settings: Settings) -> tuple[str, str] | None:
     return user, password
 
 
-def fill_if_empty(store: Store, out: TextIO = sys.stderr) -> None:
+def fill_if_empty(store: Writer, out: TextIO = sys.stderr) -> None:
     """Ingest the bundled sample corpus into an empty store, with a progress line on `out` (a terminal)."""
     if not store.is_empty():
         return
@@ -90,7 +90,7 @@ def fill_if_empty(store: Store, out: TextIO = sys.stderr) -> None:
 
 def prepare(settings: Settings, out: TextIO = sys.stderr) -> QA:
     """A warm `QA` over the store, filled from the bundled corpus when empty."""
-    store = Store(settings)
+    store = Writer(settings)
     fill_if_empty(store, out)
     qa = QA(settings, store)
     qa.resolve_mode(None)  # a bad mode setting fails now, not on the first question

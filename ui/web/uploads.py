@@ -19,7 +19,7 @@ from pathlib import Path
 from gradio.utils import get_upload_folder
 
 from qa.errors import BadInput, QAError
-from qa.index.store import Store
+from qa.index.writer import Writer
 from qa.ingest import IngestReport, ingest
 
 UPLOADS_DIR = "uploads"
@@ -61,7 +61,7 @@ class UploadGate:
 class IngestJob:
     """At most one ingest of uploaded files at a time, in a thread; `status()` is safe to poll."""
 
-    def __init__(self, store: Store, gate: UploadGate | None = None) -> None:
+    def __init__(self, store: Writer, gate: UploadGate | None = None) -> None:
         self.store = store
         self.gate = gate or UploadGate(store.settings.max_upload_mb * MB)
         self._lock = threading.Lock()

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
-from qa.ingest.papers import Paper, Source
 from qa.limits import Limits, bounded_lines
+from qa.papers import Paper, Source
 
 # `arXiv:` then a new-style ID. From 1501 on, IDs have five digits after the dot, before four:
 # knowing that lets us split an ID glued to the next abstract ("arXiv:2505.0938812 pages" is ambiguous
@@ -124,3 +124,9 @@ class RecordBuilder:
         )
         self.reset()
         return paper
+
+
+def collapse(value: object) -> str | None:
+    """A text field with every run of whitespace made one space; None when absent, not text, or blank."""
+    collapsed = " ".join(value.split()) if isinstance(value, str) else ""
+    return collapsed or None

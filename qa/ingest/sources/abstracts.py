@@ -14,9 +14,9 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from qa.ingest.papers import Paper
 from qa.ingest.sources._text import RecordBuilder, read_lines, split_id_line
 from qa.limits import Limits
+from qa.papers import Paper
 
 _PREFIX_RE = re.compile(r"^\s*Abstract\s*:\s*", re.IGNORECASE)
 

@@ -30,8 +30,9 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import iterparse
 
 from qa.errors import UnrecognisedFormat
-from qa.ingest.papers import Paper, Source, parse_arxiv_id
+from qa.ingest.sources._text import collapse
 from qa.limits import Limits
+from qa.papers import Paper, Source, parse_arxiv_id
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 ARXIV = "{http://arxiv.org/schemas/atom}"
@@ -92,12 +93,12 @@ def _paper(entry: Element, path: Path, number: int) -> Paper | None:
         raise UnrecognisedFormat(str(path), f"arXiv API error response: {abstract or entry_id}")
     if not abstract:
         return None
-    authors = [name for a in entry.findall(f"{ATOM}author") if (name := _collapse(a.findtext(f"{ATOM}name")))]
+    authors = [name for a in entry.findall(f"{ATOM}author") if (name := collapse(a.findtext(f"{ATOM}name")))]
     return Paper(
         abstract=abstract,
         arxiv_id=parse_arxiv_id(entry_id) if entry_id else None,
         title=_text(entry, "title"),
-        comments=_collapse(_all_text(entry.find(f"{ARXIV}comment"))),
+        comments=collapse(_all_text(entry.find(f"{ARXIV}comment"))),
         created=_day(_text(entry, "published")),
         categories=_categories(entry),
         authors=", ".join(authors) or None,
@@ -107,7 +108,7 @@ def _paper(entry: Element, path: Path, number: int) -> Paper | None:
 
 def _text(entry: Element, atom_tag: str) -> str | None:
     """The whitespace-collapsed text of the entry's Atom child `atom_tag`, or None when empty."""
-    return _collapse(_all_text(entry.find(f"{ATOM}{atom_tag}")))
+    return collapse(_all_text(entry.find(f"{ATOM}{atom_tag}")))
 
 
 def _all_text(elem: Element | None) -> str | None:
@@ -119,12 +120,6 @@ def _all_text(elem: Element | None) -> str | None:
         if child is not elem and isinstance(child.tag, str) and child.tag.rsplit("}", 1)[-1] in _BREAKS:
             child.text, child.tail = f" {child.text or ''}", f" {child.tail or ''}"
     return "".join(elem.itertext())
-
-
-def _collapse(text: str | None) -> str | None:
-    """`text` with every run of whitespace made one space, or None when nothing is left."""
-    collapsed = " ".join(text.split()) if text else ""
-    return collapsed or None
 
 
 def _categories(entry: Element) -> list[str]:

@@ -17,9 +17,9 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from qa.ingest.papers import Paper
 from qa.ingest.sources._text import RecordBuilder, looks_like_abstract, parse_created, read_lines, split_id_line
 from qa.limits import Limits
+from qa.papers import Paper
 
 _ID_LINE_RE = re.compile(r"^arXiv:\S+\s*$", re.MULTILINE | re.IGNORECASE)
 _CREATED_RE = re.compile(r"^Created:\s*\d{4}-\d{2}-\d{2}\s*$", re.MULTILINE | re.IGNORECASE)

@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from qa.errors import UnrecognisedFormat
-from qa.ingest.papers import Paper, Source, parse_arxiv_id
+from qa.ingest.sources._text import collapse
 from qa.limits import JSONTooDeep, Limits, bounded_lines, load_json
+from qa.papers import Paper, Source, parse_arxiv_id
 
 POSITION = "line"  # what a Source's position counts in this format
 
@@ -85,7 +86,7 @@ def _bad_line(path: Path, number: int, why: str) -> UnrecognisedFormat:
 
 def _paper(record: dict[str, Any], path: Path, number: int) -> Paper | None:
     """The Paper of one record, or None when its abstract is blank."""
-    abstract = _collapse(record["abstract"])
+    abstract = collapse(record["abstract"])
     if not abstract:
         return None
     raw_id = record.get("id")
@@ -94,19 +95,13 @@ def _paper(record: dict[str, Any], path: Path, number: int) -> Paper | None:
         abstract=abstract,
         # An ID that is not a string (a tool turned "0704.0010" into 704.001) cannot be trusted.
         arxiv_id=parse_arxiv_id(raw_id) if isinstance(raw_id, str) else None,
-        title=_collapse(record.get("title")),
-        comments=_collapse(record.get("comments")),
+        title=collapse(record.get("title")),
+        comments=collapse(record.get("comments")),
         created=_created(record),
         categories=categories.split() if isinstance(categories, str) else [],
-        authors=_collapse(record.get("authors")),
+        authors=collapse(record.get("authors")),
         sources=[Source(str(path), number)],
     )
-
-
-def _collapse(value: object) -> str | None:
-    """A string field with every run of whitespace made one space; None when absent or blank."""
-    collapsed = " ".join(value.split()) if isinstance(value, str) else ""
-    return collapsed or None
 
 
 def _created(record: dict[str, Any]) -> date | None:

@@ -16,9 +16,9 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from qa.ingest.papers import Paper
 from qa.ingest.sources._text import RecordBuilder, looks_like_abstract, read_lines, split_id_line
 from qa.limits import Limits
+from qa.papers import Paper
 
 _GLUED_RE = re.compile(r"^arXiv:\d{4}\.\d{4,5}(v\d+)?[A-Za-z]", re.MULTILINE)
 
