@@ -94,7 +94,7 @@ class Bench(Scorer):
         self.engine.params = params
         right = refused = 0
         for item, retrieval in zip(self.items, self.retrievals, strict=True):
-            answer = self.engine._extractive(item.question, item.question, retrieval, {})
+            answer = self.engine.answer_retrieved(item.question, retrieval)
             if item.answerable:
                 right += not answer.refused and includes_all(answer.answer, item.must_include)
             else:

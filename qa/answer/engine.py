@@ -1,13 +1,17 @@
 """Asking: a question (and the conversation so far) in, a checked `Answer` out.
 
-`QA` holds what answering needs warm (store, retriever, models) and runs one pipeline for every
-front-end: rewrite a follow-up into a standalone question, retrieve, answer (extractive or LLM),
-check every citation against the retrieved passages, note disagreeing variants, time each stage.
+`QA` holds what answering needs warm (store, retriever, models) and runs one short pipeline for
+every front-end, timing each stage:
+
+    rewrite (a follow-up made standalone) -> retrieve -> answer (an `Answerer`) -> check citations
+
+The answerers (`qa.answer.answerers`: extractive, LLM) only write a `Draft`; the `Answer` is built
+in one place, `_build`, where every citation is checked against the retrieved passages and notes
+on disagreeing variants are added.
 """
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Generator, Iterator, Sequence
 from contextlib import suppress
@@ -15,17 +19,17 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from qa.answer import extractive
+from qa.answer.answerers import Answerer, Draft, Extractive, LLMAnswerer
 from qa.answer.chat import Message, needs_context, standalone_question, subjects
-from qa.answer.citations import BRACKET_RE, canonical, check_citations, key_url
+from qa.answer.citations import check_citations, key_url
 from qa.answer.subjects import mentions, owner
 from qa.answer.variants import disagreement_note
 from qa.errors import BadInput, LLMError
-from qa.index.bm25 import tokenize
 from qa.index.retrieve import Retrieval, Retriever, parse_filters, with_dates
 from qa.index.store import Store
-from qa.papers import Paper, normalize_text, paper_label, split_sentences
-from qa.settings import Settings
-from qa.types import REFUSAL, Answer, Citation, Passage
+from qa.papers import Paper, paper_label, split_sentences
+from qa.settings import MAX_K, Settings
+from qa.types import REFUSAL, Answer, Citation
 
 if TYPE_CHECKING:
     from qa.answer.llm import LLM
@@ -91,8 +95,8 @@ class QA:
         question = self.validate(question)
         fallback = (mode or self.settings.mode) == "auto"
         mode = self.resolve_mode(mode)
-        if k is not None and not 1 <= k <= 50:
-            raise BadInput("k must be between 1 and 50")
+        if k is not None and not 1 <= k <= MAX_K:
+            raise BadInput(f"k must be between 1 and {MAX_K}")
         timings: dict[str, float] = {}
         standalone = self._standalone(question, history, mode, timings)
         retrieval = self.retriever.retrieve(standalone, k, with_dates(parse_filters(standalone), *months))
@@ -104,19 +108,42 @@ class QA:
 
     def _answer(self, question: str, standalone: str, retrieval: Retrieval, mode: str, fallback: bool,
                 timings: dict[str, float]) -> AnswerStream:
-        if mode == "extractive":
-            answer = self._extractive(question, standalone, retrieval, timings)
-            yield answer.answer
-            return answer
         try:
-            return (yield from self._llm(question, standalone, retrieval, timings))
+            return (yield from self._run(self.answerer(mode), question, standalone, retrieval, timings))
         except LLMError as e:
-            if not fallback:
+            if mode == "extractive" or not fallback:
                 raise
-            answer = self._extractive(question, standalone, retrieval, timings)
+            answer = yield from self._run(self.answerer("extractive"), question, standalone, retrieval, timings)
             answer.warnings.append(f"{e}; answered extractively instead")
-            yield answer.answer
             return answer
+
+    def answerer(self, mode: str) -> Answerer:
+        """The answerer of a resolved `mode` ("extractive" or "llm"), over this engine's store and models."""
+        if mode == "llm":
+            return LLMAnswerer(self.llm, self.settings, self.store, self._sentence_vectors)
+        return Extractive(self.store, self.label, self._sentence_vectors, self.params)
+
+    def _run(self, answerer: Answerer, question: str, standalone: str, retrieval: Retrieval,
+             timings: dict[str, float]) -> AnswerStream:
+        """The answer step: `answerer` drafts (streaming if it can), the Answer is built, the answerer reviews it."""
+        t = time.perf_counter()
+        draft = yield from answerer.draft(standalone, retrieval, timings)
+        answer = self._build(question, retrieval, answerer, draft, timings)
+        answerer.review(answer, draft, retrieval)
+        timings["answer"] = time.perf_counter() - t
+        if not draft.streamed:
+            yield answer.answer
+        return answer
+
+    def answer_retrieved(self, question: str, retrieval: Retrieval, mode: str = "extractive") -> Answer:
+        """Answer a standalone `question` from passages already retrieved (calibration varies only this step)."""
+        stream = self._run(self.answerer(mode), question, question, retrieval, {})
+        while True:
+            try:
+                next(stream)
+            except StopIteration as done:
+                answer: Answer = done.value
+                return answer
 
     def _standalone(self, question: str, history: Sequence[Message], mode: str, timings: dict[str, float]) -> str:
         t = time.perf_counter()
@@ -147,26 +174,7 @@ class QA:
         papers = {key: paper.abstract for key in keys if (paper := self.store.paper(key))}
         return owner(name, papers, {key: self.label(key) for key in papers}) is not None
 
-    # --- extractive ---
-    def _extractive(self, question: str, standalone: str, retrieval: Retrieval,
-                    timings: dict[str, float]) -> Answer:
-        t = time.perf_counter()
-        answer = Answer(question, self._nothing_found(retrieval), True, "extractive",
-                        passages=retrieval.passages, timings=timings)
-        if retrieval.passages:
-            vector = self.store.embed_query(standalone)
-            labels = {key: self.label(key) for key in dict.fromkeys(p.chunk.doc_key for p in retrieval.passages)}
-            papers = {key: paper.abstract for key in labels if (paper := self.store.paper(key))}
-            found = extractive.extract(
-                standalone, vector, papers, self.store.lexicon(),
-                self._sentence_vectors, scoped=not retrieval.filters.empty, labels=labels, params=self.params,
-            )
-            if not found.refused:
-                snippets = {s.key: " ".join(x.text for x in found.chosen if x.key == s.key) for s in found.chosen}
-                self._finish(answer, extractive.render(found, labels), snippets)
-        timings["answer"] = time.perf_counter() - t
-        return answer
-
+    # --- shared ---
     def _sentence_vectors(self, texts: list[str]) -> list[list[float]]:
         """Embeddings of abstract sentences, remembered: the same papers come up again and again."""
         cache = self._vector_cache
@@ -177,44 +185,6 @@ class QA:
             cache.update(zip(todo, self.store.embed_texts(todo), strict=True))
         return [cache[t] for t in texts]
 
-    # --- LLM ---
-    def _llm(self, question: str, standalone: str, retrieval: Retrieval, timings: dict[str, float]) -> AnswerStream:
-        t = time.perf_counter()
-        answer = Answer(question, self._nothing_found(retrieval), True, "llm", passages=retrieval.passages,
-                        timings=timings, model=self.llm.model)
-        if not retrieval.passages:
-            yield answer.answer
-            return answer
-        from qa.answer.claims import check_claims, cited_sources
-        from qa.answer.llm import Redactor, build_context
-
-        papers = {p.chunk.doc_key: self.store.paper(p.chunk.doc_key) for p in retrieval.passages}
-        messages = self.llm.answer_messages(standalone, build_context(retrieval.passages, papers))
-        pieces: list[str] = []
-        redactor = Redactor(self.settings.secret_values())  # a model may be talked into echoing one
-        for piece in self.llm.stream(messages):
-            if not pieces:
-                timings["first_token"] = time.perf_counter() - t
-            pieces.append(piece)
-            if safe := redactor.feed(piece):
-                yield safe
-        if rest := redactor.flush():
-            yield rest
-        if sum(map(len, pieces)) >= self.settings.llm_max_reply_chars:
-            answer.warnings.append(f"the model's reply was cut at {self.settings.llm_max_reply_chars:,} characters "
-                                   "(ARXIV_QA_LLM_MAX_REPLY_CHARS)")
-        text = redactor.scrub("".join(pieces)).strip()
-        if normalize_text(REFUSAL) not in normalize_text(text):
-            self._finish(answer, text, snippets_for(text, retrieval.passages))
-            if answer.refused and text:
-                answer.warnings.append("the model's answer cited none of the retrieved abstracts and was withheld")
-            else:  # each cited sentence checked against what was retrieved of the paper it cites
-                answer.unsupported_claims = check_claims(answer.answer, cited_sources(retrieval.passages, papers),
-                                                         self._sentence_vectors, self.store.lexicon().idf)
-        timings["answer"] = time.perf_counter() - t
-        return answer
-
-    # --- shared ---
     def label(self, key: str) -> str | None:
         """A short name of a paper: its title, or what its abstract introduces."""
         paper = self.store.paper(key)
@@ -229,6 +199,15 @@ class QA:
             seen = f" (it is only mentioned in the comments of {', '.join(where)})" if where else ""
             notes.append(f"arXiv:{arxiv_id} is not in the corpus{seen}.")
         return " ".join(notes) + " The abstracts cannot answer this question."
+
+    def _build(self, question: str, retrieval: Retrieval, answerer: Answerer, draft: Draft,
+               timings: dict[str, float]) -> Answer:
+        """The Answer to `question` from `draft`: a refusal unless it cites, validly, what was retrieved."""
+        answer = Answer(question, self._nothing_found(retrieval), True, answerer.mode, passages=retrieval.passages,
+                        timings=timings, model=answerer.model, warnings=list(draft.warnings))
+        if draft.text is not None:
+            self._finish(answer, draft.text, draft.snippets)
+        return answer
 
     def _finish(self, answer: Answer, text: str, snippets: dict[str, str]) -> None:
         """Check citations, build Citation objects, add variant notes; refuse if nothing valid is cited."""
@@ -262,17 +241,3 @@ class QA:
         self.store.warm()
         return True
 
-
-def snippets_for(text: str, passages: Sequence[Passage]) -> dict[str, str]:
-    """For each key an LLM answer cites, the passage sentence closest to the sentence citing it."""
-    out: dict[str, str] = {}
-    for sentence in re.split(r"(?<=[.!?\]])\s+", text):
-        words = set(tokenize([BRACKET_RE.sub(" ", sentence)])[0])
-        for match in BRACKET_RE.finditer(sentence):
-            for raw in re.split(r"\s*[;,]\s*", match.group(1)):
-                key = canonical(raw)
-                candidates = [s for p in passages if p.chunk.doc_key == key
-                              for s in split_sentences(p.chunk.text)]
-                if candidates and key not in out:
-                    out[key] = max(candidates, key=lambda s: len(words & set(tokenize([s])[0])))
-    return out
