@@ -88,7 +88,7 @@ class Catalog:
 
     def __init__(self, path: Path) -> None:
         # On a read-only file system SQLite cannot even read a WAL database in place: answer from a
-        # private copy (with its WAL), and refuse writes (`Store.batch`).
+        # private copy (with its WAL), and refuse writes (`Writer.batch`).
         self.read_only = path.exists() and not os.access(path.parent, os.W_OK)
         if self.read_only:
             copy = Path(tempfile.mkdtemp(prefix="arxiv-qa-ro-")) / path.name
