@@ -482,8 +482,7 @@ def compare_backend(opts: argparse.Namespace) -> dict[str, Any]:
 def cold_start(store: Path, model_cache: Path, runs: int, question: str = COLD_QUESTION,
                chroma_url: str | None = None) -> dict[str, Any]:
     """Wall time of new `arxiv-qa ask` processes on `store` (extractive answers), and their median."""
-    exe = Path(sys.executable).with_name("arxiv-qa")
-    command = [str(exe)] if exe.exists() else [sys.executable, "-m", "ui.cli"]
+    command = [sys.executable, "-m", "ui.cli"]  # what the `arxiv-qa` script runs, from this checkout
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ARXIV_QA_", "OPENAI_"))}
     env.update(ARXIV_QA_MODEL_CACHE=str(model_cache), ARXIV_QA_EMBED_BACKEND="onnx-int8", ARXIV_QA_MODE="extractive")
     if chroma_url:
