@@ -20,6 +20,7 @@ serve: install
 lint: install
 	$(BIN)/ruff check qa ui tests eval
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 test: install lint
 	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq chromium; } \
@@ -37,4 +38,4 @@ screenshot: install
 	cp tests/artifacts/screenshot-chat.png docs/screenshot-chat.png
 
 clean:
-	rm -rf $(VENV) .arxiv-qa .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .arxiv-qa .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

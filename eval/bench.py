@@ -52,6 +52,8 @@ sys.path[:0] = [str(ROOT), str(HERE)]
 import synth  # noqa: E402
 from servers import free_port, start_chroma  # noqa: E402
 
+from qa.evaluation.evaluate import percentile  # noqa: E402
+
 BACKENDS = ("torch", "onnx", "onnx-int8")
 STAGES = ("parse", "merge", "chunk", "embed", "store")
 METHODS = ("bm25", "dense", "hybrid")
@@ -74,20 +76,9 @@ def current_rss_mib() -> float:
         return 0.0
 
 
-def pct(values: list[float], q: float) -> float:
-    """The q-th percentile (linear interpolation); 0.0 for no values."""
-    if not values:
-        return 0.0
-    xs = sorted(values)
-    pos = (len(xs) - 1) * q / 100
-    lo = int(pos)
-    hi = min(lo + 1, len(xs) - 1)
-    return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
-
-
 def latency(seconds: list[float]) -> dict[str, float]:
     ms = [s * 1000 for s in seconds]
-    return {"n": len(ms), "p50_ms": round(pct(ms, 50), 2), "p95_ms": round(pct(ms, 95), 2),
+    return {"n": len(ms), "p50_ms": round(percentile(ms, 50), 2), "p95_ms": round(percentile(ms, 95), 2),
             "mean_ms": round(statistics.fmean(ms), 2) if ms else 0.0, "max_ms": round(max(ms, default=0.0), 2)}
 
 
@@ -215,14 +206,14 @@ def stage_clock(embedder_class: type) -> Iterator[dict[str, float]]:
 
     parse: reading records (plus hashing and sniffing the file); merge: `Merger.add` and re-reading
     the touched papers; chunk: `Chunker.chunks`; embed: inside the embedding model, in whichever
-    thread (ingest embeds the next batch in the background); wait: the main thread in `Store._embed`
-    (waiting for those vectors); write: `Store._write` (wait plus the vector upsert). What is left of
+    thread (ingest embeds the next batch in the background); wait: the main thread in `Writer._embed`
+    (waiting for those vectors); write: `Writer._write` (wait plus the vector upsert). What is left of
     the main thread's wall time (upsert, catalog writes and commits) is the store stage.
     """
-    import qa.ingest as ingest_module
-    from qa.chunks import Chunker
-    from qa.merge import Merger
-    from qa.store import Store
+    import qa.ingest.pipeline as ingest_module
+    from qa.index.writer import Writer
+    from qa.ingest.chunks import Chunker
+    from qa.ingest.merge import Merger
 
     seconds = dict.fromkeys(("parse", "merge", "chunk", "embed", "wait", "write"), 0.0)
 
@@ -260,8 +251,8 @@ def stage_clock(embedder_class: type) -> Iterator[dict[str, float]]:
         (Merger, "add", timed("merge", Merger.add)),
         (ingest_module.Ingester, "_current", timed("merge", ingest_module.Ingester._current)),
         (Chunker, "chunks", timed("chunk", Chunker.chunks)),
-        (Store, "_embed", timed("wait", Store._embed)),
-        (Store, "_write", timed("write", Store._write)),
+        (Writer, "_embed", timed("wait", Writer._embed)),
+        (Writer, "_write", timed("write", Writer._write)),
         (embedder_class, "get_text_embedding_batch", timed("embed", embedder_class.get_text_embedding_batch)),
     ]
     originals = [(obj, name, obj.__dict__.get(name)) for obj, name, _ in patches]
@@ -321,26 +312,26 @@ def precomputed_embedder(real: Any, pool: Any) -> Any:
 # --- worker: one corpus size ---------------------------------------------------------------------
 def measure_size(opts: argparse.Namespace) -> dict[str, Any]:
     """Ingest the corpus `opts.corpus` into a new store and measure everything about it."""
-    from qa.engine import QA
+    from qa.answer.engine import QA
+    from qa.index.retrieve import Retriever
+    from qa.index.writer import Writer
     from qa.ingest import ingest
-    from qa.merge import as_new
-    from qa.retrieve import Retriever
-    from qa.sources import read_papers
-    from qa.store import Store
+    from qa.ingest.merge import as_new
+    from qa.ingest.sources import read_papers
 
     n, corpus, store_dir = opts.worker_size, Path(opts.corpus), Path(opts.store)
     full = n <= opts.full_embed_max and not opts.precomputed
     settings = make_settings(store_dir, Path(opts.model_cache), chroma_url=opts.chroma_url)
-    store = Store(settings)
+    store = Writer(settings)
     out: dict[str, Any] = {"papers": n, "full_embedding": full, "corpus_bytes": corpus.stat().st_size,
                            "rss_start_mib": round(peak_rss_mib(), 1)}
 
     start = time.perf_counter()
-    embedder = store.embedder
+    embedder = store.llamaindex_embedding()
     chunker = store.chunker
     out["model_load_s"] = round(time.perf_counter() - start, 3)
     start = time.perf_counter()
-    _ = store.collection  # opening Chroma (import, client, collection) is a fixed cost, like loading the model
+    store.chunk_count()  # opening Chroma (import, client, collection) is a fixed cost, like loading the model
     out["store_open_s"] = round(time.perf_counter() - start, 3)
 
     # Bare embedding: the chunks of the first papers, straight through the model.
@@ -354,10 +345,10 @@ def measure_size(opts: argparse.Namespace) -> dict[str, Any]:
                          "papers_per_s": round(len(sample) / seconds, 2),
                          "chunks_per_s": round(len(texts) / seconds, 2)}
     if not full:
-        store.__dict__["embedder"] = precomputed_embedder(embedder, vectors)  # replaces the cached property
+        store.__dict__["_embedder"] = precomputed_embedder(embedder, vectors)  # replaces the cached property
     del vectors, texts, sample
 
-    with stage_clock(type(store.embedder)) as clock:
+    with stage_clock(type(store.llamaindex_embedding())) as clock:
         start = time.perf_counter()
         report = ingest(store, [str(corpus)])
         total = time.perf_counter() - start
@@ -388,16 +379,16 @@ def measure_size(opts: argparse.Namespace) -> dict[str, Any]:
 
     # A new Store, as a new process would open it: BM25 built (first time) and loaded. Queries and
     # the extractive answerer's sentences are embedded by the real model at every size.
-    store = Store(settings)
-    store.__dict__["embedder"] = embedder
+    store = Writer(settings)
+    store.__dict__["_embedder"] = embedder
     start = time.perf_counter()
     with RssPeak() as rss:
-        store.bm25()
+        store.lexicon()
     out["bm25_build_s"] = round(time.perf_counter() - start, 3)
     out["bm25_build_rss_increase_mib"] = round((rss.peak - rss.before) / 2**20, 1)
     store._bm25 = None
     start = time.perf_counter()
-    store.bm25()
+    store.lexicon()
     out["bm25_load_s"] = round(time.perf_counter() - start, 3)
     out["disk_bytes"] = disk_usage(store_dir)
 
@@ -433,11 +424,11 @@ def compare_backend(opts: argparse.Namespace) -> dict[str, Any]:
     """Speed of one backend on the comparison abstracts, and retrieval quality on the gold set."""
     import numpy as np
 
-    from qa.embed import load_embedder, onnx_model
-    from qa.evaluate import DEPTH, dedupe, load_gold, retrieval_metrics
+    from qa.evaluation.evaluate import DEPTH, dedupe, load_gold, retrieval_metrics
+    from qa.index.retrieve import Retriever
+    from qa.index.writer import Writer
     from qa.ingest import ingest
-    from qa.retrieve import Retriever
-    from qa.store import Store
+    from qa.ingest.embed import load_embedder, onnx_model
 
     backend, cache = opts.worker_compare, Path(opts.model_cache)
     texts = json.loads(Path(opts.texts).read_text())
@@ -468,8 +459,8 @@ def compare_backend(opts: argparse.Namespace) -> dict[str, Any]:
     np.save(Path(opts.result).with_suffix(".npy"), np.asarray(vectors, dtype=np.float32))
 
     settings = make_settings(Path(opts.store), cache, backend)
-    store = Store(settings)
-    store.__dict__["embedder"] = embedder
+    store = Writer(settings)
+    store.__dict__["_embedder"] = embedder
     ingest(store)
     retriever = Retriever(store)
     gold = [g for g in load_gold(Path(opts.gold)) if g.answerable]
@@ -491,8 +482,7 @@ def compare_backend(opts: argparse.Namespace) -> dict[str, Any]:
 def cold_start(store: Path, model_cache: Path, runs: int, question: str = COLD_QUESTION,
                chroma_url: str | None = None) -> dict[str, Any]:
     """Wall time of new `arxiv-qa ask` processes on `store` (extractive answers), and their median."""
-    exe = Path(sys.executable).with_name("arxiv-qa")
-    command = [str(exe)] if exe.exists() else [sys.executable, "-m", "qa.cli"]
+    command = [sys.executable, "-m", "ui.cli"]  # what the `arxiv-qa` script runs, from this checkout
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ARXIV_QA_", "OPENAI_"))}
     env.update(ARXIV_QA_MODEL_CACHE=str(model_cache), ARXIV_QA_EMBED_BACKEND="onnx-int8", ARXIV_QA_MODE="extractive")
     if chroma_url:

@@ -234,7 +234,7 @@ def changes_section() -> str:
     return "\n".join([
         "## What made it faster\n",
         "Measured on this machine while making each change (one-off comparisons, not part of this run):\n",
-        "- **Eager-attention ONNX export** (`qa/onnx_embed.py`): the graph of PyTorch's fused "
+        "- **Eager-attention ONNX export** (`qa/ingest/onnx_embed.py`): the graph of PyTorch's fused "
         "scaled-dot-product attention ran int8 at 78 abstracts/s; the plain attention graph at 107.",
         "- **Length sorting across the whole call**: LlamaIndex's `get_text_embedding_batch` cut texts into "
         "batches of 32 in input order before the model saw them, so sorting inside a batch saved nothing; "
@@ -246,12 +246,12 @@ def changes_section() -> str:
         "- **Int8 quality**: the first transformer layer stays fp32 and each text runs alone (a dynamically "
         "quantised batch scales activations by the range of the whole batch, so a text's vector depended on "
         "its batch-mates); gold-set hybrid nDCG@10 went from 0.910-0.918 (depending on batching) to fp32's.",
-        "- **Embed-ahead ingest** (`qa/ingest.py`, `Store.prefetch`): the model embeds the next four batches "
+        "- **Embed-ahead ingest** (`qa/ingest/pipeline.py`, `Writer.prefetch`): the model embeds the next four batches "
         "in a background thread while the current one is merged, upserted and committed. With the model on "
         "one thread (a core left free, as with a GPU) ingest went from 0.77 to 0.92 of bare embedding speed; "
         "with the model on both cores the other stages can only take CPU from it, so the next changes cut "
         "their CPU (ingest ÷ bare at 1,000 papers, model on both cores: 0.81 before them).",
-        "- **Chunk counts from one tokenization** (`qa/chunks.py`): LlamaIndex's sentence splitter tokenized "
+        "- **Chunk counts from one tokenization** (`qa/ingest/chunks.py`): LlamaIndex's sentence splitter tokenized "
         "each abstract, then each of its sentences, a dozen calls per abstract; with the model's WordPiece "
         "tokenizer a piece cut at word boundaries has as many tokens as the whole text has inside it, so each "
         "abstract is tokenized once and the counts are read off the offsets. The chunks are identical (a test "
@@ -261,16 +261,16 @@ def changes_section() -> str:
         "corpus and on 1,150 generated abstracts (a test compares them with Punkt's), the CPU ingest spends "
         "beyond bare embedding fell from 1.34-1.55 to 1.08-1.23 s per 1,000 papers, and ingest no longer "
         "imports NLTK (1.3 s, with SciPy).",
-        "- **Chunk texts as Chroma metadata, not documents** (`qa/store.py`): Chroma puts documents in a "
+        "- **Chunk texts as Chroma metadata, not documents** (`qa/index/store.py`): Chroma puts documents in a "
         "full-text index nothing here queries (BM25 is our own). Upserting 2,000 chunks: 0.94 -> 0.47 s of "
         "CPU, and the collection 19 -> 13 MB. Stores written before keep their documents and still read.",
-        "- **Near-duplicate keys once per record** (`qa/merge.py`): the merge looked a record's MinHash keys "
+        "- **Near-duplicate keys once per record** (`qa/ingest/merge.py`): the merge looked a record's MinHash keys "
         "up and the catalog computed them again to store them; now remembered (0.3 s per 1,000 papers).",
         "- **Batches of 256 papers, one model call each, the first call small**: each Chroma upsert and "
         "catalog commit has a fixed cost; ingest ÷ bare at 1,000 papers went 0.89 (64 papers a batch) -> "
         "0.91 (128) -> 0.92 (256), no better at 512; calls of 32 papers to the model cost more than they "
         "gained (0.90), except the very first, which lets the model start before a whole batch is chunked.",
-        "- **Filters on the dense side** (`qa/retrieve.py`, `Store.dense_search`): a date filter as a Chroma "
+        "- **Filters on the dense side** (`qa/index/retrieve.py`, `Store.dense_search`): a date filter as a Chroma "
         "`where` took 200-700 ms at 190k chunks (Chroma evaluates it over every matching chunk); now the "
         "filter is a mask over the chunks (from the BM25 index's metadata) and the search is either a wider "
         "unfiltered one whose hits are filtered, or one restricted to the allowed IDs: hybrid p95 at 190k "

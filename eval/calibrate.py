@@ -29,10 +29,10 @@ ROOT = Path(__file__).resolve().parent.parent
 RECORD = ROOT / "eval" / "calibration.json"
 sys.path.insert(0, str(ROOT))
 
+from qa.answer.engine import QA  # noqa: E402
 from qa.answer.extractive import PARAMS, Params  # noqa: E402
-from qa.engine import QA  # noqa: E402
-from qa.evaluate import includes_all  # noqa: E402
-from qa.retrieve import Retrieval, parse_filters  # noqa: E402
+from qa.evaluation.evaluate import includes_all  # noqa: E402
+from qa.index.retrieve import Retrieval, parse_filters  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 
 REFUSAL_WEIGHT = 2
@@ -95,7 +95,7 @@ class Bench(Scorer):
         self.engine.params = params
         right = refused = 0
         for item, retrieval in zip(self.items, self.retrievals, strict=True):
-            answer = self.engine._extractive(item.question, item.question, retrieval, {})
+            answer = self.engine.answer_retrieved(item.question, retrieval)
             if item.answerable:
                 right += not answer.refused and includes_all(answer.answer, item.must_include)
             else:

@@ -9,7 +9,7 @@ minimums, the id prefix (q001 / t001) and how often every paper must be a gold k
 also needs `must_include` strings free of LaTeX characters, and none of its questions may be a
 near-copy of a dev question (Jaccard similarity of their normalised word sets >= 0.8).
 
-The corpus is parsed crudely and independently of `qa.sources`, so a bug there cannot hide here:
+The corpus is parsed crudely and independently of `qa.ingest.sources`, so a bug there cannot hide here:
 every long line is an abstract; an `arXiv:<id>` at the start of a line (alone, or glued to the next
 abstract) belongs to the abstract BEFORE it; abstracts are merged by the start of their normalised
 text (so the two CodeElo variants become one paper with both texts).

@@ -40,8 +40,8 @@ from qa.answer.claims import (  # noqa: E402
     missing_numbers,
     support,
 )
-from qa.answer.extractive import split_sentences  # noqa: E402
-from qa.engine import QA  # noqa: E402
+from qa.answer.engine import QA  # noqa: E402
+from qa.papers import split_sentences  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 
 INVENTED = (
@@ -84,7 +84,7 @@ def add(out: dict[str, list[float]], kind: str, claim: str, source: Source, engi
     """Score `claim` against `source`; a false claim stating a number the source lacks counts apart."""
     if kind != "supported" and missing_numbers(claim, source.text):
         kind = "numbers"
-    score = support(claim, source, engine._sentence_vectors, engine.store.bm25().idf)
+    score = support(claim, source, engine._sentence_vectors, engine.store.lexicon().idf)
     out[kind].append(score)
     if VERBOSE:
         print(f"{kind:14} {score:.3f}  {claim}")

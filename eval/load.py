@@ -23,6 +23,8 @@ from typing import Any
 
 from servers import free_port
 
+from qa.evaluation.evaluate import percentile
+
 QUESTIONS = [
     "What model sizes does the Qwen3 Embedding series come in?",
     "How many languages does Qwen3 support?",
@@ -40,7 +42,7 @@ def start_server(store: Path, port: int, concurrency: int, model_cache: Path | N
     env = {**os.environ, "ARXIV_QA_STORE": str(store), "ARXIV_QA_CONCURRENCY_LIMIT": str(concurrency)}
     if model_cache is not None:
         env["ARXIV_QA_MODEL_CACHE"] = str(model_cache)
-    proc = subprocess.Popen([sys.executable, "-m", "qa.cli", "serve", "--port", str(port)], env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "ui.cli", "serve", "--port", str(port)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline and proc.poll() is None:
@@ -106,11 +108,6 @@ def timed(fn: Any, *args: Any) -> tuple[float, str | None]:
         return time.perf_counter() - start, f"{type(e).__name__}: {e}"[:200]
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else 0.0
-
-
 def burst(fn: Any, base: str, requests: int, clients: int) -> dict[str, Any]:
     """`requests` calls of `fn`, `clients` at a time; latencies and errors."""
     questions = [QUESTIONS[i % len(QUESTIONS)] for i in range(requests)]
@@ -120,7 +117,7 @@ def burst(fn: Any, base: str, requests: int, clients: int) -> dict[str, Any]:
     latencies = [t for t, _ in results]
     errors = [e for _, e in results if e]
     return {"requests": requests, "clients": clients, "errors": len(errors), "error_samples": errors[:3],
-            "p50_s": round(percentile(latencies, 0.5), 3), "p95_s": round(percentile(latencies, 0.95), 3),
+            "p50_s": round(percentile(latencies, 50), 3), "p95_s": round(percentile(latencies, 95), 3),
             "max_s": round(max(latencies), 3), "wall_s": round(time.perf_counter() - start, 2)}
 
 

@@ -1,8 +1,8 @@
-"""Measure throughput and peak memory of streaming a Kaggle-sized arXiv snapshot through `qa.sources`.
+"""Measure throughput and peak memory of streaming a Kaggle-sized arXiv snapshot through `qa.ingest.sources`.
 
 Writes a synthetic ``arxiv-metadata-oai-snapshot.json`` (JSON lines shaped like Kaggle's, ~1 KB
 abstracts of random words wrapped the way the snapshot wraps them) into a temporary directory,
-streams it through `qa.sources.read_papers`, and prints papers/s and the process's peak RSS before
+streams it through `qa.ingest.sources.read_papers`, and prints papers/s and the process's peak RSS before
 and after. Peak RSS must barely move: the parser keeps one line in memory, not the file.
 
 Usage: python eval/measure_kaggle_memory.py [--lines 1000000] [--dir DIR] [--keep] [--seed 0]
@@ -24,7 +24,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from qa.sources import read_papers  # noqa: E402
+from qa.ingest.sources import read_papers  # noqa: E402
 
 try:  # optional: current RSS as well as the peak (psutil is a dev dependency)
     import psutil

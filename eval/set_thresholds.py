@@ -181,8 +181,8 @@ def render(figures: Mapping[str, Any], spread: Mapping[str, Any], source: str) -
 def measure(store: Path | None, data: Path) -> dict[str, Any]:
     """`arxiv-qa eval --split all` (extractive) on `store`, or on a fresh ingest of the bundled corpus."""
     sys.path.insert(0, str(ROOT))
-    from qa.evaluate_turns import evaluate_splits, load_splits
-    from qa.report import summaries
+    from qa.evaluation.evaluate_turns import evaluate_splits, load_splits
+    from qa.evaluation.report import summaries
     from qa.settings import Settings
 
     def log(message: str) -> None:

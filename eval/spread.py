@@ -31,9 +31,9 @@ RETRIEVERS = ("bm25", "dense", "hybrid")
 def one_run(store: Path, data: Path) -> dict[str, Any]:
     """Ingest the bundled corpus into `store`, then the retrieval figures and ranking digests per split."""
     sys.path.insert(0, str(ROOT))
-    from qa.evaluate import Evaluator, open_store
-    from qa.evaluate_turns import load_splits
-    from qa.report import retrieval_summary
+    from qa.evaluation.evaluate import Evaluator, open_store
+    from qa.evaluation.evaluate_turns import load_splits
+    from qa.evaluation.report import retrieval_summary
     from qa.settings import Settings
 
     settings = Settings(store=store)

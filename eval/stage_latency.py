@@ -14,16 +14,12 @@ import os
 import statistics
 from pathlib import Path
 
-from qa.engine import QA
+from qa.answer.engine import QA
+from qa.evaluation.evaluate import percentile
+from qa.index.store import Store
 from qa.settings import Settings
-from qa.store import Store
 
 STAGES = ["rewrite", "bm25", "embed_query", "dense", "answer", "total"]
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def measure(store: Path, gold: Path, rounds: int) -> dict[str, dict[str, float]]:
@@ -38,7 +34,7 @@ def measure(store: Path, gold: Path, rounds: int) -> dict[str, dict[str, float]]
             timings = qa.ask(q).timings
             for stage in STAGES:
                 seen[stage].append(timings.get(stage, 0.0) * 1000)
-    return {stage: {"p50_ms": round(statistics.median(v), 2), "p95_ms": round(percentile(v, 0.95), 2)}
+    return {stage: {"p50_ms": round(statistics.median(v), 2), "p95_ms": round(percentile(v, 95), 2)}
             for stage, v in seen.items()} | {"_": {"questions": len(questions), "rounds": rounds,
                                                     "loadavg_1m": round(os.getloadavg()[0], 2)}}
 

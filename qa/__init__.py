@@ -1,6 +1,6 @@
 """arxiv-qa: question answering over arXiv abstracts with citations you can check.
 
-The library does the work (`qa.ingest`, `qa.store`, `qa.engine`); the CLI, the Gradio app, Slack
+The library does the work (`qa.ingest`, `qa.index.store`, `qa.answer.engine`); the CLI, the Gradio app, Slack
 and the HTTP API only adapt input and output. The shortest way in:
 
     >>> import qa
@@ -20,10 +20,10 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from qa.answer.types import Answer
-    from qa.chat import Message
-    from qa.engine import QA
+    from qa.answer.chat import Message
+    from qa.answer.engine import QA
     from qa.settings import Settings
+    from qa.types import Answer
 
 __all__ = ["ask", "get_engine", "stream"]
 
@@ -33,7 +33,7 @@ _lock = threading.Lock()
 
 def get_engine(settings: Settings | None = None) -> QA:
     """The warm `QA` engine for `settings` (default: from the environment), built on first use."""
-    from qa.engine import QA
+    from qa.answer.engine import QA
     from qa.settings import Settings
 
     settings = settings or Settings()

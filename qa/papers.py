@@ -2,7 +2,7 @@
 
 A `Paper` is one abstract as merged from every place it was seen. Its `doc_key` is stable:
 ``arXiv:<id>`` when an ID is known, else ``doc:<12 hex>`` from the normalised text as its source
-gave it (before its LaTeX was made text, `qa.latex`). IDs are never guessed: a paper keeps
+gave it (before its LaTeX was made text, `qa.ingest.latex`). IDs are never guessed: a paper keeps
 ``arxiv_id=None`` unless some source states it.
 """
 
@@ -37,6 +37,24 @@ def parse_arxiv_id(text: str) -> str | None:
     return m.group("id") if m else None
 
 
+LAST_MONTH = 999912  # YYYYMM after every real month: the open end of a date range
+MONTHS = ("january february march april may june july august september october november december").split()
+
+
+def _prefixes(word: str, least: int = 3) -> str:
+    """A pattern for any prefix of `word` of at least `least` letters: jan, janu, ..., january."""
+    tail = ""
+    for ch in reversed(word[least:]):
+        tail = f"(?:{ch}{tail})?"
+    return word[:least] + tail
+
+
+MONTH_RE = re.compile(
+    r"\b(?P<month>" + "|".join(_prefixes(m) for m in MONTHS) + r")\.?,?\s+(?P<year>(?:19|20)\d\d)\b",
+    re.IGNORECASE,
+)
+
+
 def id_month(arxiv_id: str | None) -> date | None:
     """First day of the month a new-style ID was issued in (``2505.09388`` -> 2025-05-01)."""
     if not arxiv_id or not re.fullmatch(NEW_ID_PATTERN, arxiv_id):
@@ -55,6 +73,11 @@ def sentence_pieces(text: str) -> list[str]:
     """`text` cut after each sentence, the space that follows kept with it: the pieces join back to `text`."""
     bounds = [0, *(m.end() for m in SENTENCE_END_RE.finditer(text)), len(text)]
     return [text[a:b] for a, b in pairwise(bounds) if a < b]
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of an abstract (keeps "e.g.", "Qwen2.5", "et al." inside their sentence)."""
+    return [s.strip() for s in sentence_pieces(text) if len(s.strip()) > 1]
 
 
 def normalize_text(text: str) -> str:
@@ -168,7 +191,7 @@ _INTRO_RE = re.compile(
     r"\b(?:introduce|introduces|present|presents|propose|proposes|named|dubbed|called)\s+(?:the\s+|an?\s+)?"
     r"(?:\\textbf\{)?(?P<name>" + _NAME + r")\}?\$?(?:\s*\((?P<acronym>[A-Z][\w\-]+)\))?"
 )
-_NAMELIKE_RE = re.compile(r"\b[A-Za-z][A-Za-z0-9]*(?:[.\-][A-Za-z0-9]+)*\b")
+NAMELIKE_RE = re.compile(r"\b[A-Za-z][A-Za-z0-9]*(?:[.\-][A-Za-z0-9]+)*\b")
 _NOT_NAMES = {"LLM", "LLMs", "AI", "SFT", "RL", "MoE", "API", "APIs", "CoT", "GPU", "GPUs", "SOTA", "NLP", "MLLMs",
               "MLLM", "LVLMs", "Series", "In", "We", "Our", "This", "The", "To", "However", "Moreover"}
 
@@ -197,7 +220,7 @@ def paper_label(abstract: str) -> str | None:
         if namelike(name.split()[0]):
             return name
     counts: dict[str, int] = {}
-    for word in _NAMELIKE_RE.findall(abstract):
+    for word in NAMELIKE_RE.findall(abstract):
         if namelike(word):
             counts[word] = counts.get(word, 0) + 1
     best = max(counts.items(), key=lambda kv: kv[1], default=None)

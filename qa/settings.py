@@ -6,11 +6,23 @@ lists each one. Build a `Settings()` once in a front-end and pass it down explic
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MAX_K = 50  # the most passages one question may retrieve (every front-end checks it)
+REDACTED = "[redacted]"  # what a secret value is replaced with wherever text is shown or logged
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """`text` with every secret value (of 4 characters or more) replaced by REDACTED."""
+    for secret in secrets:
+        if len(secret) >= 4:
+            text = text.replace(secret, REDACTED)
+    return text
 
 
 class Settings(BaseSettings):
@@ -61,7 +73,7 @@ class Settings(BaseSettings):
     )
 
     # --- retrieval and answering ---
-    top_k: int = Field(6, ge=1, le=50, description="Passages retrieved per question.")
+    top_k: int = Field(6, ge=1, le=MAX_K, description="Passages retrieved per question.")
     max_passages_per_paper: int = Field(2, ge=1, description="Cap so one paper cannot crowd out the rest.")
     mode: Literal["auto", "extractive", "llm"] = Field(
         "auto", description="Answerer: `auto` uses the LLM when one is configured, else extractive."

@@ -45,11 +45,11 @@ def settings(tmp_path: Path) -> Settings:
 @pytest.fixture(scope="session")
 def corpus_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     """A store with the bundled corpus ingested once for the whole session (read-only for tests)."""
+    from qa.index.writer import Writer
     from qa.ingest import ingest
-    from qa.store import Store
 
     s = make_settings(tmp_path_factory.mktemp("corpus") / "store")
-    ingest(Store(s))
+    ingest(Writer(s))
     yield s
 
 
@@ -62,7 +62,7 @@ def run_cli(*args: str, store: Path | None = None, env: dict[str, str] | None = 
     if store is not None:
         full_env["ARXIV_QA_STORE"] = str(store)
     return subprocess.run(
-        [sys.executable, "-m", "qa.cli", *args], capture_output=True, text=True, env=full_env, timeout=timeout
+        [sys.executable, "-m", "ui.cli", *args], capture_output=True, text=True, env=full_env, timeout=timeout
     )
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from qa.answer.engine import QA
 from qa.answer.extractive import split_sentences
-from qa.answer.types import REFUSAL
-from qa.engine import QA
+from qa.index.store import Store
 from qa.settings import Settings
-from qa.store import Store
+from qa.types import REFUSAL
 
 
 @pytest.fixture(scope="module")

@@ -21,13 +21,13 @@ import uvicorn
 from fastapi import FastAPI
 from pydantic import SecretStr
 
-from qa.engine import QA
+from qa.answer.engine import QA
 from qa.errors import BadInput, LLMError, QAError, StoreError
+from qa.index.store import Store
 from qa.settings import Settings
-from qa.store import Store
 from tests.conftest import make_settings
 from tests.fakes.openai_server import Delay, FakeOpenAI, Reply
-from ui.server import create_api, create_app
+from ui.web.server import create_api, create_app
 
 TOKEN = "s3cret-token"
 
@@ -214,7 +214,7 @@ class StubQA:
             self.active -= 1
         if self.error:
             raise self.error
-        from qa.answer.types import Answer
+        from qa.types import Answer
         return Answer(question, "fine", False, "extractive")
 
     def resolve_mode(self, mode: str | None) -> str:

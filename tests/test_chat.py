@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from qa.chat import needs_context, standalone_question
+from qa.answer.chat import needs_context, standalone_question
 
 HISTORY = [{"role": "user", "content": "What is the Qwen3 Embedding series?"},
            {"role": "assistant", "content": "Text embedding models [arXiv:2506.05176]."}]

@@ -12,14 +12,14 @@ import pytest
 from pydantic import SecretStr
 
 from qa.answer import claims as c
-from qa.answer.types import Answer, UnsupportedClaim
+from qa.answer.engine import QA
 from qa.answer.variants import disagreement_note
-from qa.engine import QA
+from qa.index.store import Store
 from qa.settings import Settings
-from qa.slack_format import render_answer
-from qa.store import Store
+from qa.types import Answer, UnsupportedClaim
 from tests.fakes.openai_server import FakeOpenAI, Reply
-from ui.render import answer_html
+from ui.slack.format import render_answer
+from ui.web.render import answer_html
 
 QWEN3 = "arXiv:2505.09388"
 QWEN25_1M = "arXiv:2501.15383"
@@ -47,7 +47,7 @@ def sources(qa: QA) -> dict[str, c.Source]:
 
 
 def score(qa: QA, claim: str, source: c.Source) -> float:
-    return c.support(claim, source, qa._sentence_vectors, qa.store.bm25().idf)
+    return c.support(claim, source, qa._sentence_vectors, qa.store.lexicon().idf)
 
 
 # --- the pieces ---
@@ -114,7 +114,7 @@ def test_support_separates_true_and_invented_claims(qa: QA, sources: dict[str, c
 def test_a_sentence_citing_two_papers_is_checked_against_both(qa: QA, sources: dict[str, c.Source]) -> None:
     text = (f"Qwen3 supports 119 languages and Qwen2.5-1M extends the context length to 1 million tokens "
             f"[{QWEN3}; {QWEN25_1M}]. Qwen3 was trained on Mars [{QWEN25_1M}; {QWEN3}].")
-    (flagged,) = c.check_claims(text, sources, qa._sentence_vectors, qa.store.bm25().idf)
+    (flagged,) = c.check_claims(text, sources, qa._sentence_vectors, qa.store.lexicon().idf)
     assert flagged.sentence == f"Qwen3 was trained on Mars [{QWEN25_1M}; {QWEN3}]."
     assert flagged.key == QWEN3  # the paper it is about (the one whose text has the name it uses)
 

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.slow
 EXPORT = """
 import sys
 from pathlib import Path
-from qa.embed import onnx_model
+from qa.ingest.embed import onnx_model
 from qa.settings import Settings
 print(onnx_model(Settings().embed_model, "onnx-int8", Path(sys.argv[1])))
 """

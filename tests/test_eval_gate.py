@@ -16,14 +16,14 @@ from typing import Any
 
 import pytest
 
-from qa.engine import QA
+from qa.answer.engine import QA
 from qa.errors import LLMError
-from qa.evaluate import DEPTH, EvalReport, Evaluator, load_gold
-from qa.evaluate_turns import evaluate_splits, load_splits
+from qa.evaluation.evaluate import DEPTH, EvalReport, Evaluator, load_gold
+from qa.evaluation.evaluate_turns import evaluate_splits, load_splits
+from qa.evaluation.report import gate, summaries, summary, write_report
+from qa.index.writer import Writer
 from qa.ingest import ingest
-from qa.report import gate, summaries, summary, write_report
 from qa.settings import Settings
-from qa.store import Store
 from tests.conftest import ROOT, make_settings, run_cli
 from tests.fakes.openai_server import Exchange, FakeOpenAI, Reply, Status
 
@@ -136,7 +136,7 @@ def test_summary_shape(run: Run, corpus_store: Settings) -> None:
     paraphrases = figures["splits"]["dev"]["paraphrases"]["extractive"]
     assert (paraphrases["questions"], paraphrases["rewordings"]) == (104, 208)
     assert "paraphrases" not in figures["splits"]["test"]
-    stored = {p.doc_key for p in Store(corpus_store).catalog.papers()}
+    stored = {p.doc_key for p in Writer(corpus_store).papers()}
     assert all(set(r.ranked[name]) <= stored for report in reports for r in report.answerable() for name in r.ranked)
 
 
@@ -166,8 +166,8 @@ def test_fresh_ingests_rank_identically(corpus_store: Settings, tmp_path: Path) 
     eval/spread.py shows the same over five ingests in five processes, on both splits (eval/README.md).
     """
     other = make_settings(tmp_path / "store")
-    ingest(Store(other))
-    retrievers = [QA(s, Store(s)).retriever for s in (corpus_store, other)]
+    ingest(Writer(other))
+    retrievers = [QA(s, Writer(s)).retriever for s in (corpus_store, other)]
     for item in load_gold(GOLD):
         for method in ("dense", "hybrid"):
             first, second = (r.retrieve(item.question, DEPTH, method=method).passages for r in retrievers)
@@ -284,7 +284,7 @@ def small_gold(tmp_path: Path) -> Path:
 def test_llm_answers_and_judge(corpus_store: Settings, fake: FakeOpenAI, tmp_path: Path) -> None:
     settings = corpus_store.model_copy(update={"openai_base_url": fake.base_url, "llm_max_retries": 0})
     gold = small_gold(tmp_path)
-    report = Evaluator(settings, Store(settings)).run(load_gold(gold), gold, judge=True)
+    report = Evaluator(settings, Writer(settings)).run(load_gold(gold), gold, judge=True)
     answers = summary(report)["answers"]
     assert report.modes == ["extractive", "llm"]
     llm = answers["llm"]
@@ -302,4 +302,4 @@ def test_judge_failure_is_an_llm_error(corpus_store: Settings, tmp_path: Path) -
         settings = corpus_store.model_copy(update={"openai_base_url": server.base_url, "llm_max_retries": 0})
         gold = small_gold(tmp_path)
         with pytest.raises(LLMError, match="judge failed"):
-            Evaluator(settings, Store(settings)).run(load_gold(gold), gold, modes=["extractive"], judge=True)
+            Evaluator(settings, Writer(settings)).run(load_gold(gold), gold, modes=["extractive"], judge=True)

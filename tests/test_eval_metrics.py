@@ -10,13 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import qa.baseline
-import qa.evaluate
-import qa.evaluate_turns
-import qa.report
-from qa.baseline import ShingleMap, ranking, shingles, words
+import qa.evaluation.baseline
+import qa.evaluation.evaluate
+import qa.evaluation.evaluate_turns
+import qa.evaluation.report
 from qa.errors import BadInput
-from qa.evaluate import (
+from qa.evaluation.baseline import ShingleMap, ranking, shingles, words
+from qa.evaluation.evaluate import (
     EvalReport,
     GoldItem,
     Outcome,
@@ -37,7 +37,7 @@ from qa.evaluate import (
     strip_citations,
     token_f1,
 )
-from qa.evaluate_turns import (
+from qa.evaluation.evaluate_turns import (
     Conversation,
     ConversationResult,
     ParaphraseResult,
@@ -48,8 +48,7 @@ from qa.evaluate_turns import (
     load_splits,
     paraphrase_summary,
 )
-from qa.papers import Paper, Variant
-from qa.report import (
+from qa.evaluation.report import (
     all_misses,
     answer_summary,
     check_thresholds,
@@ -59,9 +58,11 @@ from qa.report import (
     summary,
     write_report,
 )
+from qa.papers import Paper, Variant
 
 
-@pytest.mark.parametrize("module", [qa.evaluate, qa.baseline, qa.report, qa.evaluate_turns])
+@pytest.mark.parametrize("module", [qa.evaluation.evaluate, qa.evaluation.baseline, qa.evaluation.report,
+                                    qa.evaluation.evaluate_turns])
 def test_doctests(module: object) -> None:
     failed, tried = doctest.testmod(module, verbose=False)  # type: ignore[arg-type]
     assert tried > 0 and failed == 0

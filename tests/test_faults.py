@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 from servers import free_port, start_chroma
 
-from qa.engine import QA
+from qa.answer.engine import QA
 from qa.errors import StoreError
+from qa.index.writer import Writer
 from qa.ingest import bundled_corpus, ingest
 from qa.settings import Settings
-from qa.store import Store
 from tests.conftest import make_settings, run_cli
 
 
@@ -83,19 +83,19 @@ def test_disk_full_is_one_line_and_loses_nothing(small_disk: Path, tmp_path: Pat
     assert set(kept["arxiv_ids"]) <= set(after["arxiv_ids"])  # nothing stored before is lost
     done = run_cli("ingest", store=store)  # with room again, the same command completes the store
     assert done.returncode == 0, done.stderr
-    final = Store(make_settings(store))
-    ids = final.collection.get()["ids"]
-    assert final.stats()["papers"] == 27 and len(ids) == len(set(ids)) == final.catalog.count_chunk_ids()
+    final = Writer(make_settings(store))
+    ids = final._chroma.collection.get()["ids"]
+    assert final.stats()["papers"] == 27 and len(ids) == len(set(ids)) == final._catalog.count_chunk_ids()
 
 
 def test_failing_vector_write_rolls_back_and_the_next_run_cleans_up(settings: Settings, tmp_path: Path,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     from chromadb.errors import InternalError
 
-    store = Store(settings)
+    store = Writer(settings)
     ingest(store, [str(bundled_corpus() / "000_ad384d0920ecebd8.txt")])
     papers = store.stats()["papers"]
-    real_upsert = type(store.collection).upsert
+    real_upsert = type(store._chroma.collection).upsert
     calls = {"n": 0}
 
     def flaky(self: object, **kw: object) -> None:
@@ -103,16 +103,16 @@ def test_failing_vector_write_rolls_back_and_the_next_run_cleans_up(settings: Se
         calls["n"] += 1
         raise InternalError("database or disk is full")  # ...but the write is reported failed
 
-    monkeypatch.setattr(type(store.collection), "upsert", flaky)
+    monkeypatch.setattr(type(store._chroma.collection), "upsert", flaky)
     with pytest.raises(StoreError, match="disk is full"):
         ingest(store, [str(bundled_corpus())])
     monkeypatch.undo()
     assert calls["n"] == 1 and store.stats()["papers"] == papers  # the batch was rolled back
-    assert store.chunk_count() > store.catalog.count_chunk_ids()  # orphan vectors, for now
-    fresh = Store(settings)
+    assert store.chunk_count() > store._catalog.count_chunk_ids()  # orphan vectors, for now
+    fresh = Writer(settings)
     ingest(fresh, [str(bundled_corpus())])
-    ids = fresh.collection.get()["ids"]
-    assert fresh.stats()["papers"] == 27 and len(ids) == len(set(ids)) == fresh.catalog.count_chunk_ids()
+    ids = fresh._chroma.collection.get()["ids"]
+    assert fresh.stats()["papers"] == 27 and len(ids) == len(set(ids)) == fresh._catalog.count_chunk_ids()
 
 
 def test_chroma_server_down_mid_session_then_back(tmp_path: Path) -> None:
@@ -120,8 +120,8 @@ def test_chroma_server_down_mid_session_then_back(tmp_path: Path) -> None:
     server = start_chroma(tmp_path / "server", port)
     settings = make_settings(tmp_path / "local", chroma_url=f"http://127.0.0.1:{port}")
     try:
-        ingest(Store(settings))
-        qa = QA(settings, Store(settings))
+        ingest(Writer(settings))
+        qa = QA(settings, Writer(settings))
         assert not qa.ask("How many languages does Qwen3 support?").refused
         server.terminate()
         server.wait(timeout=30)

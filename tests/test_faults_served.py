@@ -15,15 +15,15 @@ import pytest
 from pydantic import SecretStr
 from servers import free_port, start_chroma
 
-from qa.engine import QA
+from qa.answer.engine import QA
 from qa.errors import LLMError
+from qa.index.writer import Writer
 from qa.ingest import ingest
 from qa.settings import Settings
-from qa.store import Store
 from tests.conftest import make_settings
 from tests.fakes.openai_server import Delay, FakeOpenAI, Reply, Status
 from tests.test_api import running
-from ui.server import create_app
+from ui.web.server import create_app
 
 KEY = "sk-served-fault-planted-31"
 QUESTION = "How many languages does Qwen3 support?"
@@ -53,8 +53,8 @@ def test_llm_endpoint_down(corpus_store: Settings, caplog: pytest.LogCaptureFixt
     caplog.set_level(logging.DEBUG)
     settings = llm_settings(corpus_store, f"http://127.0.0.1:{free_port()}/v1")  # nothing listens there
     with pytest.raises(LLMError, match="cannot reach"):
-        QA(settings, Store(settings)).ask(QUESTION, mode="llm")
-    with running(create_app(QA(settings, Store(settings)))) as url, httpx.Client(base_url=url) as client:
+        QA(settings, Writer(settings)).ask(QUESTION, mode="llm")
+    with running(create_app(QA(settings, Writer(settings)))) as url, httpx.Client(base_url=url) as client:
         assert "cannot reach" in one_line_error(ask(client, "llm"), 502)
         fallback = ask(client)  # auto: the LLM is configured but down, so the answer is extractive
         assert fallback.status_code == 200
@@ -70,7 +70,7 @@ def test_llm_endpoint_down(corpus_store: Settings, caplog: pytest.LogCaptureFixt
 def test_llm_failing_then_recovering(corpus_store: Settings, fault: object) -> None:
     with FakeOpenAI(require_key=KEY) as fake:
         settings = llm_settings(corpus_store, fake.base_url)
-        with running(create_app(QA(settings, Store(settings)))) as url, httpx.Client(base_url=url) as client:
+        with running(create_app(QA(settings, Writer(settings)))) as url, httpx.Client(base_url=url) as client:
             fake.script = [fault, fault]  # the first try and its one retry
             message = one_line_error(ask(client, "llm"), 502)
             assert ("500" in message) if isinstance(fault, Status) else ("did not answer within" in message)
@@ -94,8 +94,8 @@ def chroma(tmp_path: Path) -> Iterator[tuple[int, list[subprocess.Popen[bytes]]]
 def test_chroma_server_down_while_serving(tmp_path: Path, chroma: tuple[int, list[subprocess.Popen[bytes]]]) -> None:
     port, servers = chroma
     settings = make_settings(tmp_path / "local", chroma_url=f"http://127.0.0.1:{port}")
-    ingest(Store(settings))
-    with running(create_app(QA(settings, Store(settings)))) as url, httpx.Client(base_url=url) as client:
+    ingest(Writer(settings))
+    with running(create_app(QA(settings, Writer(settings)))) as url, httpx.Client(base_url=url) as client:
         assert ask(client).status_code == 200
         servers[0].terminate()
         servers[0].wait(timeout=30)
@@ -106,6 +106,6 @@ def test_chroma_server_down_while_serving(tmp_path: Path, chroma: tuple[int, lis
         assert back.status_code == 200 and "119" in back.json()["answer"]
         assert back.json()["citations"][0]["key"] == "arXiv:2505.09388"
     # Nothing was lost or duplicated while the server was away.
-    store = Store(settings)
-    ids = store.collection.get()["ids"]
-    assert store.stats()["papers"] == 27 and len(ids) == len(set(ids)) == store.catalog.count_chunk_ids()
+    store = Writer(settings)
+    ids = store._chroma.collection.get()["ids"]
+    assert store.stats()["papers"] == 27 and len(ids) == len(set(ids)) == store._catalog.count_chunk_ids()

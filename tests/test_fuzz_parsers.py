@@ -13,10 +13,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from qa.errors import UnrecognisedFormat
+from qa.ingest.merge import cleaned
+from qa.ingest.sources import read_papers
 from qa.limits import MAX_JSON_DEPTH, Limits
-from qa.merge import cleaned
 from qa.papers import Paper
-from qa.sources import read_papers
 
 FUZZ = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 WORDS = st.sampled_from("model data arXiv: Abstract: Created: 2025-06-05 <feed> { } \" \\ \n \r\n ü 数据 \x00 "

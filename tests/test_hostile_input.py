@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 
 from qa.errors import UnrecognisedFormat
+from qa.index.writer import Writer
 from qa.ingest import bundled_corpus, ingest
+from qa.ingest.sources import detect_format, read_papers
 from qa.limits import MAX_JSON_DEPTH, JSONTooDeep, Limits, load_json
 from qa.papers import Paper
 from qa.settings import Settings
-from qa.sources import detect_format, read_papers
-from qa.store import Store
 from tests.conftest import DATA, count_with_peak_memory, run_cli
 from tests.corpusgen import write_blocks, write_kaggle
 
@@ -190,13 +190,13 @@ def test_upserts_are_split_by_the_vector_stores_max_batch(settings: Settings, tm
         monkeypatch.setattr(Collection, name, capped)
     dump = tmp_path / "dump.txt"
     write_blocks(dump, 40)
-    store = Store(settings.model_copy(update={"ingest_batch": 3000}))
+    store = Writer(settings.model_copy(update={"ingest_batch": 3000}))
     report = ingest(store, [str(dump)])
     assert report.records == 40 and report.chunks_embedded > 2 * limit and max(sizes) == limit
     write_blocks(dump, 40, seed=5)  # every abstract changed: the old chunks are read and deleted in pieces too
     assert ingest(store, [str(dump)]).records == 40
     ids = store.vector_ids()
-    assert len(ids) == len(set(ids)) == store.catalog.count_chunk_ids()
+    assert len(ids) == len(set(ids)) == store._catalog.count_chunk_ids()
 
 
 # --- an Atom summary made of elements ---

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from qa.embed import load_tokenizer
+from qa.index.writer import Writer
 from qa.ingest import bundled_corpus, ingest
+from qa.ingest.embed import load_tokenizer
 from qa.settings import Settings
-from qa.store import Store
 from tests.conftest import make_settings, run_cli
 from tests.corpusgen import abstract, write_blocks
 
@@ -45,7 +45,7 @@ def test_bundled_corpus_figures_through_the_cli(tmp_path: Path) -> None:
 
 
 def test_codeelo_variants_are_both_kept(corpus_store: Settings) -> None:
-    paper = Store(corpus_store).catalog.by_id("2501.01257")
+    paper = Writer(corpus_store).by_id("2501.01257")
     assert paper is not None
     texts = [v.text for v in paper.variants]
     assert len(texts) == 2
@@ -55,16 +55,16 @@ def test_codeelo_variants_are_both_kept(corpus_store: Settings) -> None:
 
 
 def test_papers_without_id_keep_doc_keys_and_all_sources(corpus_store: Settings) -> None:
-    papers = list(Store(corpus_store).catalog.papers())
+    papers = list(Writer(corpus_store).papers())
     no_id = [p for p in papers if p.arxiv_id is None]
     assert len(no_id) == 8 and all(p.doc_key.startswith("doc:") for p in no_id)
-    qwen3 = Store(corpus_store).catalog.by_id("2505.09388")
+    qwen3 = Writer(corpus_store).by_id("2505.09388")
     assert qwen3 is not None and len(qwen3.sources) == 5  # seen in all five files
 
 
 def test_chunks_fit_the_model_window_and_carry_metadata(corpus_store: Settings) -> None:
-    store = Store(corpus_store)
-    got = store.collection.get(include=["metadatas"])
+    store = Writer(corpus_store)
+    got = store._chroma.collection.get(include=["metadatas"])
     texts = [c.text for c in store.chunks(got["ids"]).values()]
     count = load_tokenizer("bundled")
     assert len(texts) == 57 and all(texts)
@@ -79,7 +79,7 @@ def test_chunks_fit_the_model_window_and_carry_metadata(corpus_store: Settings) 
 def test_reingest_embeds_nothing_and_copies_elsewhere_add_only_sources(corpus_store: Settings, tmp_path: Path) -> None:
     copy = tmp_path / "copy"
     shutil.copytree(corpus_store.store, copy)
-    store = Store(corpus_store.model_copy(update={"store": copy}))
+    store = Writer(corpus_store.model_copy(update={"store": copy}))
     before = store.stats()
     assert ingest(store).chunks_embedded == 0
     moved = tmp_path / "elsewhere"
@@ -87,36 +87,36 @@ def test_reingest_embeds_nothing_and_copies_elsewhere_add_only_sources(corpus_st
     report = ingest(store, [str(moved)])
     assert (report.files, report.chunks_embedded) == (5, 0)
     assert store.stats() == before
-    assert len(store.catalog.by_id("2505.09388").sources) == 10  # type: ignore[union-attr]
+    assert len(store.by_id("2505.09388").sources) == 10  # type: ignore[union-attr]
 
 
 def test_changed_abstract_replaces_its_old_chunks(settings: Settings, tmp_path: Path) -> None:
     path = tmp_path / "dump.txt"
     ids = write_blocks(path, 3)
-    store = Store(settings)
+    store = Writer(settings)
     ingest(store, [str(path)])
     old = path.read_text()
     first = old.split("\n\n")[0]
     path.write_text(old.replace(first, "Quokka metabolism is measured in detail. " * 30))
     report = ingest(store, [str(path)])
     assert report.files == 1 and report.chunks_embedded > 0
-    paper = store.catalog.by_id(ids[0])
+    paper = store.by_id(ids[0])
     assert paper is not None and len(paper.variants) == 1 and "Quokka" in paper.abstract
-    got = store.collection.get(where={"doc_key": f"arXiv:{ids[0]}"})["ids"]
+    got = store._chroma.collection.get(where={"doc_key": f"arXiv:{ids[0]}"})["ids"]
     docs = [c.text for c in store.chunks(got).values()]
     assert docs and all("Quokka" in d for d in docs)
-    assert store.chunk_count() == store.catalog.count_chunk_ids()
+    assert store.chunk_count() == store._catalog.count_chunk_ids()
 
 
 def test_record_removed_from_a_file_leaves_the_store(settings: Settings, tmp_path: Path) -> None:
     path = tmp_path / "dump.txt"
     path.write_text(f"Abstract:{abstract(__import__('random').Random(1))}\nAbstract:{abstract(__import__('random').Random(2))}\n")
-    store = Store(settings)
+    store = Writer(settings)
     ingest(store, [str(path)])
     assert store.stats()["papers"] == 2
     path.write_text(path.read_text().splitlines()[0] + "\n")
     ingest(store, [str(path)])
-    assert store.stats()["papers"] == 1 and store.chunk_count() == store.catalog.count_chunk_ids()
+    assert store.stats()["papers"] == 1 and store.chunk_count() == store._catalog.count_chunk_ids()
 
 
 BAD_FILES = {
@@ -169,7 +169,7 @@ def test_kill_9_mid_ingest_then_resume(tmp_path: Path) -> None:
     write_blocks(dump, 120, seed=7)
     store = tmp_path / "s"
     env = {**os.environ, "ARXIV_QA_STORE": str(store), "ARXIV_QA_INGEST_BATCH": "4"}
-    proc = subprocess.Popen([sys.executable, "-m", "qa.cli", "ingest", str(dump)], env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "ui.cli", "ingest", str(dump)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while _papers_in(store) < 20 and proc.poll() is None and time.monotonic() < deadline:
@@ -181,25 +181,25 @@ def test_kill_9_mid_ingest_then_resume(tmp_path: Path) -> None:
     assert 20 <= partial < 120
     done = run_cli("ingest", str(dump), store=store)
     assert done.returncode == 0, done.stderr
-    resumed = Store(make_settings(store))
-    clean = Store(make_settings(tmp_path / "clean"))
+    resumed = Writer(make_settings(store))
+    clean = Writer(make_settings(tmp_path / "clean"))
     ingest(clean, [str(dump)])
-    ids = resumed.collection.get()["ids"]
-    assert len(ids) == len(set(ids)) == resumed.catalog.count_chunk_ids()
-    assert sorted(ids) == sorted(clean.collection.get()["ids"])
+    ids = resumed._chroma.collection.get()["ids"]
+    assert len(ids) == len(set(ids)) == resumed._catalog.count_chunk_ids()
+    assert sorted(ids) == sorted(clean._chroma.collection.get()["ids"])
     assert resumed.stats()["papers"] == 120
 
 
 def test_new_process_reopens_the_store_and_retrieves_the_same_chunks(corpus_store: Settings) -> None:
     question = "What model sizes does the Qwen3 Embedding series offer?"
-    store = Store(corpus_store)
-    vector = store.embedder.get_query_embedding(question)
-    here = store.collection.query(query_embeddings=[vector], n_results=5)["ids"][0]
+    store = Writer(corpus_store)
+    vector = store.embed_query(question)
+    here = store._chroma.collection.query(query_embeddings=[vector], n_results=5)["ids"][0]
     code = (
-        "import json,sys; from qa.store import Store; from qa.settings import Settings;"
-        f"s=Store(Settings(_env_file=None, store={str(corpus_store.store)!r}));"
-        f"v=s.embedder.get_query_embedding({question!r});"
-        "print(json.dumps(s.collection.query(query_embeddings=[v], n_results=5)['ids'][0]))"
+        "import json,sys; from qa.index.writer import Writer; from qa.settings import Settings;"
+        f"s=Writer(Settings(_env_file=None, store={str(corpus_store.store)!r}));"
+        f"v=s.embed_query({question!r});"
+        "print(json.dumps(s._chroma.collection.query(query_embeddings=[v], n_results=5)['ids'][0]))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert json.loads(out.stdout.strip().splitlines()[-1]) == here

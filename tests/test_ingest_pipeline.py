@@ -14,16 +14,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from llama_index.core.node_parser import SentenceSplitter
 
-import qa.merge
-from qa.chunks import Chunker
-from qa.embed import load_fast_tokenizer, load_tokenizer
+import qa.ingest.merge
+from qa.index.retrieve import Retriever
+from qa.index.writer import Writer
 from qa.ingest import bundled_corpus, ingest
-from qa.merge import MemoryIndex, Merger
+from qa.ingest.chunks import Chunker
+from qa.ingest.embed import load_fast_tokenizer, load_tokenizer
+from qa.ingest.merge import MemoryIndex, Merger
+from qa.ingest.sources import read_papers
 from qa.papers import Chunk, Paper, Source, sentence_pieces
-from qa.retrieve import Retriever
 from qa.settings import Settings
-from qa.sources import read_papers
-from qa.store import Store
 from tests.corpusgen import abstract, write_blocks
 
 MAX, OVERLAP = 256, 24
@@ -122,26 +122,26 @@ def test_a_tokenizer_that_marks_spaces_gets_plain_counts() -> None:
 
 def test_merging_computes_a_texts_lookup_keys_once(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[str] = []
-    real = qa.merge._compute_band_keys
+    real = qa.ingest.merge._compute_band_keys
 
     def spy(text: str) -> list[str]:
         calls.append(text)
         return real(text)
 
-    monkeypatch.setattr(qa.merge, "_compute_band_keys", spy)
-    qa.merge._band_keys.cache_clear()
+    monkeypatch.setattr(qa.ingest.merge, "_compute_band_keys", spy)
+    qa.ingest.merge._band_keys.cache_clear()
     rng = random.Random(3)
     merger = Merger(MemoryIndex())
     records = [Paper(abstract=abstract(rng), sources=[Source("f.txt", i + 1)]) for i in range(20)]
     for record in records:
         merger.add(record)  # looks the keys up, then stores the new paper under the same keys
     assert len(calls) == 20
-    qa.merge._band_keys.cache_clear()
+    qa.ingest.merge._band_keys.cache_clear()
 
 
 def test_chunk_texts_are_metadata_not_chroma_documents(corpus_store: Settings) -> None:
-    store = Store(corpus_store)
-    got = store.collection.get(include=["documents", "metadatas"])
+    store = Writer(corpus_store)
+    got = store._chroma.collection.get(include=["documents", "metadatas"])
     assert len(got["ids"]) == 57
     assert all(d is None for d in got["documents"])
     assert all(m["text"] for m in got["metadatas"])
@@ -154,15 +154,15 @@ def test_a_store_written_with_chroma_documents_still_reads(settings: Settings, t
     """Stores made before the texts moved to metadata keep them as documents; they must still answer."""
     path = tmp_path / "dump.txt"
     write_blocks(path, 4)
-    store = Store(settings)
+    store = Writer(settings)
     ingest(store, [str(path)])
-    got = store.collection.get(include=["embeddings", "metadatas"])
+    got = store._chroma.collection.get(include=["embeddings", "metadatas"])
     texts = {i: m.pop("text") for i, m in zip(got["ids"], got["metadatas"], strict=True)}
-    store.collection.delete(ids=got["ids"])
-    store.collection.add(ids=got["ids"], embeddings=got["embeddings"], metadatas=got["metadatas"],
+    store._chroma.collection.delete(ids=got["ids"])
+    store._chroma.collection.add(ids=got["ids"], embeddings=got["embeddings"], metadatas=got["metadatas"],
                          documents=[texts[i] for i in got["ids"]])
-    old = Store(settings)  # a new process: BM25 rebuilt from what Chroma holds
-    old.catalog.bump_generation()
+    old = Writer(settings)  # a new process: BM25 rebuilt from what Chroma holds
+    old._catalog.bump_generation()
     assert {i: c.text for i, c in old.chunks(got["ids"]).items()} == texts
     question = next(iter(texts.values())).split(".")[0]
     for method in ("bm25", "dense", "hybrid"):
@@ -174,12 +174,12 @@ def test_the_model_gets_each_batch_as_soon_as_it_is_chunked(settings: Settings, 
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "dump.txt"
     write_blocks(path, 20)
-    store = Store(settings.model_copy(update={"ingest_batch": 4}))
+    store = Writer(settings.model_copy(update={"ingest_batch": 4}))
     events: list[tuple[str, Any]] = []
-    real_later = Store._embed_later
+    real_later = Writer._embed_later
     real_chunks = Chunker.chunks
 
-    def later(self: Store, texts: list[str]) -> Any:
+    def later(self: Writer, texts: list[str]) -> Any:
         events.append(("queued", len(texts)))
         return real_later(self, texts)
 
@@ -187,7 +187,7 @@ def test_the_model_gets_each_batch_as_soon_as_it_is_chunked(settings: Settings, 
         events.append(("chunk", paper.doc_key))
         return real_chunks(self, paper)
 
-    monkeypatch.setattr(Store, "_embed_later", later)
+    monkeypatch.setattr(Writer, "_embed_later", later)
     monkeypatch.setattr(Chunker, "chunks", chunks)
     report = ingest(store, [str(path)])
     queued = [n for kind, n in events if kind == "queued"]

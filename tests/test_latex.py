@@ -1,4 +1,4 @@
-"""LaTeX made plain text at ingest (`qa.latex.to_text`): the conversions abstracts need, plain text untouched,
+"""LaTeX made plain text at ingest (`qa.ingest.latex.to_text`): the conversions abstracts need, plain text untouched,
 hostile input never raising and taking bounded time."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from qa.latex import to_text
+from qa.ingest.latex import to_text
 
 LATEX_RE = re.compile(r"\\[a-zA-Z]+|\$")
 
@@ -49,7 +49,7 @@ def test_plain_text_comes_back_unchanged(plain: str) -> None:
 
 def test_no_latex_command_is_left_in_the_bundled_corpus() -> None:
     from qa.ingest import bundled_corpus
-    from qa.sources import read_papers
+    from qa.ingest.sources import read_papers
 
     abstracts = [r.abstract for path in sorted(bundled_corpus().glob("*.txt")) for r in read_papers(path)]
     assert any(LATEX_RE.search(a) for a in abstracts)

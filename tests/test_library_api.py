@@ -6,9 +6,9 @@ import subprocess
 import sys
 
 import qa
-import qa.engine  # importing the engine module must not shadow the `qa.ask` function
-from qa.answer.types import Answer
+import qa.answer.engine  # importing the engine module must not shadow the `qa.ask` function
 from qa.settings import Settings
+from qa.types import Answer
 
 
 def test_ask_answers_with_a_checked_citation(corpus_store: Settings) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from qa.merge import band_keys, cleaned, merge_papers, similarity
+from qa.ingest.merge import band_keys, cleaned, merge_papers, similarity
 from qa.papers import Paper, Source, text_key
 
 TEXT = ("With the increasing code reasoning capabilities of existing large language models, we introduce a "

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from qa.engine import QA
+from qa.answer.engine import QA
+from qa.index.store import Store
 from qa.settings import Settings
-from qa.store import Store
 from tests.conftest import run_cli
 from tests.fakes.openai_server import FakeOpenAI, Reply
 

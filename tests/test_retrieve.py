@@ -7,16 +7,16 @@ from pathlib import Path
 
 import pytest
 
+from qa.index.retrieve import Filters, Retriever, cap_per_paper, fuse, parse_filters
+from qa.index.writer import Writer
 from qa.ingest import ingest
-from qa.retrieve import Filters, Retriever, cap_per_paper, fuse, parse_filters
 from qa.settings import Settings
-from qa.store import Store
 from tests.corpusgen import write_blocks
 
 
 @pytest.fixture(scope="module")
 def retriever(corpus_store: Settings) -> Retriever:
-    return Retriever(Store(corpus_store))
+    return Retriever(Writer(corpus_store))
 
 
 @pytest.mark.parametrize(
@@ -86,26 +86,26 @@ def test_bm25_is_saved_beside_the_store_and_not_rebuilt_at_start(corpus_store: S
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     shutil.copytree(corpus_store.store, tmp_path / "s")
     settings = corpus_store.model_copy(update={"store": tmp_path / "s"})
-    Store(settings).bm25()  # built once (or loaded)
+    Writer(settings).lexicon()  # built once (or loaded)
     assert (tmp_path / "s" / "bm25" / "chunks.json").is_file()
 
-    def no_rebuild(self: Store) -> None:
+    def no_rebuild(self: Writer) -> None:
         raise AssertionError("rebuilt from scratch")
 
-    monkeypatch.setattr(Store, "_build_bm25", no_rebuild)
-    fresh = Store(settings)  # a new process would do the same: load, not rebuild
-    assert fresh.bm25().search("Thinker-Talker", 3)[0][0].startswith("arXiv:2503.20215#")
+    monkeypatch.setattr(Writer, "_build_bm25", no_rebuild)
+    fresh = Writer(settings)  # a new process would do the same: load, not rebuild
+    assert fresh.lexicon().search("Thinker-Talker", 3)[0][0].startswith("arXiv:2503.20215#")
 
 
 def test_bm25_follows_ingest(corpus_store: Settings, tmp_path: Path) -> None:
     shutil.copytree(corpus_store.store, tmp_path / "s")
-    store = Store(corpus_store.model_copy(update={"store": tmp_path / "s"}))
-    before = len(store.bm25().ids)
+    store = Writer(corpus_store.model_copy(update={"store": tmp_path / "s"}))
+    before = len(store.lexicon().ids)
     dump = tmp_path / "more.txt"
     write_blocks(dump, 3, seed=3)
     dump.write_text("Zyxwvut " + dump.read_text())
     ingest(store, [str(dump)])
-    assert len(store.bm25().ids) > before
-    assert store.bm25().search("zyxwvut", 3)[0][0].startswith("arXiv:2401.10000#")
-    reopened = Store(store.settings)  # the saved index is the new one
-    assert len(reopened.bm25().ids) == len(store.bm25().ids)
+    assert len(store.lexicon().ids) > before
+    assert store.lexicon().search("zyxwvut", 3)[0][0].startswith("arXiv:2401.10000#")
+    reopened = Writer(store.settings)  # the saved index is the new one
+    assert len(reopened.lexicon().ids) == len(store.lexicon().ids)

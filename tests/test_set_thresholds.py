@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from qa.report import gate
+from qa.evaluation.report import gate
 from tests.conftest import ROOT
 
 SCRIPT = ROOT / "eval" / "set_thresholds.py"

@@ -27,12 +27,12 @@ from slack_sdk import WebClient
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.socket_mode.request import SocketModeRequest
 
-from qa.answer.types import REFUSAL
-from qa.engine import QA
+from qa.answer.engine import QA
 from qa.errors import LLMError
 from qa.settings import Settings
-from qa.slack import _logging, build_app, connect, http_server, log_handler, run
+from qa.types import REFUSAL
 from tests.fakes.slack_server import FakeSlack
+from ui.slack.bot import _logging, build_app, connect, http_server, log_handler, run
 
 BOT_TOKEN = "xoxb-PLANTED-bot-token-7f3a"
 SIGNING_SECRET = "PLANTED-signing-secret-91c2"
@@ -215,7 +215,7 @@ def test_repeated_delivery_is_answered_once(app: App, fake: FakeSlack, second_id
 def test_library_error_becomes_a_short_reply(fake: FakeSlack, corpus_store: Settings,
                                              caplog: pytest.LogCaptureFixture) -> None:
     app = make_app(fake, FailingQA(corpus_store, LLMError("the LLM endpoint timed out after 3 retries")))
-    with caplog.at_level(logging.INFO, logger="qa.slack"):
+    with caplog.at_level(logging.INFO, logger="ui.slack.bot"):
         deliver(app, mention("<@UBOT> How many languages does Qwen3 support?"))
     [post] = fake.posted()
     assert post["thread_ts"] == TS
@@ -227,7 +227,7 @@ def test_library_error_becomes_a_short_reply(fake: FakeSlack, corpus_store: Sett
 def test_secret_in_an_error_message_is_redacted(fake: FakeSlack, corpus_store: Settings,
                                                  caplog: pytest.LogCaptureFixture) -> None:
     app = make_app(fake, FailingQA(corpus_store, LLMError(f"the endpoint rejected the key {BOT_TOKEN}")))
-    with caplog.at_level(logging.INFO, logger="qa.slack"):
+    with caplog.at_level(logging.INFO, logger="ui.slack.bot"):
         deliver(app, mention("<@UBOT> How many languages does Qwen3 support?"))
     assert [p["text"] for p in fake.posted()] == ["Sorry — the endpoint rejected the key [redacted]."]
     assert "rejected the key [redacted]" in caplog.text and BOT_TOKEN not in caplog.text
@@ -248,7 +248,7 @@ def test_unexpected_error_becomes_a_short_reply_and_a_redacted_traceback(fake: F
     assert post["text"] == "Sorry — something went wrong on the bot's side; the details are in its log."
     assert fake.calls_of("reactions.remove")
     logged = stream.getvalue()
-    assert "ERROR qa.slack: unexpected RuntimeError while handling event Ev0001" in logged
+    assert "ERROR ui.slack.bot: unexpected RuntimeError while handling event Ev0001" in logged
     assert "Traceback" in logged and "RuntimeError: a bug, near [redacted]" in logged
     assert BOT_TOKEN not in logged
 
@@ -346,9 +346,9 @@ def test_run_in_http_mode_acknowledges_first_and_answers_once(fake: FakeSlack, c
     """`arxiv-qa slack --http` as run: events acknowledged at once, answered in the background."""
     settings = corpus_store.model_copy(update={"slack_bot_token": SecretStr(BOT_TOKEN),
                                                "slack_signing_secret": SecretStr(SIGNING_SECRET)})
-    monkeypatch.setattr("qa.slack.connect", partial(connect, base_url=fake.base_url))
+    monkeypatch.setattr("ui.slack.bot.connect", partial(connect, base_url=fake.base_url))
     servers: list[Any] = []
-    monkeypatch.setattr("qa.slack.http_server", lambda *a: servers.append(http_server(*a)) or servers[0])
+    monkeypatch.setattr("ui.slack.bot.http_server", lambda *a: servers.append(http_server(*a)) or servers[0])
     bot = threading.Thread(target=run, args=(settings,), kwargs={"http": True, "port": 0}, daemon=True)
     bot.start()
     wait_for(lambda: servers or not bot.is_alive())
@@ -457,7 +457,7 @@ def test_warnings_are_printed_once_and_redacted(capfd: pytest.CaptureFixture[str
     try:
         with _logging([BOT_TOKEN, SIGNING_SECRET]):
             logging.getLogger("slack_bolt.App").warning("a library warning near %s", BOT_TOKEN)
-        logging.getLogger("qa.cli").warning("after the bot")
+        logging.getLogger("ui.cli").warning("after the bot")
     finally:
         root.removeHandler(console)
     err = capfd.readouterr().err

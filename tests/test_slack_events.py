@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from qa.slack import SeenEvents, delivery_keys, thread_history, wants_answer
+from ui.slack.bot import SeenEvents, delivery_keys, thread_history, wants_answer
 
 MENTION = {"type": "app_mention", "user": "U1", "text": "<@UBOT> hi", "ts": "1.000100", "channel": "C1"}
 DM = {"type": "message", "channel_type": "im", "user": "U1", "text": "hi", "ts": "1.000100", "channel": "D1"}

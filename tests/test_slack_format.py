@@ -1,4 +1,4 @@
-"""Slack rendering of answers (qa.slack_format): mrkdwn, linked citations, sources, Slack's limits."""
+"""Slack rendering of answers (ui.slack.format): mrkdwn, linked citations, sources, Slack's limits."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qa.answer.types import REFUSAL, Answer, Citation, UnsupportedClaim
-from qa.slack_format import (
+from qa.types import REFUSAL, Answer, Citation, UnsupportedClaim
+from ui.slack.format import (
     MAX_BLOCKS,
     SECTION_LIMIT,
     TEXT_LIMIT,

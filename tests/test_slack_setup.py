@@ -13,13 +13,13 @@ import yaml
 from click.testing import CliRunner
 from slack_sdk import WebClient
 
-from qa.cli import main
-from qa.engine import QA
+from qa.answer.engine import QA
 from qa.errors import QAError
 from qa.settings import Settings
-from qa.slack import build_app, connect, http_server, serve_socket_mode, slack_tokens
 from tests.conftest import MODEL_CACHE, ROOT, make_settings, run_cli
 from tests.fakes.slack_server import FakeSlack
+from ui.cli import main
+from ui.slack.bot import build_app, connect, http_server, serve_socket_mode, slack_tokens
 
 BOT = "xoxb-PLANTED-bot-4411"
 APP = "xapp-PLANTED-app-5522"
@@ -116,8 +116,8 @@ def test_socket_mode_is_the_default_and_fails_in_one_line(fake: FakeSlack, corpu
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     """`arxiv-qa slack` with both tokens: bot token checked, then Socket Mode opened with the app token
     (refused by the fake, as Slack refuses an app without Socket Mode enabled): exit 1, one line."""
-    monkeypatch.setattr("qa.slack.connect", partial(connect, base_url=fake.base_url))
-    monkeypatch.setattr("qa.slack.serve_http", lambda *a: pytest.fail("HTTP mode started"))
+    monkeypatch.setattr("ui.slack.bot.connect", partial(connect, base_url=fake.base_url))
+    monkeypatch.setattr("ui.slack.bot.serve_http", lambda *a: pytest.fail("HTTP mode started"))
     env = {"SLACK_BOT_TOKEN": BOT, "SLACK_APP_TOKEN": APP, "SLACK_SIGNING_SECRET": SECRET,
            "ARXIV_QA_MODEL_CACHE": str(MODEL_CACHE)}
     code, output = invoke(env=env, store=corpus_store.store)
@@ -142,7 +142,7 @@ def test_http_server_binds_the_given_address(corpus_store: Settings, fake: FakeS
 
 
 def test_cli_defaults_to_localhost() -> None:
-    from qa.cli import slack
+    from ui.cli import slack
 
     defaults = {p.name: p.default for p in slack.params}
     assert defaults["host"] == "127.0.0.1" and defaults["port"] == 3000

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from qa.errors import UnrecognisedFormat
+from qa.ingest.sources import atom, detect_format, read_papers
 from qa.limits import Limits
 from qa.papers import Source
-from qa.sources import atom, detect_format, read_papers
 from tests.conftest import count_with_peak_memory
 
 FIXTURE = Path(__file__).resolve().parent / "data" / "arxiv_api.atom.xml"

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from qa.errors import UnrecognisedFormat
+from qa.ingest.sources import HEAD_BYTES, detect_format, kaggle, read_papers
 from qa.papers import Paper, Source
-from qa.sources import HEAD_BYTES, detect_format, kaggle, read_papers
 from tests.conftest import count_with_peak_memory
 
 FIXTURE = Path(__file__).resolve().parent / "data" / "kaggle_snapshot.jsonl"

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from qa.errors import UnrecognisedFormat
-from qa.sources import detect_format, read_papers
-from qa.sources._text import split_id_line
+from qa.ingest.sources import detect_format, read_papers
+from qa.ingest.sources._text import split_id_line
 
 LONG_A = "We study alpha. " + "Alpha models are compared on many tasks. " * 12
 LONG_B = "We study beta. " + "Beta methods are evaluated with care. " * 12

@@ -20,12 +20,12 @@ import chromadb
 import pytest
 from chromadb.config import Settings as ChromaSettings
 
-from qa.check import check_store
 from qa.errors import StoreBusy, StoreError
+from qa.index.check import check_store
+from qa.index.lock import LOCK_FILE, WriteLock
+from qa.index.writer import Writer
 from qa.ingest import ingest
-from qa.lock import LOCK_FILE, WriteLock
 from qa.settings import Settings
-from qa.store import Store
 from tests.conftest import MODEL_CACHE, make_settings, run_cli
 from tests.corpusgen import write_blocks
 
@@ -68,22 +68,22 @@ def test_check_finds_deleted_and_stray_vectors_and_repair_mends_them(store_copy:
     assert code == 0 and health["healthy"] and health["repaired"]["orphans_removed"] == 1  # type: ignore[index]
     assert health["repaired"]["chunks_embedded"] >= 6  # type: ignore[index]
     assert _check(store_copy) == (0, {**health, "repaired": None})
-    listed = Store(make_settings(store_copy)).catalog.all_chunk_ids()
+    listed = Writer(make_settings(store_copy))._catalog.all_chunk_ids()
     assert sorted(_collection(store_copy).get(include=[])["ids"]) == sorted(listed)
     answer = json.loads(run_cli("ask", "How many languages does Qwen3 support?", "--json", store=store_copy).stdout)
     assert "119" in answer["answer"]
 
 
 def test_check_finds_a_bm25_index_that_disagrees(store_copy: Path) -> None:
-    store = Store(make_settings(store_copy))
-    store.bm25()  # saved for the current generation
+    store = Writer(make_settings(store_copy))
+    store.lexicon()  # saved for the current generation
     meta_path = store_copy / "bm25" / "chunks.json"
     meta = json.loads(meta_path.read_text())
     meta["ids"] = meta["ids"][:-2]
     meta_path.write_text(json.dumps(meta))
-    health = check_store(Store(make_settings(store_copy)))
+    health = check_store(Writer(make_settings(store_copy)))
     assert not health.healthy and not health.bm25_ok and "2 of the catalog's missing" in health.bm25
-    repaired = check_store(Store(make_settings(store_copy)), repair=True)
+    repaired = check_store(Writer(make_settings(store_copy)), repair=True)
     assert repaired.healthy and repaired.bm25 == "57 chunks, as the catalog"
 
 
@@ -96,7 +96,7 @@ def test_a_second_writer_in_the_same_process_waits_then_gives_up_naming_the_hold
                                                                                    tmp_path: Path) -> None:
     dump = tmp_path / "dump.txt"
     write_blocks(dump, 2)
-    store = Store(settings.model_copy(update={"write_lock_wait": 0.6}))
+    store = Writer(settings.model_copy(update={"write_lock_wait": 0.6}))
     holding, done = threading.Event(), threading.Event()
 
     def upload() -> None:  # another writer on the same store: an upload being ingested by `serve`, say
@@ -137,7 +137,7 @@ def _start_ingest(path: Path, store: Path, wait: str) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ARXIV_QA_")}
     env.update(ARXIV_QA_STORE=str(store), ARXIV_QA_MODEL_CACHE=str(MODEL_CACHE), ARXIV_QA_INGEST_BATCH="4",
                ARXIV_QA_WRITE_LOCK_WAIT=wait)
-    return subprocess.Popen([sys.executable, "-m", "qa.cli", "ingest", str(path)], env=env, text=True,
+    return subprocess.Popen([sys.executable, "-m", "ui.cli", "ingest", str(path)], env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 

@@ -17,14 +17,14 @@ import pytest
 from playwright.sync_api import sync_playwright
 from pydantic import SecretStr
 
-from qa.engine import QA
+from qa.answer.engine import QA
+from qa.index.writer import Writer
 from qa.ingest import ingest
 from qa.settings import Settings
-from qa.store import Store
 from tests.conftest import ROOT, make_settings
 from tests.fakes.openai_server import FakeOpenAI, _chunk, _chunk_base, split_text
 from tests.test_api import running, store_copy
-from ui.server import create_app
+from ui.web.server import create_app
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -62,7 +62,7 @@ TIMING_JS = """() => {
 def site(corpus_store: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """The served app on a copy of the corpus store plus one abstract full of HTML; yields (URL, store)."""
     settings = make_settings(store_copy(corpus_store, tmp_path_factory, "browser"))
-    store = Store(settings)
+    store = Writer(settings)
     evil = tmp_path_factory.mktemp("evil") / "evil.txt"
     evil.write_text(EVIL_FILE, encoding="utf-8")
     assert not ingest(store, [str(evil)]).errors
@@ -213,7 +213,7 @@ def test_llm_answer_streams_into_the_page(browser: Any, corpus_store: Settings) 
     with FakeOpenAI(default=slow_stream(LLM_REPLY, 0.15)) as fake:
         settings = corpus_store.model_copy(update={"openai_base_url": fake.base_url,
                                                    "openai_api_key": SecretStr("sk-test"), "llm_timeout": 10.0})
-        with running(create_app(QA(settings, Store(settings)))) as url:
+        with running(create_app(QA(settings, Writer(settings)))) as url:
             context = browser.new_context(viewport={"width": 1280, "height": 900})
             page = context.new_page()
             page.goto(url + "/")

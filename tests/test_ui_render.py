@@ -10,15 +10,14 @@ from pathlib import Path
 import gradio as gr
 import pytest
 
-from qa.answer.types import Answer, Citation, UnsupportedClaim
 from qa.errors import BadInput, QAError
 from qa.papers import Chunk
-from qa.retrieve import Passage
+from qa.types import Answer, Citation, Passage, UnsupportedClaim
 from tests.conftest import make_settings
-from ui import render
-from ui.app import Conversation, Turn, user_error
-from ui.feedback import record_feedback
-from ui.inputs import mode_choices, mode_label, month_range, month_span, parse_month
+from ui.web import render
+from ui.web.app import Conversation, Turn, user_error
+from ui.web.feedback import record_feedback
+from ui.web.inputs import mode_choices, mode_label, month_range, month_span, parse_month
 
 EVIL = "<script>alert(1)</script><b>bold</b>"
 QWEN3 = Citation("arXiv:2505.09388", "2505.09388", "Qwen3", "https://arxiv.org/abs/2505.09388",

@@ -24,29 +24,29 @@ from gradio_client import Client
 from pydantic import SecretStr
 from servers import free_port
 
-from qa.engine import QA
+from qa.answer.engine import QA
 from qa.errors import BadInput
+from qa.index.writer import Writer
 from qa.ingest import ingest
 from qa.settings import Settings
-from qa.store import Store
 from tests.conftest import ROOT, make_settings, run_cli
 from tests.fakes.openai_server import Delay, FakeOpenAI, Reply
 from tests.test_api import running, store_copy
 from ui import uploads
-from ui.app import ChatApp, Conversation
-from ui.guard import LoginBackoff
-from ui.server import chat_page, check_exposure, create_app, is_loopback, page_auth, prepare
-from ui.workers import Workers
+from ui.web.app import ChatApp, Conversation
+from ui.web.guard import LoginBackoff
+from ui.web.server import chat_page, check_exposure, create_app, is_loopback, page_auth, prepare
+from ui.web.workers import Workers
 
 QUESTION = "How many languages does Qwen3 support?"
 
 
 @pytest.fixture(scope="module")
 def served(corpus_store: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    """`python -m qa.cli serve --port N` on a copy of the corpus store; yields (URL, store)."""
+    """`python -m ui.cli serve --port N` on a copy of the corpus store; yields (URL, store)."""
     store, port = store_copy(corpus_store, tmp_path_factory, "serve"), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ARXIV_QA_", "OPENAI_", "SLACK_"))}
-    proc = subprocess.Popen([sys.executable, "-m", "qa.cli", "serve", "--port", str(port)],
+    proc = subprocess.Popen([sys.executable, "-m", "ui.cli", "serve", "--port", str(port)],
                             env={**env, "ARXIV_QA_STORE": str(store)}, stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -155,7 +155,7 @@ def test_malformed_auth_is_bad_usage(tmp_path: Path, auth: str) -> None:
 
 def test_page_login_when_auth_is_set(corpus_store: Settings, tmp_path: Path) -> None:
     settings = corpus_store.model_copy(update={"auth": SecretStr("team:pw")})
-    with running(create_app(QA(settings, Store(settings)))) as url, httpx.Client(base_url=url) as browser:
+    with running(create_app(QA(settings, Writer(settings)))) as url, httpx.Client(base_url=url) as browser:
         assert browser.get("/config").status_code == 401
         assert browser.post("/login", data={"username": "team", "password": "bad"}).status_code == 400
         assert browser.post("/login", data={"username": "team", "password": "pw"}).status_code == 200
@@ -164,7 +164,7 @@ def test_page_login_when_auth_is_set(corpus_store: Settings, tmp_path: Path) -> 
 
 def test_answers_run_on_their_own_workers(corpus_store: Settings) -> None:
     settings = corpus_store.model_copy(update={"concurrency_limit": 3, "llm_concurrency": 2})
-    workers = Workers(QA(settings, Store(settings)))
+    workers = Workers(QA(settings, Writer(settings)))
     demo = chat_page(workers.qa, workers)
     assert demo._queue.default_concurrency_limit == 3
     asks = [fn for fn in demo.fns.values() if fn.fn is not None and fn.fn.__name__ == "respond"]
@@ -178,7 +178,7 @@ def test_slow_llm_answers_leave_the_page_free_for_extractive_ones(corpus_store: 
         fake.default = Delay(5.0, Reply("Qwen3 supports 119 languages [arXiv:2505.09388]."))
         settings = corpus_store.model_copy(update={"concurrency_limit": 1, "llm_concurrency": 1,
                                                    "openai_base_url": fake.base_url, "llm_timeout": 30.0})
-        with running(create_app(QA(settings, Store(settings)))) as url:
+        with running(create_app(QA(settings, Writer(settings)))) as url:
             slow = [Client(url, verbose=False).submit(QUESTION, 6, "llm", api_name="/ask") for _ in range(2)]
             deadline = time.monotonic() + 30
             while not fake.chat_requests:
@@ -206,7 +206,7 @@ def test_empty_store_is_filled_from_the_bundled_corpus(tmp_path: Path) -> None:
 @pytest.fixture
 def chat_app(corpus_store: Settings, tmp_path_factory: pytest.TempPathFactory) -> ChatApp:
     settings = make_settings(store_copy(corpus_store, tmp_path_factory, "handlers"))
-    return ChatApp(QA(settings, Store(settings)))
+    return ChatApp(QA(settings, Writer(settings)))
 
 
 def drain(updates: AsyncIterator[Any], limit: int | None = None) -> list[Any]:
@@ -283,7 +283,7 @@ def upload_server(corpus_store: Settings, tmp_path_factory: pytest.TempPathFacto
     """A live server whose Gradio upload folder is tmp_path/gradio; yields (URL, QA, that folder)."""
     monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "gradio"))
     settings = make_settings(store_copy(corpus_store, tmp_path_factory, "uploads"), max_upload_mb=1)
-    qa = QA(settings, Store(settings))
+    qa = QA(settings, Writer(settings))
     with running(create_app(qa)) as url:
         yield url, qa, tmp_path / "gradio"
 
@@ -396,7 +396,7 @@ def test_login_backoff_memory_is_bounded() -> None:
 def test_login_form_backs_off_after_failures(corpus_store: Settings) -> None:
     clock = Clock()
     settings = corpus_store.model_copy(update={"auth": SecretStr("team:pw")})
-    app = create_app(QA(settings, Store(settings)), LoginBackoff(clock=clock))
+    app = create_app(QA(settings, Writer(settings)), LoginBackoff(clock=clock))
     with running(app) as url, httpx.Client(base_url=url) as browser:
         start = time.perf_counter()
         codes = [browser.post("/login", data={"username": "team", "password": f"guess{n}"}).status_code

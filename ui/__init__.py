@@ -1,1 +1,1 @@
-"""The Gradio chat and the HTTP API served beside it."""
+"""Front-ends over the `qa` library: the CLI (`cli`), the web chat and HTTP API (`web`), Slack (`slack`)."""

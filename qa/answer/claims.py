@@ -26,11 +26,9 @@ from typing import NamedTuple
 import numpy as np
 
 from qa.answer.citations import BRACKET_RE, KEY_RE, LOOSE_ID_RE, canonical
-from qa.answer.extractive import split_sentences
-from qa.answer.types import UnsupportedClaim
-from qa.bm25 import tokenize
-from qa.papers import Paper, namelike, sentence_pieces
-from qa.retrieve import Passage
+from qa.index.bm25 import tokenize
+from qa.papers import NAMELIKE_RE, Paper, namelike, sentence_pieces, split_sentences
+from qa.types import Passage, UnsupportedClaim
 
 EmbedFn = Callable[[list[str]], list[list[float]]]
 Weight = Callable[[str], float]
@@ -59,7 +57,6 @@ _WORD_NUMBER_RE = re.compile(rf"\b({'|'.join(_WORDS)}|twice|double|dozen|hundred
 _WORD_VALUES = {**{w: Decimal(n) for n, w in enumerate(_WORDS)}, "twice": Decimal(2), "double": Decimal(2),
                 "dozen": Decimal(12), "hundred": Decimal(100)}
 _NUMBER_WORDS = frozenset(tokenize([" ".join(_WORD_VALUES)])[0])  # as stems: not content words
-_NAME_RE = re.compile(r"\b[A-Za-z][A-Za-z0-9]*(?:[.\-][A-Za-z0-9]+)*\b")
 _EMPTY_PARENS_RE = re.compile(r"\s*\(\s*[,;]?\s*\)")  # what an arXiv ID in parentheses leaves
 _BULLET_RE = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
 _CLAUSE_RE = re.compile(r"[,;:]\s+|\s+(?:while|whereas)\s+")
@@ -149,7 +146,7 @@ def content_stems(text: str) -> set[str]:
 
 def name_stems(text: str) -> set[str]:
     """The stems of the names `text` uses (Qwen3, GPT-4o, GSPO): what a claim is about."""
-    return content_stems(" ".join(w for w in _NAME_RE.findall(text) if namelike(w)))
+    return content_stems(" ".join(w for w in NAMELIKE_RE.findall(text) if namelike(w)))
 
 
 def lexical_support(claim: str, source: str, weight: Weight = _one) -> float:

@@ -20,8 +20,8 @@ import numpy as np
 
 from qa.answer.question import NUMBER_WORDS, PART_WORDS, Kind, Question, parse, words_of
 from qa.answer.subjects import expansion, family, mentions, owner
-from qa.bm25 import BM25Index, tokenize
-from qa.papers import sentence_pieces
+from qa.index.bm25 import BM25Index, tokenize
+from qa.papers import split_sentences
 
 EmbedFn = Callable[[list[str]], list[list[float]]]
 
@@ -108,11 +108,6 @@ class Scored:
     @property
     def score(self) -> float:
         return self.params.w_dense * self.adense + self.params.w_lexical * self.attribute + self.bonus
-
-
-def split_sentences(text: str) -> list[str]:
-    """Sentences of an abstract (keeps "e.g.", "Qwen2.5", "et al." inside their sentence)."""
-    return [s.strip() for s in sentence_pieces(text) if len(s.strip()) > 1]
 
 
 @lru_cache(maxsize=65536)

@@ -17,13 +17,11 @@ import httpx
 import openai
 
 from qa.answer import prompts
-from qa.chat import Message
+from qa.answer.chat import Message
 from qa.errors import LLMError
 from qa.papers import Paper
-from qa.retrieve import Passage
-from qa.settings import Settings
-
-REDACTED = "[redacted]"
+from qa.settings import Settings, redact
+from qa.types import Passage
 
 
 class Redactor:
@@ -35,9 +33,7 @@ class Redactor:
         self.buffer = ""
 
     def scrub(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, REDACTED)
-        return text
+        return redact(text, self.secrets)
 
     def feed(self, piece: str) -> str:
         """The part of the text so far that is safe to show."""

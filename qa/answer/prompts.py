@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from qa.answer.types import REFUSAL
+from qa.types import REFUSAL
 
 ANSWER_SYSTEM = f"""You answer questions about research papers using ONLY the arXiv abstracts given to you.
 

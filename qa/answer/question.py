@@ -13,9 +13,8 @@ import re
 from dataclasses import dataclass, field
 from enum import Enum
 
-from qa.bm25 import tokenize
-from qa.papers import namelike
-from qa.retrieve import MONTH_RE
+from qa.index.bm25 import tokenize
+from qa.papers import MONTH_RE, namelike
 
 
 class Kind(Enum):

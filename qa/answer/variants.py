@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from difflib import SequenceMatcher
 
-from qa.answer.extractive import split_sentences
-from qa.papers import Paper, normalize_text
+from qa.papers import Paper, normalize_text, split_sentences
 
 SAME_SENTENCE = 0.6  # above this, two sentences are versions of each other
 

@@ -1,0 +1,174 @@
+"""Hybrid retrieval: BM25 and dense search fused by reciprocal rank, with filters from the question.
+
+An arXiv ID in the question pins that paper; a month or year ("papers from January 2025") limits
+the search to it. At most `max_passages_per_paper` passages come from one paper, so one long
+abstract cannot crowd out the rest.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from qa.index.store import Store
+from qa.papers import LAST_MONTH, MONTH_RE, MONTHS, NEW_ID_PATTERN, OLD_ID_PATTERN, Chunk
+from qa.types import Passage
+
+RRF_K = 60  # the usual reciprocal-rank-fusion constant
+_YEAR_RE = re.compile(r"\b(?:in|from|of|during|since|before|after)\s+(?P<year>(?:19|20)\d\d)\b", re.IGNORECASE)
+_ID_MENTION_RE = re.compile(rf"\b({NEW_ID_PATTERN})(?:v\d+)?\b|arXiv:\s*({OLD_ID_PATTERN})", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the question restricts the search to."""
+
+    arxiv_ids: tuple[str, ...] = ()
+    month_from: int | None = None  # YYYYMM, inclusive
+    month_to: int | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not self.arxiv_ids and self.month_from is None
+
+
+def with_dates(filters: Filters, month_from: int | None, month_to: int | None) -> Filters:
+    """`filters` with an explicit date range (YYYYMM, inclusive) in place of any the question stated."""
+    if month_from is None and month_to is None:
+        return filters
+    return Filters(filters.arxiv_ids, month_from or 0, month_to or LAST_MONTH)
+
+
+def parse_filters(question: str) -> Filters:
+    """Filters stated in a question.
+
+    >>> parse_filters("Which papers from January 2025 are about long context?")
+    Filters(arxiv_ids=(), month_from=202501, month_to=202501)
+    >>> parse_filters("What does arXiv:2506.01939 find?").arxiv_ids
+    ('2506.01939',)
+    """
+    ids = tuple(dict.fromkeys(m.group(1) or m.group(2) for m in _ID_MENTION_RE.finditer(question)))
+    m = MONTH_RE.search(question)
+    if m:
+        month = next(i for i, name in enumerate(MONTHS, 1) if name.startswith(m["month"][:3].lower()))
+        ym = int(m["year"]) * 100 + month
+        return Filters(ids, ym, ym)
+    y = _YEAR_RE.search(question)
+    if y:
+        year = int(y["year"])
+        return Filters(ids, year * 100 + 1, year * 100 + 12)
+    return Filters(ids)
+
+
+@dataclass
+class Retrieval:
+    """What one search found, and how long each side took."""
+
+    passages: list[Passage]
+    filters: Filters
+    timings: dict[str, float] = field(default_factory=dict)
+    missing_ids: tuple[str, ...] = ()  # pinned IDs that are not in the store
+
+
+def _mask(store: Store, filters: Filters, pinned_keys: list[str]) -> np.ndarray | None:
+    """1 for the chunks the filters allow, 0 for the others (None: no filter)."""
+    return store.mask(pinned_keys, filters.month_from, filters.month_to)
+
+
+def fuse(rankings: list[list[str]], k: int = RRF_K) -> dict[str, float]:
+    """Reciprocal-rank fusion of several ranked ID lists."""
+    scores: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, item in enumerate(ranking):
+            scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank + 1)
+    return scores
+
+
+def cap_per_paper(passages: list[Passage], cap: int, k: int) -> list[Passage]:
+    """The best `k` passages with at most `cap` from any one paper."""
+    taken: dict[str, int] = {}
+    out = []
+    for p in passages:
+        if taken.get(p.chunk.doc_key, 0) < cap:
+            taken[p.chunk.doc_key] = taken.get(p.chunk.doc_key, 0) + 1
+            out.append(p)
+        if len(out) == k:
+            break
+    return out
+
+
+class Retriever:
+    """Searches one store; `method` is `hybrid` (default), `bm25` or `dense`."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.settings = store.settings
+
+    def pinned_keys(self, filters: Filters) -> tuple[list[str], tuple[str, ...]]:
+        """Doc keys of the pinned IDs that are stored, and the pinned IDs that are not."""
+        keys, missing = [], []
+        for arxiv_id in filters.arxiv_ids:
+            paper = self.store.by_id(arxiv_id)
+            if paper:
+                keys.append(paper.doc_key)
+            else:
+                missing.append(arxiv_id)
+        return keys, tuple(missing)
+
+    def retrieve(self, query: str, k: int | None = None, filters: Filters | None = None,
+                 method: str = "hybrid") -> Retrieval:
+        """The best passages for `query` under its filters (parsed from it unless given)."""
+        k = k or self.settings.top_k
+        filters = parse_filters(query) if filters is None else filters
+        keys, missing = self.pinned_keys(filters)
+        result = Retrieval([], filters, missing_ids=missing)
+        if filters.arxiv_ids and not keys:
+            return result  # only unknown IDs were asked about: nothing may stand in for them
+        depth = max(4 * k, 24)
+        lexical = self._bm25(query, depth, filters, keys, result) if method != "dense" else []
+        dense = self._dense(query, depth, filters, keys, result) if method != "bm25" else []
+        result.passages = self._fuse(lexical, dense, k)
+        return result
+
+    def _bm25(self, query: str, depth: int, filters: Filters, keys: list[str],
+              result: Retrieval) -> list[tuple[str, float]]:
+        with _timer(result.timings, "bm25"):
+            return self.store.lexical_search(query, depth, _mask(self.store, filters, keys))
+
+    def _dense(self, query: str, depth: int, filters: Filters, keys: list[str],
+               result: Retrieval) -> list[tuple[Chunk, float]]:
+        with _timer(result.timings, "embed_query"):
+            vector = self.store.embed_query(query)
+        with _timer(result.timings, "dense"):
+            # Filters as a mask over the chunks, like BM25's: far faster in Chroma than a `where`.
+            return self.store.dense_search(vector, depth, allowed=_mask(self.store, filters, keys))
+
+    def _fuse(self, lexical: list[tuple[str, float]], dense: list[tuple[Chunk, float]], k: int) -> list[Passage]:
+        scores = fuse([[i for i, _ in lexical], [c.chunk_id for c, _ in dense]])
+        chunks = {c.chunk_id: c for c, _ in dense}
+        chunks.update(self.store.chunks([i for i, _ in lexical if i not in chunks]))
+        bm25_rank = {i: r for r, (i, _) in enumerate(lexical, 1)}
+        dense_rank = {c.chunk_id: (r, s) for r, (c, s) in enumerate(dense, 1)}
+        ranked = sorted((i for i in scores if i in chunks), key=lambda i: (-scores[i], i))
+        passages = [
+            Passage(chunks[i], scores[i], bm25_rank.get(i), dense_rank.get(i, (None, None))[0],
+                    dense_rank.get(i, (None, None))[1])
+            for i in ranked
+        ]
+        return cap_per_paper(passages, self.settings.max_passages_per_paper, k)
+
+
+class _timer:
+    """Adds the seconds a block takes to `timings[name]`."""
+
+    def __init__(self, timings: dict[str, float], name: str) -> None:
+        self.timings, self.name = timings, name
+
+    def __enter__(self) -> None:
+        self.start = time.perf_counter()
+
+    def __exit__(self, *exc: object) -> None:
+        self.timings[self.name] = self.timings.get(self.name, 0.0) + time.perf_counter() - self.start

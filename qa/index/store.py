@@ -1,0 +1,235 @@
+"""The store: a store directory opened for answering, and the on-disk layout it owns.
+
+    <store>/chroma/        Chroma's persistent files (unless ARXIV_QA_CHROMA_URL names a server; qa.index.chroma)
+    <store>/catalog.sqlite merged papers, lookup keys, ingested files, chunk ledger (qa.index.catalog)
+    <store>/bm25/          the BM25 index of the chunks, tagged with the catalog generation (qa.index.bm25)
+
+`Store` is the read-only view answering uses: papers by key or ID, lexical and dense search, stored
+chunks, embeddings of questions. Its parts (catalog, vector store, embedding model, BM25 index) are
+private; `qa.index.writer.Writer` adds what ingest and repair write. Everything is opened lazily,
+so a command that needs only the catalog never loads the model.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import suppress
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from qa.errors import StoreError
+from qa.index.bm25 import BM25Index
+from qa.index.catalog import Catalog
+from qa.index.chroma import Chroma, guard
+from qa.ingest.embed import load_embedder
+from qa.papers import LAST_MONTH, Chunk, Paper
+from qa.settings import Settings
+
+if TYPE_CHECKING:
+    from llama_index.core.base.embeddings.base import BaseEmbedding
+
+log = logging.getLogger(__name__)
+# A filtered dense search first asks for OVERSAMPLE times the hits the filter's share of chunks needs,
+# unfiltered (ids and distances only: a few ms for a thousand), and keeps the allowed ones; when that
+# would mean more than MAX_WIDE_SEARCH hits (a narrow filter), it searches among the allowed IDs.
+OVERSAMPLE = 2
+MAX_WIDE_SEARCH = 1500
+
+
+class Store:
+    """A store directory (and optionally a Chroma server) holding papers and their embedded chunks, read-only."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.root = Path(settings.store).expanduser()
+        self._bm25: tuple[int, BM25Index] | None = None
+        self._count: tuple[int, int] | None = None
+
+    # --- the parts, private: callers use the methods below ---
+    @cached_property
+    def _catalog(self) -> Catalog:
+        with guard(f"cannot open store {self.root}"):
+            if not (self.root / "catalog.sqlite").exists():
+                self.root.mkdir(parents=True, exist_ok=True)
+            return Catalog(self.root / "catalog.sqlite")
+
+    @property
+    def read_only(self) -> bool:
+        return self._catalog.read_only
+
+    @cached_property
+    def _chroma(self) -> Chroma:
+        return Chroma(self.settings, self._chroma_dir)
+
+    def _chroma_dir(self) -> Path:
+        """Chroma's folder; for a read-only store, a private copy (Chroma cannot open read-only files)."""
+        folder = self.root / "chroma"
+        if not self.read_only:
+            return folder
+        copy = Path(tempfile.mkdtemp(prefix="arxiv-qa-ro-")) / "chroma"
+        if folder.is_dir():
+            shutil.copytree(folder, copy)
+        log.warning("store %s is read-only: answering from a temporary copy; ingest is off", self.root)
+        return copy
+
+    @cached_property
+    def _embedder(self) -> BaseEmbedding:
+        s = self.settings
+        built_with = self._catalog.meta("embed_model")
+        if built_with and built_with != s.embed_model:
+            raise StoreError(f"the store {self.root} was embedded with model {built_with!r}: set "
+                             f"ARXIV_QA_EMBED_MODEL={built_with} or use another store")
+        return load_embedder(s.embed_model, s.embed_batch_size, s.embed_backend, s.model_cache)
+
+    # --- papers ---
+    def paper(self, doc_key: str) -> Paper | None:
+        return self._catalog.get(doc_key)
+
+    def by_id(self, arxiv_id: str) -> Paper | None:
+        """The stored paper with this arXiv ID (without version), if any."""
+        return self._catalog.by_id(arxiv_id)
+
+    def mentioning(self, arxiv_id: str) -> list[Paper]:
+        """A few stored papers whose record mentions `arxiv_id` without being it (in their comments, say)."""
+        return self._catalog.mentioning(arxiv_id)
+
+    def papers(self) -> Iterator[Paper]:
+        """Every stored paper, by doc key."""
+        return self._catalog.papers()
+
+    def generation(self) -> int:
+        """A number that changes whenever the stored chunks do (caches key on it)."""
+        return self._catalog.generation()
+
+    # --- embedding ---
+    def embed_query(self, text: str) -> list[float]:
+        """The vector of a question, with the model the store was embedded with."""
+        return list(self._embedder.get_query_embedding(text))
+
+    def embed_texts(self, texts: list[str]) -> list[list[float]]:
+        """The vectors of passages of text (sentences, chunks), with the store's model."""
+        return [list(v) for v in self._embedder.get_text_embedding_batch(texts)]
+
+    def llamaindex_embedding(self) -> BaseEmbedding:
+        """The store's model as LlamaIndex's embedding object, for the plain LlamaIndex baseline (`qa.evaluation`)."""
+        return self._embedder
+
+    # --- lexical search ---
+    def lexicon(self) -> BM25Index:
+        """The BM25 index of the stored chunks (its term weights serve answerers); rebuilt when the chunks change."""
+        generation = self._catalog.generation()
+        cached = self._bm25
+        if cached is not None and cached[0] == generation:
+            return cached[1]
+        index = BM25Index.load(self.root / "bm25", generation)
+        if index is None:
+            index = self._build_bm25()
+            with suppress(OSError):  # a read-only store still answers, from the index in memory
+                index.save(self.root / "bm25", generation)
+        self._bm25 = (generation, index)
+        return index
+
+    def _build_bm25(self) -> BM25Index:
+        rows = []
+        with guard("building the BM25 index failed"):
+            rows = list(self._chroma.rows())
+        return BM25Index.build([r.chunk.chunk_id for r in rows], [r.chunk.text for r in rows],
+                               [r.chunk.doc_key for r in rows], [r.month for r in rows])
+
+    def lexical_search(self, query: str, k: int, allowed: np.ndarray | None = None) -> list[tuple[str, float]]:
+        """The `k` best chunk IDs for `query` by BM25, with their scores, among those `allowed` marks (None: all)."""
+        return self.lexicon().search(query, k, allowed)
+
+    def mask(self, doc_keys: list[str], month_from: int | None, month_to: int | None) -> np.ndarray | None:
+        """1 for the chunks of `doc_keys` (if any) in the months (YYYYMM, inclusive) given, 0 for the others.
+
+        None when nothing is filtered. The order is the BM25 index's, as `dense_search` takes it.
+        """
+        if not doc_keys and month_from is None:
+            return None
+        index = self.lexicon()
+        mask = np.ones(len(index.ids), dtype=np.float32)
+        if doc_keys:
+            mask *= np.isin(index.doc_keys, doc_keys)
+        if month_from is not None:
+            mask *= (index.months >= month_from) & (index.months <= (month_to or LAST_MONTH))
+        return mask
+
+    # --- dense search ---
+    def dense_search(self, vector: list[float], k: int, allowed: np.ndarray | None = None) -> list[tuple[Chunk, float]]:
+        """The `k` nearest chunks to `vector` (cosine similarity), among those `allowed` marks (None: all).
+
+        `allowed` marks the chunks a filter allows (non-zero) in the order of the BM25 index, as
+        `mask` makes it. That is much faster than a Chroma `where` on a large store: Chroma
+        evaluates a metadata filter over every chunk that matches it (hundreds of ms at 100k
+        chunks), while a search restricted to IDs, or a wider unfiltered search whose hits are then
+        filtered here, takes a few ms.
+        """
+        if allowed is not None:
+            return self._dense_among(vector, k, allowed)
+        k = min(k, self._chunk_count_now())
+        if k <= 0:
+            return []
+        with guard("dense search failed"):
+            return self._chroma.nearest(vector, k)
+
+    def _dense_among(self, vector: list[float], k: int, allowed: np.ndarray) -> list[tuple[Chunk, float]]:
+        index = self.lexicon()
+        rows = np.flatnonzero(allowed)
+        k = min(k, len(rows))
+        if k <= 0:
+            return []
+        total = len(index.ids)
+        wide = math.ceil(OVERSAMPLE * k * total / len(rows))  # unfiltered hits needed to find k allowed ones
+        with guard("dense search failed"):
+            if wide <= MAX_WIDE_SEARCH:
+                position = index.position
+                hits = [(i, s) for i, s in self._chroma.nearest_ids(vector, min(wide, total))
+                        if (p := position.get(i)) is not None and allowed[p]][:k]
+                if len(hits) == k or wide >= total:
+                    found = self.chunks([i for i, _ in hits])
+                    return [(found[i], s) for i, s in hits if i in found]
+            return self._chroma.nearest(vector, k, among=[index.ids[r] for r in rows])
+
+    # --- chunks and figures ---
+    def chunks(self, ids: list[str]) -> dict[str, Chunk]:
+        """Stored chunks by ID (missing IDs are left out)."""
+        return self._chroma.chunks(ids)
+
+    def chunk_count(self) -> int:
+        return self._chroma.count()
+
+    def _chunk_count_now(self) -> int:
+        """`chunk_count`, remembered while the catalog generation stands (counting takes ms on a big store)."""
+        generation = self._catalog.generation()
+        if self._count is None or self._count[0] != generation:
+            self._count = (generation, self.chunk_count())
+        return self._count[1]
+
+    def stats(self) -> dict[str, int | list[str]]:
+        """The figures of `arxiv-qa stats`."""
+        papers = list(self._catalog.papers())
+        ids = sorted(p.arxiv_id for p in papers if p.arxiv_id)
+        return {
+            "papers": len(papers),
+            "with_arxiv_id": len(ids),
+            "without_arxiv_id": len(papers) - len(ids),
+            "chunks": self.chunk_count(),
+            "papers_with_variants": sum(1 for p in papers if len(p.variants) > 1),
+            "arxiv_ids": ids,
+        }
+
+    def is_empty(self) -> bool:
+        return not (self.root / "catalog.sqlite").exists() or next(self._catalog.papers(), None) is None
+
+    def warm(self) -> None:
+        """Load the embedding model and the BM25 index now rather than at the first question."""
+        self.embed_query("warm up")
+        self.lexicon()

@@ -1,0 +1,88 @@
+"""The plain data types that cross the layers: a retrieved `Passage`, and what an answer is made of, the
+`Answer`, its `Citation`s and its `UnsupportedClaim`s (the JSON every front-end shows)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from qa.papers import Chunk
+
+REFUSAL = "The retrieved abstracts do not answer this question."
+
+
+@dataclass
+class Passage:
+    """A retrieved chunk with its fused score and its rank in each retriever (None: not found by it)."""
+
+    chunk: Chunk
+    score: float
+    bm25_rank: int | None = None
+    dense_rank: int | None = None
+    dense_score: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        c = self.chunk
+        return {"key": c.doc_key, "arxiv_id": c.arxiv_id, "chunk_id": c.chunk_id, "text": c.text,
+                "score": round(self.score, 6), "bm25_rank": self.bm25_rank, "dense_rank": self.dense_rank,
+                "dense_score": None if self.dense_score is None else round(self.dense_score, 4)}
+
+
+@dataclass
+class Citation:
+    """A paper an answer cites, and the text of its abstract that supports the answer."""
+
+    key: str
+    arxiv_id: str | None
+    title: str | None
+    url: str | None
+    snippet: str
+
+
+@dataclass
+class UnsupportedClaim:
+    """A sentence of an LLM answer that the abstract it cites does not back (qa.answer.claims)."""
+
+    sentence: str  # as it stands in the answer, its citation included
+    key: str  # the cited paper it was checked against
+    support: float  # 0..1 rounded to 3 places: below `claims.SUPPORT_THRESHOLD`, or 0 for a number not in it
+
+
+@dataclass
+class Answer:
+    """An answer with its citations, what was retrieved, and how long each stage took."""
+
+    question: str
+    answer: str
+    refused: bool
+    mode: str  # "extractive" | "llm"
+    citations: list[Citation] = field(default_factory=list)
+    passages: list[Passage] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    standalone_question: str | None = None  # the follow-up rewritten with its context, when it was
+    removed_citations: list[str] = field(default_factory=list)  # cited keys not among the passages
+    warnings: list[str] = field(default_factory=list)
+    model: str | None = None
+    unsupported_claims: list[UnsupportedClaim] = field(default_factory=list)  # LLM answers only
+
+    @property
+    def fabricated_citations(self) -> int:
+        return len(self.removed_citations)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The Answer JSON every front-end shows (docs/ARCHITECTURE.md lists its fields)."""
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "refused": self.refused,
+            "mode": self.mode,
+            "citations": [asdict(c) for c in self.citations],
+            "passages": [p.to_dict() for p in self.passages],
+            "timings": {k: round(v, 4) for k, v in self.timings.items()},
+            "standalone_question": self.standalone_question,
+            "removed_citations": self.removed_citations,
+            "fabricated_citations": self.fabricated_citations,
+            "warnings": self.warnings,
+            "model": self.model,
+            "unsupported_claims": [asdict(c) for c in self.unsupported_claims],
+        }

@@ -1,0 +1,1 @@
+"""Slack front-end: the bot (`bot`) and how answers are rendered in Slack (`format`)."""

@@ -1,0 +1,215 @@
+"""The HTTP API served beside the chat: POST /api/ask, GET /api/stats, GET /api/healthz.
+
+Requests are validated by pydantic models; every error is a JSON object {"error": "<one line>"}:
+422 for a malformed request (or a body that cannot be decoded), 400 for input the library refuses
+(`BadInput`), 401 without the bearer token (when ARXIV_QA_API_TOKEN is set), 404 for an unknown
+route, 413 for a body over `max_body_bytes`, 502 when the LLM endpoint fails, 503 when the store
+does. Answers are computed in worker threads, extractive and LLM answers each by their own
+(`concurrency_limit`, `llm_concurrency`); further requests wait for a free worker rather than fail.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+from secrets import compare_digest
+from typing import Annotated, Any, Literal
+
+import anyio
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from qa.answer.chat import Message
+from qa.answer.engine import QA
+from qa.errors import BadInput, LLMError, QAError, StoreError
+from qa.settings import MAX_K
+from ui.web.inputs import month_range
+from ui.web.workers import Workers
+
+log = logging.getLogger("arxiv_qa.api")
+MONTH = r"^\d{4}-\d{2}$"
+
+
+class HistoryMessage(BaseModel):
+    """One earlier turn of the conversation."""
+
+    model_config = ConfigDict(extra="forbid")
+    role: Literal["user", "assistant"]
+    content: str = Field(max_length=20_000)
+
+
+class AskRequest(BaseModel):
+    """A question, and optionally the conversation so far and search options."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"question": "What model sizes does the Qwen3 Embedding series come in?"},
+        {"question": "And how many languages does it support?", "k": 6, "mode": "extractive", "history": [
+            {"role": "user", "content": "What is Qwen3?"},
+            {"role": "assistant", "content": "Qwen3 is the latest Qwen model family. [arXiv:2505.09388]"},
+        ]},
+    ]})
+    question: str = Field(min_length=1, description="The question (the server's max_question_chars applies).")
+    history: list[HistoryMessage] = Field(default_factory=list, max_length=100,
+                                          description="Earlier turns, oldest first: follow-ups use them.")
+    k: int | None = Field(None, ge=1, le=MAX_K, strict=True, description="Passages to retrieve (default: server's).")
+    mode: Literal["auto", "extractive", "llm"] | None = Field(None, description="Answerer (default: server's).")
+    month_from: str | None = Field(None, pattern=MONTH, description="Only papers from this month on (YYYY-MM).")
+    month_to: str | None = Field(None, pattern=MONTH, description="Only papers up to this month (YYYY-MM).")
+
+
+class CitationOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    key: str
+    arxiv_id: str | None
+    title: str | None
+    url: str | None = Field(description="https://arxiv.org/abs/<id>; null for a doc: key (no arXiv ID).")
+    snippet: str
+
+
+class UnsupportedClaimOut(BaseModel):
+    sentence: str = Field(description="The sentence of the answer, its citation included.")
+    key: str = Field(description="The cited paper the sentence was checked against.")
+    support: float = Field(ge=0, le=1, description="Lexical and embedding support by the cited text "
+                                                   "(0 when it states a number that text does not).")
+
+
+class AnswerOut(BaseModel):
+    """The Answer JSON (the same as `arxiv-qa ask --json`)."""
+
+    model_config = ConfigDict(extra="allow")
+    question: str
+    answer: str
+    refused: bool
+    mode: str
+    citations: list[CitationOut]
+    passages: list[dict[str, Any]]
+    timings: dict[str, float]
+    standalone_question: str | None
+    warnings: list[str]
+    model: str | None
+    unsupported_claims: list[UnsupportedClaimOut] = Field(
+        default_factory=list, description="LLM answers: cited sentences the cited abstract does not support.")
+
+
+class ErrorOut(BaseModel):
+    error: str
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorOut, "description": why} for code, why in [
+        (400, "The question or an option cannot be used"), (401, "Missing or wrong bearer token"),
+        (413, "Request body too large"), (422, "Malformed request"), (502, "The LLM endpoint failed"),
+        (503, "The store is unavailable"),
+    ]
+}
+
+
+def status_of(error: QAError) -> int:
+    """The HTTP status of a library error."""
+    if isinstance(error, BadInput):
+        return 400
+    if isinstance(error, LLMError):
+        return 502
+    if isinstance(error, StoreError):
+        return 503
+    return 500
+
+
+BEARER = HTTPBearer(auto_error=False, description="ARXIV_QA_API_TOKEN, when the server sets one.")
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]
+
+
+def bearer_guard(token: str | None) -> Any:
+    """A dependency requiring `Authorization: Bearer <token>` (nothing when no token is configured)."""
+
+    def check(credentials: Credentials) -> None:
+        if token is None:
+            return
+        given = credentials.credentials if credentials else ""
+        if not compare_digest(given.encode(), token.encode()):
+            raise HTTPException(401, "missing or wrong bearer token (Authorization: Bearer <token>)",
+                                headers={"WWW-Authenticate": "Bearer"})
+
+    return Depends(check)
+
+
+def api_router(qa: QA, workers: Workers | None = None) -> APIRouter:
+    """The /api routes over one warm `QA`."""
+    token = qa.settings.secret("api_token")
+    workers = workers or Workers(qa)
+    router = APIRouter(prefix="/api", tags=["arxiv-qa"], responses=ERRORS)
+    guarded = [bearer_guard(token)]
+
+    @router.post("/ask", response_model=AnswerOut, dependencies=guarded)
+    async def ask(request: AskRequest) -> dict[str, Any]:
+        """Answer a question from the abstracts; every citation names a retrieved paper."""
+        months = month_range(request.month_from, request.month_to)
+        history = [Message(role=m.role, content=m.content) for m in request.history]
+        run = partial(qa.ask, request.question, history, request.k, request.mode, months)
+        answer = await anyio.to_thread.run_sync(run, limiter=workers.for_mode(request.mode))
+        return answer.to_dict()
+
+    @router.get("/stats", dependencies=guarded)
+    async def stats() -> dict[str, Any]:
+        """Papers, IDs, chunks and variants in the store (as `arxiv-qa stats --json`)."""
+        figures: dict[str, Any] = await anyio.to_thread.run_sync(qa.store.stats)
+        return figures
+
+    @router.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        """Liveness: the server is up (needs no token)."""
+        return {"status": "ok"}
+
+    known = {route.path for route in router.routes if hasattr(route, "path")}
+
+    @router.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
+                      include_in_schema=False)
+    async def unknown(request: Request, rest: str) -> None:
+        if request.url.path in known:
+            raise HTTPException(405, f"{request.method} is not allowed on {request.url.path}")
+        raise HTTPException(404, f"no such route: {request.url.path} (see /docs)")
+
+    return router
+
+
+def one_line(error: RequestValidationError) -> str:
+    """The first validation problem, as one line: `question: Field required`."""
+    problems = error.errors()
+    first = problems[0] if problems else {"loc": (), "msg": "invalid request"}
+    where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "request body"
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    return f"{where}: {first.get('msg', 'invalid')}{more}"
+
+
+UNPARSABLE = "There was an error parsing the body"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Every error of the API as {"error": "<one line>"}, never a traceback."""
+
+    async def library_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, QAError)
+        return JSONResponse({"error": str(exc)}, status_code=status_of(exc))
+
+    async def invalid(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        return JSONResponse({"error": one_line(exc)}, status_code=422)
+
+    async def http_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 400 and exc.detail == UNPARSABLE:  # FastAPI's answer to undecodable bytes
+            return JSONResponse({"error": "request body: not valid UTF-8 JSON"}, status_code=422)
+        return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
+
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.error("unexpected error on %s", request.url.path, exc_info=exc)
+        return JSONResponse({"error": "internal error; see the server log"}, status_code=500)
+
+    app.add_exception_handler(QAError, library_error)
+    app.add_exception_handler(RequestValidationError, invalid)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(Exception, unexpected)

@@ -1,0 +1,306 @@
+"""The chat page: Gradio Blocks layout and the handlers behind it.
+
+Handlers parse what the controls hold, call the library (`QA.stream` on the shared answer
+`Workers`, `ingest` in a thread) and render the results with `ui.web.render`. Library errors reach
+the user as `gr.Error` (a short message), never a traceback. Each browser session keeps its
+conversation in a `gr.State`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from html import escape
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from qa.answer.chat import Message
+from qa.answer.engine import QA
+from qa.errors import QAError
+from qa.index.writer import Writer
+from qa.types import Answer
+from ui.web import render
+from ui.web.feedback import FEEDBACK_FILE, record_feedback
+from ui.web.inputs import mode_choices, mode_label, month_range, month_span, parse_month
+from ui.web.uploads import IngestJob
+from ui.web.workers import Workers, in_threads
+
+EXAMPLES = [
+    "What model sizes does the Qwen3 Embedding series come in?",
+    "How many languages does Qwen3 support?",
+    "What does arXiv:2506.01939 find?",
+    "What is PolyMath?",
+]
+UPLOAD_TYPES = [".txt", ".xml", ".atom", ".json", ".jsonl"]
+
+ChatUpdate = tuple[Any, list[dict[str, str]], Any, "Conversation"]
+
+
+@dataclass
+class Turn:
+    """One question of a conversation and what the page shows for it."""
+
+    question: str
+    html: str = render.THINKING
+    answer: Answer | None = None
+
+
+@dataclass
+class Conversation:
+    """A browser session's conversation."""
+
+    turns: list[Turn] = field(default_factory=list)
+
+    def history(self) -> list[Message]:
+        """The turns answered so far, as `QA.stream` takes them (plain text, citations as keys)."""
+        messages: list[Message] = []
+        for turn in self.turns:
+            if turn.answer is not None:
+                messages += [{"role": "user", "content": turn.question},
+                             {"role": "assistant", "content": turn.answer.answer}]
+        return messages
+
+    def messages(self) -> list[dict[str, str]]:
+        """The chat as the Chatbot shows it (HTML content)."""
+        out = []
+        for turn in self.turns:
+            out += [{"role": "user", "content": render.user_html(turn.question)},
+                    {"role": "assistant", "content": turn.html}]
+        return out
+
+
+def user_error(e: QAError) -> gr.Error:
+    """A library error as the page shows it (gr.Error renders HTML: the message is escaped)."""
+    return gr.Error(escape(str(e)), print_exception=False)
+
+
+def verdict(check: Callable[..., object] | None = None, *args: Any) -> dict[str, Any]:
+    """`gr.validate` of one control: valid unless `check(*args)` raises a library error (shown as text)."""
+    try:
+        if check is not None:
+            check(*args)
+    except QAError as e:
+        return gr.validate(False, str(e))  # type: ignore[no-any-return]
+    return gr.validate(True, "")  # type: ignore[no-any-return]
+
+
+class ChatApp:
+    """The page's handlers, over one warm `QA` shared by every session."""
+
+    def __init__(self, qa: QA, job: IngestJob | None = None, workers: Workers | None = None) -> None:
+        self.qa = qa
+        self.settings = qa.settings
+        # Uploads write through the engine's own store when it is a writer (the server's is), sharing its model.
+        self.job = job or IngestJob(qa.store if isinstance(qa.store, Writer) else Writer(qa.settings))
+        self.workers = workers or Workers(qa)
+        self._stats: tuple[int, dict[str, Any]] | None = None
+
+    @property
+    def feedback_path(self) -> Path:
+        return self.qa.store.root / FEEDBACK_FILE
+
+    def stats(self) -> dict[str, Any]:
+        """Store figures, recomputed only when the store's content changed."""
+        generation = self.qa.store.generation()
+        if self._stats is None or self._stats[0] != generation:
+            self._stats = (generation, self.qa.store.stats())
+        return self._stats[1]
+
+    def status_line(self) -> str:
+        job = self.job.status()
+        note = job.message if job.running else ""
+        return render.status_html(self.stats(), mode_label(self.qa.resolve_mode(None), self.settings), note)
+
+    # --- chat ---
+    def check(self, message: str, conversation: Conversation, k: float, mode: str, month_from: str | None,
+              month_to: str | None) -> list[dict[str, Any]]:
+        """Gradio's validator of `respond`: a message under each control that holds bad input."""
+        start, end = verdict(parse_month, month_from, "from"), verdict(parse_month, month_to, "to")
+        if start["is_valid"] and end["is_valid"]:
+            end = verdict(month_range, month_from, month_to)
+        return [verdict(self.qa.validate, message), verdict(), verdict(), verdict(self.qa.resolve_mode, mode),
+                start, end]
+
+    async def respond(self, message: str, conversation: Conversation, k: float, mode: str, month_from: str | None,
+                      month_to: str | None) -> AsyncIterator[ChatUpdate]:
+        """Answer `message` in the conversation, streaming the answer into the chat.
+
+        The answer waits for a worker of its kind (extractive or LLM) without holding a thread.
+        """
+        try:
+            question = self.qa.validate(message)
+            months = month_range(month_from, month_to)
+        except QAError as e:
+            raise user_error(e) from None
+        history = conversation.history()
+        turn = Turn(question)
+        conversation.turns.append(turn)
+        yield "", conversation.messages(), render.EMPTY_SOURCES, conversation
+        pieces: list[str] = []
+        try:
+            async with self.workers.for_mode(mode):
+                async for item in in_threads(self.qa.stream(question, history, int(k), mode, months)):
+                    if isinstance(item, Answer):
+                        turn.answer, turn.html = item, render.answer_html(item)
+                        yield "", conversation.messages(), render.sources_html(item), conversation
+                    else:
+                        pieces.append(item)
+                        turn.html = render.preview_html("".join(pieces))
+                        yield gr.skip(), conversation.messages(), gr.skip(), conversation
+        except QAError as e:
+            turn.html = render.error_html(str(e))
+            yield "", conversation.messages(), render.EMPTY_SOURCES, conversation
+            raise user_error(e) from None
+
+    def clear(self) -> tuple[list[dict[str, str]], str, Conversation, str]:
+        return [], render.EMPTY_SOURCES, Conversation(), ""
+
+    @staticmethod
+    def example_text(example: gr.SelectData) -> str:
+        value = example.value
+        return str(value.get("text", "")) if isinstance(value, dict) else str(value)
+
+    def feedback(self, conversation: Conversation, like: gr.LikeData) -> None:
+        """Append a 👍/👎 on an answer to the feedback file."""
+        index = like.index if isinstance(like.index, int) else like.index[0]
+        turn = conversation.turns[index // 2] if 0 <= index // 2 < len(conversation.turns) else None
+        if turn is None or turn.answer is None:
+            return  # not an answer (a failed one)
+        vote = "up" if like.liked is True else "down" if like.liked is False else "none"  # "": taken back
+        try:
+            record_feedback(self.feedback_path, turn.answer, vote)
+        except QAError as e:
+            raise user_error(e) from None
+        gr.Info("Thanks, your feedback was saved.")
+
+    # --- uploads ---
+    def upload(self, files: list[str] | None) -> tuple[str, Any, Any, str]:
+        """Start ingesting the uploaded files in the background."""
+        try:
+            status = self.job.start(files or [])
+        except QAError as e:
+            raise user_error(e) from None
+        return escape(status.message), gr.Timer(active=True), None, self.status_line()
+
+    def poll(self) -> tuple[str, str, Any]:
+        """Progress of the background ingest, the status line, and whether to keep polling."""
+        status = self.job.status()
+        lines = [escape(status.message)] + [f"⚠ skipped {escape(e)}" for e in status.errors]
+        return "<br>".join(lines), self.status_line(), gr.Timer(active=status.running)
+
+
+def header_html() -> str:
+    return (
+        '<h1><span class="accent">arXiv</span> QA</h1>'
+        "<p>Answers from arXiv abstracts. Every claim cites the paper it comes from. "
+        '<a class="api-link" href="/docs" target="_blank">HTTP API</a></p>'
+    )
+
+
+@dataclass
+class Page:
+    """The components the handlers read and write."""
+
+    conversation: gr.State
+    status: gr.HTML
+    chatbot: gr.Chatbot
+    textbox: gr.Textbox
+    send: gr.Button
+    clear: gr.Button
+    sources: gr.HTML
+    k: gr.Slider
+    mode: gr.Radio
+    month_from: gr.Textbox
+    month_to: gr.Textbox
+    files: gr.File
+    ingest: gr.Button
+    progress: gr.HTML
+    timer: gr.Timer
+
+
+def build(chat: ChatApp) -> gr.Blocks:
+    """The page: chat and input on the left, sources, options and uploads on the right."""
+    demo: gr.Blocks
+    with gr.Blocks(title="arXiv QA", analytics_enabled=False) as demo:
+        conversation = gr.State(Conversation())
+        with gr.Row(elem_id="header"):
+            with gr.Column(scale=3):
+                gr.HTML(header_html())
+            with gr.Column(scale=2):
+                status = gr.HTML(chat.status_line(), elem_id="status")
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3):
+                chatbot, textbox, send, clear = chat_column()
+            with gr.Column(scale=2):
+                gr.HTML("<h3>Sources</h3>")
+                sources = gr.HTML(render.EMPTY_SOURCES, elem_id="sources")
+                k, mode, month_from, month_to = options(chat)
+                files, ingest_btn, progress = uploads()
+        page = Page(conversation, status, chatbot, textbox, send, clear, sources, k, mode, month_from, month_to,
+                    files, ingest_btn, progress, gr.Timer(1.0, active=False))
+        chat.job.gate.uploaded = demo.upload_file_set  # what Gradio's upload route received
+        wire(chat, page)
+        demo.load(chat.status_line, None, status, api_visibility="private", queue=False, show_progress="hidden")
+    return demo
+
+
+def chat_column() -> tuple[gr.Chatbot, gr.Textbox, gr.Button, gr.Button]:
+    chatbot = gr.Chatbot(
+        elem_id="chat", height=560, show_label=False, render_markdown=False, sanitize_html=True, allow_tags=False,
+        latex_delimiters=[], buttons=[], layout="bubble", examples=[{"text": q} for q in EXAMPLES],
+        placeholder="<h3>Ask about the papers in the corpus</h3>"
+                    "<p>Answers quote the abstracts and link each claim to its arXiv page.</p>",
+    )
+    with gr.Row():
+        textbox = gr.Textbox(elem_id="question", placeholder="Ask a question, or a follow-up…", label="Question",
+                             show_label=False, scale=8, lines=1, max_lines=6, autofocus=True)
+        send = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="ask")
+    clear = gr.Button("Clear chat", size="sm", variant="secondary")
+    return chatbot, textbox, send, clear
+
+
+def options(chat: ChatApp) -> tuple[gr.Slider, gr.Radio, gr.Textbox, gr.Textbox]:
+    span = month_span(chat.stats().get("arxiv_ids", []))
+    hint = f"The corpus's arXiv IDs span {span}." if span else None
+    with gr.Accordion("Search options", open=False):
+        k = gr.Slider(1, 20, value=chat.settings.top_k, step=1, label="Passages to retrieve (top-k)")
+        mode = gr.Radio(mode_choices(chat.settings), value=chat.settings.mode, label="Answer mode")
+        with gr.Row():
+            month_from = gr.Textbox("", label="From month", placeholder="YYYY-MM (any)", info=hint, max_lines=1)
+            month_to = gr.Textbox("", label="To month", placeholder="YYYY-MM (any)", max_lines=1)
+    return k, mode, month_from, month_to
+
+
+def uploads() -> tuple[gr.File, gr.Button, gr.HTML]:
+    with gr.Accordion("Add abstracts", open=False):
+        files = gr.File(file_count="multiple", file_types=UPLOAD_TYPES, type="filepath", elem_id="upload",
+                        label="Abstract files: plain text, arXiv Atom XML, Kaggle JSON lines")
+        ingest_btn = gr.Button("Ingest files", size="sm")
+        progress = gr.HTML("", elem_id="ingest-progress")
+    return files, ingest_btn, progress
+
+
+def wire(chat: ChatApp, page: Page) -> None:
+    """Connect the page's components to the handlers."""
+    ask: dict[str, Any] = {
+        # No progress overlay: the answer's own placeholder shows that it is coming. No queue limit:
+        # the answers wait for their own workers (a slow LLM cannot hold up an extractive answer).
+        "fn": chat.respond, "validator": chat.check, "show_progress": "hidden", "trigger_mode": "once",
+        "concurrency_limit": None,
+        "inputs": [page.textbox, page.conversation, page.k, page.mode, page.month_from, page.month_to],
+        "outputs": [page.textbox, page.chatbot, page.sources, page.conversation],
+    }
+    private: dict[str, Any] = {"api_visibility": "private", "queue": False, "show_progress": "hidden"}
+    page.textbox.submit(api_name="ask", api_description="Answer a question, citing arXiv abstracts.", **ask)
+    page.send.click(api_visibility="private", **ask)
+    page.chatbot.example_select(chat.example_text, None, page.textbox, **private).then(
+        api_visibility="private", **ask)
+    cleared = [page.chatbot, page.sources, page.conversation, page.textbox]
+    page.clear.click(chat.clear, None, cleared, **private)
+    page.chatbot.clear(chat.clear, None, cleared, **private)
+    # Queued (not `private`): the thank-you toast (gr.Info) travels on the queue's event stream.
+    page.chatbot.like(chat.feedback, [page.conversation], None, api_visibility="private", show_progress="hidden")
+    page.ingest.click(chat.upload, [page.files], [page.progress, page.timer, page.files, page.status], **private)
+    page.timer.tick(chat.poll, None, [page.progress, page.status, page.timer], **private)

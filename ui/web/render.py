@@ -1,0 +1,193 @@
+"""HTML of the chat: answers with their citations as links, the sources panel, the status line.
+
+Pure functions from library objects to HTML strings. Abstract text is untrusted: every piece of
+it goes through `html.escape` before it is put into HTML, and the only links are built here from
+`Citation.url` (an arXiv page); a `doc:` key is shown as a source without an arXiv ID, never a link.
+The chat renders these strings as (sanitised) HTML, not markdown, so no markdown syntax or bare
+URL inside an abstract turns into markup either.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from html import escape
+from typing import Any
+
+from qa.answer.citations import BRACKET_RE, KEY_RE, canonical
+from qa.answer.claims import claim_text
+from qa.papers import split_sentences
+from qa.types import Answer, Citation, UnsupportedClaim
+
+ARXIV_PREFIX = "https://arxiv.org/abs/"
+NO_ID = "no arXiv ID: this abstract was found without one, and none is guessed"
+NOT_SUPPORTED = "not supported by the cited abstract"
+_OPEN, _CLOSE = "\x02", "\x03"  # where a marked claim starts and ends (they survive `escape`)
+THINKING = '<span class="thinking">Searching the abstracts…</span>'
+EMPTY_SOURCES = (
+    '<div class="sources-empty">The papers an answer cites appear here, '
+    "with the sentences it relies on highlighted.</div>"
+)
+
+
+def safe_url(url: str | None) -> str | None:
+    """`url` if it is an arXiv abstract page, else None (nothing else ever becomes a link)."""
+    return url if url and url.startswith(ARXIV_PREFIX) and '"' not in url else None
+
+
+def cite_html(key: str, citation: Citation | None) -> str:
+    """One inline citation: a link to its arXiv page, or a marked `doc:` key (no link)."""
+    label = escape(key)
+    url = safe_url(citation.url) if citation else None
+    title = escape(citation.title or key, quote=True) if citation else ""
+    if url:
+        href = escape(url, quote=True)
+        return f'<a class="cite" href="{href}" target="_blank" rel="noopener" title="{title}">{label}</a>'
+    if citation is not None:
+        return f'<span class="cite doc" title="{escape(NO_ID, quote=True)}">{label}</span>'
+    return f"[{label}]"  # a key the library did not confirm: plain text
+
+
+def with_citations(text: str, citations: Mapping[str, Citation] | None) -> str:
+    """`text` escaped, each ``[key]`` made a citation (a preview, `citations` None: plain text)."""
+    out: list[str] = []
+    last = 0
+    for match in BRACKET_RE.finditer(text):
+        out.append(escape(text[last:match.start()]))
+        keys = [canonical(k) for k in KEY_RE.findall(match.group(1))]
+        if citations is None:
+            out.append(escape(match.group(0)))
+        else:
+            out.append("[" + "; ".join(cite_html(k, citations.get(k)) for k in keys) + "]")
+        last = match.end()
+    out.append(escape(text[last:]))
+    return "".join(out)
+
+
+def paragraphs(text: str, citations: Mapping[str, Citation] | None) -> str:
+    """Blank-line separated paragraphs; lines starting with "- " become a list."""
+    blocks = []
+    for block in re.split(r"\n\s*\n", text.strip()):
+        lines = block.splitlines()
+        items = [line[2:] for line in lines if line.startswith("- ")]
+        intro = [line for line in lines if not line.startswith("- ")]
+        html = "<br>".join(with_citations(line, citations) for line in intro)
+        if items:
+            html += "<ul>" + "".join(f"<li>{with_citations(i, citations)}</li>" for i in items) + "</ul>"
+        blocks.append(f"<p>{html}</p>" if not items else f"<div>{html}</div>")
+    return "".join(blocks)
+
+
+def preview_html(text: str) -> str:
+    """The answer while it is still being produced: escaped, its citations not yet checked."""
+    return paragraphs(text, None) if text.strip() else THINKING
+
+
+def answer_html(answer: Answer) -> str:
+    """The final answer: checked citations as links, unsupported claims marked, then warnings and details."""
+    cited = {c.key: c for c in answer.citations}
+    body = marked(answer.answer, answer.unsupported_claims, cited)
+    if answer.refused:
+        body = f'<div class="refused">{body}</div>'
+    notes = "".join(f'<p class="warning">⚠ {escape(w)}</p>' for w in answer.warnings)
+    return body + unsupported_html(answer.unsupported_claims) + notes + meta_html(answer)
+
+
+def marked(text: str, claims: list[UnsupportedClaim], citations: Mapping[str, Citation]) -> str:
+    """`paragraphs` of `text`, each unsupported claim's sentence underlined with a note on hover."""
+    if not claims:
+        return paragraphs(text, citations)
+    text = text.replace(_OPEN, "").replace(_CLOSE, "")
+    for claim in claims:
+        text = text.replace(claim.sentence, f"{_OPEN}{claim.sentence}{_CLOSE}", 1)
+    html = paragraphs(text, citations)
+    return html.replace(_OPEN, f'<span class="unsupported-claim" title="{NOT_SUPPORTED}">').replace(_CLOSE, "</span>")
+
+
+def unsupported_html(claims: list[UnsupportedClaim]) -> str:
+    """The note under an answer listing the claims the cited abstracts do not support (nothing if none)."""
+    if not claims:
+        return ""
+    items = "".join(f"<li>“{escape(claim_text(c.sentence))}” [{escape(c.key)}] · support {c.support:.2f}</li>"
+                    for c in claims)
+    return f'<div class="unsupported"><p class="warning">⚠ {NOT_SUPPORTED.capitalize()}:</p><ul>{items}</ul></div>'
+
+
+def meta_html(answer: Answer) -> str:
+    """How the answer was made: the answerer, the time taken, a rewritten follow-up."""
+    how = f"LLM {answer.model}" if answer.mode == "llm" and answer.model else answer.mode
+    parts = [f"{escape(how)} · {answer.timings.get('total', 0.0):.1f} s · {len(answer.passages)} passages searched"]
+    if answer.standalone_question:
+        parts.append(f"read as: “{escape(answer.standalone_question)}”")
+    return '<div class="answer-meta">' + "<br>".join(parts) + "</div>"
+
+
+def excerpt(text: str, cited: list[str], context: int = 1) -> str | None:
+    """The sentences of `text` around the `cited` ones (those marked), others elided; None if none is cited."""
+    sentences = split_sentences(text)
+    hits = [i for i, s in enumerate(sentences) if any(s in c or c in s for c in cited)]
+    if not hits:
+        return None
+    keep = sorted({j for i in hits for j in range(i - context, i + context + 1) if 0 <= j < len(sentences)})
+    out, previous = [], -1
+    for j in keep:
+        if j != previous + 1:
+            out.append("…")
+        sentence = escape(sentences[j])
+        out.append(f"<mark>{sentence}</mark>" if j in hits else sentence)
+        previous = j
+    if previous != len(sentences) - 1:
+        out.append("…")
+    return " ".join(out)
+
+
+def supporting_text(citation: Citation, answer: Answer) -> str:
+    """The cited sentences of a paper highlighted, with a sentence of context from its retrieved passages."""
+    cited = split_sentences(citation.snippet) or [citation.snippet]
+    shown = [e for p in answer.passages if p.chunk.doc_key == citation.key
+             if (e := excerpt(p.chunk.text, cited)) is not None]
+    if not shown:  # the snippet spans chunks or was normalised: show it on its own
+        shown = [f"<mark>{escape(citation.snippet)}</mark>"] if citation.snippet else []
+    return "<br>".join(dict.fromkeys(shown))
+
+
+def source_html(number: int, citation: Citation, answer: Answer) -> str:
+    """One card of the sources panel."""
+    url = safe_url(citation.url)
+    if url:
+        ref = f'<a href="{escape(url, quote=True)}" target="_blank" rel="noopener">{escape(citation.key)}</a>'
+    else:
+        ref = (f'<span class="cite doc">{escape(citation.key)}</span> '
+               f'<span class="no-id" title="{escape(NO_ID, quote=True)}">no arXiv ID</span>')
+    title = f'<div class="source-title">{escape(citation.title)}</div>' if citation.title else ""
+    return (
+        f'<div class="source"><div class="source-head"><span class="source-n">{number}</span> {ref}</div>'
+        f'{title}<blockquote class="source-text">{supporting_text(citation, answer)}</blockquote></div>'
+    )
+
+
+def sources_html(answer: Answer | None) -> str:
+    """The sources panel: each cited paper with its supporting text."""
+    if answer is None or not answer.citations:
+        return EMPTY_SOURCES
+    cards = "".join(source_html(n, c, answer) for n, c in enumerate(answer.citations, 1))
+    return f'<div class="sources">{cards}</div>'
+
+
+def status_html(stats: Mapping[str, Any], mode_label: str, note: str = "") -> str:
+    """The status line: corpus size and answer mode (and what an ingest is doing)."""
+    line = (f"{stats.get('papers', 0):,} papers · {stats.get('chunks', 0):,} chunks"
+            f" · answers: {escape(mode_label)}")
+    if note:
+        line += f" · {escape(note)}"
+    return f'<div class="status-line">{line}</div>'
+
+
+def user_html(question: str) -> str:
+    """A user's message, escaped."""
+    return escape(question).replace("\n", "<br>")
+
+
+def error_html(message: str) -> str:
+    """An answer that failed, shown in place of the answer."""
+    return f'<p class="warning">⚠ {escape(message)}</p>'
