@@ -327,6 +327,28 @@ def serve(ctx: click.Context, host: str | None, port: int | None, insecure: bool
     run_server(settings, insecure=insecure)
 
 
+@main.command()
+@click.option("--http", "http_mode", is_flag=True, help="Streamable HTTP at http://HOST:PORT/mcp instead of stdio.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address --http binds (others need a token).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True, help="Port of --http.")
+@click.option("--store", "store_opt", type=click.Path(file_okay=False, path_type=Path), hidden=True)
+@click.pass_context
+@translate_errors
+def mcp(ctx: click.Context, http_mode: bool, host: str, port: int, store_opt: Path | None) -> None:
+    """MCP server: ask, search and paper as tools for an MCP client (desktop chat app, IDE agent).
+
+    Over --http, ARXIV_QA_API_TOKEN (when set) is required as `Authorization: Bearer <token>`.
+
+    \b
+    arxiv-qa mcp                       # stdio: what a desktop client starts
+    arxiv-qa mcp --http --port 8765    # http://127.0.0.1:8765/mcp
+    """
+    from ui.mcp import run
+
+    settings = settings_from(ctx)
+    run(settings.model_copy(update={"store": store_opt}) if store_opt else settings, http_mode, host, port)
+
+
 @main.command("eval")
 @click.option("--split", type=click.Choice(["dev", "test", "all"]), default=None,
               help="Which split of the eval data directory: dev, test or all (the default), reported per split.")
