@@ -13,9 +13,12 @@ import ipaddress
 import json
 import socket
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from importlib.metadata import version
 from typing import Annotated, Any, TextIO
 
+import anyio
 import uvicorn
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
@@ -63,10 +66,15 @@ def one_line(error: ValidationError) -> str:
 
 
 class Server(MCPServer[Any]):
-    """The SDK's server, with the library's errors and bad arguments as one-line tool errors."""
+    """The SDK's server, with the library's errors, bad and unknown arguments as one-line tool errors."""
 
     async def call_tool(self, name: str, arguments: dict[str, Any],
                         context: Context[Any, Any] | None = None) -> CallToolResult | InputRequiredResult:
+        schemas = {tool.name: tool.input_schema for tool in await self.list_tools()}
+        known = list(schemas.get(name, {}).get("properties", {}))
+        unknown = [arg for arg in arguments if known and arg not in known]
+        if unknown:  # the SDK would drop it, and a filter the caller believes applied would silently not be
+            raise ToolError(f"{unknown[0]}: unknown argument ({name} takes {', '.join(known)})")
         try:
             return await super().call_tool(name, arguments, context)
         except ToolError as e:
@@ -81,7 +89,17 @@ class Server(MCPServer[Any]):
 def build(qa: QA) -> MCPServer[Any]:
     """The MCP server over one `QA`: its tools and resources."""
     corpus = Corpus(qa)
-    server = Server("arxiv-qa", version=version("arxiv-qa"), instructions=INSTRUCTIONS, log_level="WARNING")
+
+    @asynccontextmanager
+    async def warmed(_: MCPServer[Any]) -> AsyncIterator[None]:
+        # Over stdio this runs once the SDK has pointed fd 1 away from the wire, so nothing a library
+        # prints while loading can corrupt the protocol.
+        if not qa.store.is_empty():
+            await anyio.to_thread.run_sync(lambda: qa.warm)
+        yield None
+
+    server = Server("arxiv-qa", version=version("arxiv-qa"), instructions=INSTRUCTIONS, log_level="WARNING",
+                    lifespan=warmed)
 
     @server.tool(annotations=READ_ONLY)
     async def ask(question: Question, history: History = None, k: K = None, month_from: MonthFrom = None,
@@ -178,12 +196,12 @@ def run(settings: Settings, http: bool = False, host: str = "127.0.0.1", port: i
     sock = listen(host, port) if http else None
     qa = QA(settings, Store(settings))
     qa.resolve_mode(None)  # a bad mode setting fails now, not on the first question
-    if not qa.store.is_empty():
-        qa.warm  # noqa: B018  (loads the models before the first question)
-    server = build(qa)
+    server = build(qa)  # loads the models as it starts, before the first question
     if sock is None:
         server.run("stdio")
         return
+    if not qa.store.is_empty():
+        qa.warm  # noqa: B018  (the models load before the server listens, not in the first session)
     app = server.streamable_http_app(streamable_http_path=MCP_PATH, host=host,
                                      max_request_body_size=settings.max_body_bytes)
     shown = f"[{host}]" if ":" in host else host
