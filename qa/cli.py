@@ -65,6 +65,7 @@ def main(ctx: click.Context, store: Path | None) -> None:
     arxiv-qa check                  # catalog, vectors and BM25 index agree?
     arxiv-qa ask "How many languages does Qwen3 support?"
     arxiv-qa serve                  # the chat at http://127.0.0.1:7860
+    arxiv-qa mcp                    # ask, search and paper for an MCP client (stdio)
     """
     logging.basicConfig(level=logging.WARNING, format="arxiv-qa: %(message)s")
     for handler in logging.getLogger().handlers:  # libraries that set their own loggers to DEBUG (bm25s) stay quiet
