@@ -103,7 +103,8 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address the chat server binds.")
     port: int = Field(7860, description="Port of the chat server and HTTP API.")
     auth: SecretStr | None = Field(None, description="`user:password` for the web page login.")
-    api_token: SecretStr | None = Field(None, description="Bearer token the HTTP API requires.")
+    api_token: SecretStr | None = Field(
+        None, description="Bearer token the HTTP API and `arxiv-qa mcp --http` require.")
     concurrency_limit: int = Field(
         4, ge=1, description="Extractive answers computed at once; more wait in a queue.")
     llm_concurrency: int = Field(

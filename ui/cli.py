@@ -75,6 +75,7 @@ def main(ctx: click.Context, store: Path | None) -> None:
     arxiv-qa check                  # catalog, vectors and BM25 index agree?
     arxiv-qa ask "How many languages does Qwen3 support?"
     arxiv-qa serve                  # the chat at http://127.0.0.1:7860
+    arxiv-qa mcp                    # ask, search and paper for an MCP client (stdio)
     """
     logging.basicConfig(level=logging.WARNING, format="arxiv-qa: %(message)s")
     for handler in logging.getLogger().handlers:  # libraries that set their own loggers to DEBUG (bm25s) stay quiet
@@ -325,6 +326,28 @@ def serve(ctx: click.Context, host: str | None, port: int | None, insecure: bool
     overrides = {"host": host, "port": port}
     settings = settings.model_copy(update={k: v for k, v in overrides.items() if v is not None})
     run_server(settings, insecure=insecure)
+
+
+@main.command()
+@click.option("--http", "http_mode", is_flag=True, help="Streamable HTTP at http://HOST:PORT/mcp instead of stdio.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address --http binds (others need a token).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True, help="Port of --http.")
+@click.option("--store", "store_opt", type=click.Path(file_okay=False, path_type=Path), hidden=True)
+@click.pass_context
+@translate_errors
+def mcp(ctx: click.Context, http_mode: bool, host: str, port: int, store_opt: Path | None) -> None:
+    """MCP server: ask, search and paper as tools for an MCP client (desktop chat app, IDE agent).
+
+    Over --http, ARXIV_QA_API_TOKEN (when set) is required as `Authorization: Bearer <token>`.
+
+    \b
+    arxiv-qa mcp                       # stdio: what a desktop client starts
+    arxiv-qa mcp --http --port 8765    # http://127.0.0.1:8765/mcp
+    """
+    from ui.mcp import run
+
+    settings = settings_from(ctx)
+    run(settings.model_copy(update={"store": store_opt}) if store_opt else settings, http_mode, host, port)
 
 
 @main.command("eval")
