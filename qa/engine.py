@@ -11,8 +11,9 @@ import re
 import time
 from collections.abc import Generator, Iterator, Sequence
 from contextlib import suppress
+from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from qa.answer import extractive
 from qa.answer.citations import BRACKET_RE, canonical, check_citations, key_url
@@ -23,7 +24,7 @@ from qa.bm25 import tokenize
 from qa.chat import Message, needs_context, standalone_question, subjects
 from qa.errors import BadInput, LLMError
 from qa.papers import Paper, normalize_text, paper_label
-from qa.retrieve import Passage, Retrieval, Retriever, parse_filters, with_dates
+from qa.retrieve import Filters, Passage, Retrieval, Retriever, parse_filters, with_dates
 from qa.settings import Settings
 from qa.store import Store
 
@@ -31,6 +32,16 @@ if TYPE_CHECKING:
     from qa.answer.llm import LLM
 
 AnswerStream = Generator[str, None, Answer]
+
+
+@dataclass
+class SearchedAnswer(Answer):
+    """An `Answer` that also says what its search was limited to (`filters` in the Answer JSON)."""
+
+    filters: Filters | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "filters": self.filters.to_dict() if self.filters else None}
 
 
 class QA:
@@ -151,8 +162,8 @@ class QA:
     def _extractive(self, question: str, standalone: str, retrieval: Retrieval,
                     timings: dict[str, float]) -> Answer:
         t = time.perf_counter()
-        answer = Answer(question, self._nothing_found(retrieval), True, "extractive",
-                        passages=retrieval.passages, timings=timings)
+        answer = SearchedAnswer(question, self._nothing_found(retrieval), True, "extractive",
+                                passages=retrieval.passages, timings=timings, filters=retrieval.filters)
         if retrieval.passages:
             vector = self.store.embedder.get_query_embedding(standalone)
             labels = {key: self.label(key) for key in dict.fromkeys(p.chunk.doc_key for p in retrieval.passages)}
@@ -180,8 +191,8 @@ class QA:
     # --- LLM ---
     def _llm(self, question: str, standalone: str, retrieval: Retrieval, timings: dict[str, float]) -> AnswerStream:
         t = time.perf_counter()
-        answer = Answer(question, self._nothing_found(retrieval), True, "llm", passages=retrieval.passages,
-                        timings=timings, model=self.llm.model)
+        answer = SearchedAnswer(question, self._nothing_found(retrieval), True, "llm", passages=retrieval.passages,
+                                timings=timings, model=self.llm.model, filters=retrieval.filters)
         if not retrieval.passages:
             yield answer.answer
             return answer
@@ -221,6 +232,8 @@ class QA:
         return (paper.title or paper_label(paper.abstract)) if paper else None
 
     def _nothing_found(self, retrieval: Retrieval) -> str:
+        if retrieval.no_papers_in_months:
+            return f"No papers {retrieval.filters.dates()} in the store."
         if not retrieval.missing_ids:
             return REFUSAL
         notes = []

@@ -49,6 +49,36 @@ class Filters:
     def empty(self) -> bool:
         return not self.arxiv_ids and self.month_from is None
 
+    @property
+    def months(self) -> tuple[str | None, str | None]:
+        """The date range as ("YYYY-MM" or None, "YYYY-MM" or None); None where it is open."""
+        def shown(ym: int | None) -> str | None:
+            return None if ym is None or ym <= 0 or ym >= 999912 else f"{ym // 100:04d}-{ym % 100:02d}"
+        return shown(self.month_from), shown(self.month_to)
+
+    def dates(self) -> str:
+        """The date range in words: "between 2031-01 and 2031-12", "from 2031-01 on", "" for none.
+
+        >>> Filters(month_from=203101, month_to=203112).dates()
+        'between 2031-01 and 2031-12'
+        """
+        start, end = self.months
+        if start and end:
+            return f"in {start}" if start == end else f"between {start} and {end}"
+        return f"from {start} on" if start else f"up to {end}" if end else ""
+
+    def describe(self) -> str:
+        """What the search was limited to, for a reader: "papers between 2031-01 and 2031-12; arXiv:2506.01939"."""
+        parts = [f"papers {self.dates()}"] if self.dates() else []
+        return "; ".join(parts + [f"arXiv:{i}" for i in self.arxiv_ids])
+
+    def to_dict(self) -> dict[str, Any] | None:
+        """The filters as the Answer JSON shows them (`filters`); None when the search was not limited."""
+        if self.empty:
+            return None
+        start, end = self.months
+        return {"arxiv_ids": list(self.arxiv_ids), "month_from": start, "month_to": end}
+
 
 def with_dates(filters: Filters, month_from: int | None, month_to: int | None) -> Filters:
     """`filters` with an explicit date range (YYYYMM, inclusive) in place of any the question stated."""
@@ -103,6 +133,7 @@ class Retrieval:
     filters: Filters
     timings: dict[str, float] = field(default_factory=dict)
     missing_ids: tuple[str, ...] = ()  # pinned IDs that are not in the store
+    no_papers_in_months: bool = False  # the date filter leaves no paper of the store to search
 
 
 def bm25_mask(store: Store, filters: Filters, pinned_keys: list[str]) -> np.ndarray | None:
@@ -158,15 +189,20 @@ class Retriever:
                 missing.append(arxiv_id)
         return keys, tuple(missing)
 
+    def any_in_months(self, filters: Filters) -> bool:
+        """Does any chunk of the store fall in the filters' date range? (True without one.)"""
+        mask = bm25_mask(self.store, Filters(month_from=filters.month_from, month_to=filters.month_to), [])
+        return mask is None or bool(mask.any())
+
     def retrieve(self, query: str, k: int | None = None, filters: Filters | None = None,
                  method: str = "hybrid") -> Retrieval:
         """The best passages for `query` under its filters (parsed from it unless given)."""
         k = k or self.settings.top_k
         filters = parse_filters(query) if filters is None else filters
         keys, missing = self.pinned_keys(filters)
-        result = Retrieval([], filters, missing_ids=missing)
-        if filters.arxiv_ids and not keys:
-            return result  # only unknown IDs were asked about: nothing may stand in for them
+        result = Retrieval([], filters, missing_ids=missing, no_papers_in_months=not self.any_in_months(filters))
+        if (filters.arxiv_ids and not keys) or result.no_papers_in_months:
+            return result  # only unknown IDs were asked about, or no paper is of those months: nothing may stand in
         depth = max(4 * k, 24)
         lexical = self._bm25(query, depth, filters, keys, result) if method != "dense" else []
         dense = self._dense(query, depth, filters, keys, result) if method != "bm25" else []

@@ -120,6 +120,33 @@ def test_date_filter(url: str) -> None:
                                              "month_from": "2024-01", "month_to": "2024-12"}, timeout=60).json()
     assert all(p["arxiv_id"] is None or p["arxiv_id"].startswith("24") for p in got["passages"])
     assert "arXiv:2505.09388" not in [c["key"] for c in got["citations"]]
+    assert got["filters"] == {"arxiv_ids": [], "month_from": "2024-01", "month_to": "2024-12"}
+
+
+def test_unfiltered_answer_has_null_filters(url: str) -> None:
+    got = httpx.post(f"{url}/api/ask", json={"question": "How many languages does Qwen3 support?"}, timeout=60)
+    assert got.json()["filters"] is None
+
+
+@pytest.mark.parametrize(("body", "message", "filters"), [
+    ({"month_from": "2031-01", "month_to": "2031-12"}, "No papers between 2031-01 and 2031-12 in the store.",
+     {"arxiv_ids": [], "month_from": "2031-01", "month_to": "2031-12"}),
+    ({"month_from": "2031-01"}, "No papers from 2031-01 on in the store.",
+     {"arxiv_ids": [], "month_from": "2031-01", "month_to": None}),
+])
+def test_a_date_filter_that_excludes_every_paper_says_so(url: str, body: dict[str, str], message: str,
+                                                        filters: dict[str, Any]) -> None:
+    got = httpx.post(f"{url}/api/ask", json={"question": "How many languages does Qwen3 support?", **body},
+                     timeout=60).json()
+    assert got["refused"] and got["answer"] == message and got["passages"] == [] and got["citations"] == []
+    assert got["filters"] == filters
+
+
+def test_a_month_named_in_the_question_is_a_filter_too(url: str) -> None:
+    got = httpx.post(f"{url}/api/ask", json={"question": "Which papers from March 2031 are about Qwen3?"},
+                     timeout=60).json()
+    assert got["answer"] == "No papers in 2031-03 in the store."
+    assert got["filters"] == {"arxiv_ids": [], "month_from": "2031-03", "month_to": "2031-03"}
 
 
 def test_stats_and_healthz(url: str) -> None:

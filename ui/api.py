@@ -76,6 +76,12 @@ class UnsupportedClaimOut(BaseModel):
                                                    "(0 when it states a number that text does not).")
 
 
+class FiltersOut(BaseModel):
+    arxiv_ids: list[str] = Field(description="arXiv IDs the question named: the search kept to those papers.")
+    month_from: str | None = Field(description="First month searched (YYYY-MM); null: no lower limit.")
+    month_to: str | None = Field(description="Last month searched (YYYY-MM); null: no upper limit.")
+
+
 class AnswerOut(BaseModel):
     """The Answer JSON (the same as `arxiv-qa ask --json`)."""
 
@@ -92,6 +98,9 @@ class AnswerOut(BaseModel):
     model: str | None
     unsupported_claims: list[UnsupportedClaimOut] = Field(
         default_factory=list, description="LLM answers: cited sentences the cited abstract does not support.")
+    filters: FiltersOut | None = Field(
+        None, description="What the search was limited to (the month fields or IDs named in the question); "
+                          "null when it searched every paper.")
 
 
 class ErrorOut(BaseModel):

@@ -18,6 +18,7 @@ from qa.answer.citations import BRACKET_RE, KEY_RE, canonical
 from qa.answer.claims import claim_text
 from qa.answer.extractive import split_sentences
 from qa.answer.types import Answer, Citation, UnsupportedClaim
+from qa.engine import SearchedAnswer
 
 ARXIV_PREFIX = "https://arxiv.org/abs/"
 NO_ID = "no arXiv ID: this abstract was found without one, and none is guessed"
@@ -114,9 +115,11 @@ def unsupported_html(claims: list[UnsupportedClaim]) -> str:
 
 
 def meta_html(answer: Answer) -> str:
-    """How the answer was made: the answerer, the time taken, a rewritten follow-up."""
+    """How the answer was made: the answerer, the time taken, the filters, a rewritten follow-up."""
     how = f"LLM {answer.model}" if answer.mode == "llm" and answer.model else answer.mode
     parts = [f"{escape(how)} · {answer.timings.get('total', 0.0):.1f} s · {len(answer.passages)} passages searched"]
+    if isinstance(answer, SearchedAnswer) and answer.filters is not None and not answer.filters.empty:
+        parts.append(f'<span class="filters">search limited to: {escape(answer.filters.describe())}</span>')
     if answer.standalone_question:
         parts.append(f"read as: “{escape(answer.standalone_question)}”")
     return '<div class="answer-meta">' + "<br>".join(parts) + "</div>"
