@@ -110,3 +110,61 @@ def test_answer_shows_its_filters_and_an_empty_month_range_says_so(offline: tupl
 def feedback_lines(store: Path) -> list[dict[str, Any]]:
     path = store / "feedback.jsonl"
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def test_each_answer_keeps_its_sources_and_citations_lead_to_their_card(offline: tuple[Any, list[str]],
+                                                                        site: tuple[str, Path]) -> None:
+    page = open_chat(offline[0], site[0])
+    ask(page, "What model sizes does the Qwen3 Embedding series come in?")
+    ask(page, "How many languages does Qwen3 support?")
+    first = page.locator('#chat [data-testid="bot"]').first
+    control = first.locator("details.answer-sources > summary")
+    assert control.inner_text().startswith("Sources (")
+    card = first.locator('.source.k-arXiv-2506-05176')
+    assert not card.is_visible()  # closed until asked for
+    control.click()
+    assert card.is_visible() and "0.6B" in card.inner_text()
+    control.click()  # closed again: the citation in the text must open it
+    first.locator('.cite.k-arXiv-2506-05176').first.click()
+    page.wait_for_function("() => document.querySelector('#chat .source.current') !== null")
+    assert card.is_visible() and "current" in (card.get_attribute("class") or "")
+    assert card.evaluate("c => { const r = c.getBoundingClientRect(); return r.top >= 0 && r.bottom <= innerHeight; }")
+    assert len(page.context.pages) == 1  # the citation led to the card, not away to arXiv
+    # the newer answer's sources are its own
+    last = last_answer(page)
+    assert last.locator('.source.k-arXiv-2505-09388').count() == 1
+    assert last.locator('.source.k-arXiv-2506-05176').count() == 0
+
+
+def test_a_doc_card_expands_to_the_full_abstract_by_keyboard(offline: tuple[Any, list[str]],
+                                                             site: tuple[str, Path]) -> None:
+    page = open_chat(offline[0], site[0])
+    ask(page, "What is PolyMath?")
+    answer = last_answer(page)
+    cite = answer.locator('.cite.doc.k-doc-575304d32a8f').first
+    cite.focus()
+    page.keyboard.press("Enter")
+    card = answer.locator('.source.k-doc-575304d32a8f')
+    page.wait_for_function("() => document.querySelector('#chat .source.current') !== null")
+    assert card.is_visible() and card.locator("a").count() == 0
+    full = card.locator("details.full-abstract")
+    assert not full.locator("p").is_visible()
+    full.locator("summary").focus()
+    page.keyboard.press("Enter")
+    abstract = full.locator("p").inner_text()
+    assert full.locator("p").is_visible() and "PolyMath" in abstract
+    assert len(abstract) > len(card.locator(".source-text").inner_text()) - 10
+
+
+def test_an_answer_exports_its_citations_as_bibtex(offline: tuple[Any, list[str]], site: tuple[str, Path]) -> None:
+    page = open_chat(offline[0], site[0])
+    ask(page, "How many languages does Qwen3 support?")
+    box = last_answer(page).locator("details.bibtex")
+    box.locator("summary").click()
+    text = box.locator("pre").inner_text()
+    cited = last_answer(page).locator(".answer-sources .source-head").evaluate_all(
+        "hs => hs.map(h => h.textContent.trim().replace(/^\\d+\\s*/, '').split(' ')[0])")
+    assert text.count("@misc{") == len(cited) >= 1
+    assert "@misc{2505.09388," in text and "eprint={2505.09388}" in text and "archivePrefix={arXiv}" in text
+    api = page.context.request.get(site[0] + "/api/bibtex?keys=" + ",".join(cited))
+    assert api.ok and api.text().strip() == text.strip()

@@ -17,6 +17,7 @@ from typing import Any
 import gradio as gr
 
 from qa.answer.types import Answer
+from qa.bibtex import bibtex
 from qa.chat import Message
 from qa.engine import QA
 from qa.errors import QAError
@@ -141,8 +142,9 @@ class ChatApp:
             async with self.workers.for_mode(mode):
                 async for item in in_threads(self.qa.stream(question, history, int(k), mode, months)):
                     if isinstance(item, Answer):
-                        turn.answer, turn.html = item, render.answer_html(item)
-                        yield "", conversation.messages(), render.sources_html(item), conversation
+                        abstracts, bibtex = self.papers_of(item)
+                        turn.answer, turn.html = item, render.answer_html(item, abstracts, bibtex)
+                        yield "", conversation.messages(), render.sources_html(item, abstracts), conversation
                     else:
                         pieces.append(item)
                         turn.html = render.preview_html("".join(pieces))
@@ -151,6 +153,15 @@ class ChatApp:
             turn.html = render.error_html(str(e))
             yield "", conversation.messages(), render.EMPTY_SOURCES, conversation
             raise user_error(e) from None
+
+    def papers_of(self, answer: Answer) -> tuple[dict[str, str], str]:
+        """The full abstracts of the papers `answer` cites, and their BibTeX ("" if a paper has gone)."""
+        keys = [c.key for c in answer.citations]
+        abstracts = {key: paper.abstract for key in keys if (paper := self.qa.store.paper(key))}
+        try:
+            return abstracts, bibtex(self.qa.store, keys) if keys else ""
+        except QAError:
+            return abstracts, ""
 
     def clear(self) -> tuple[list[dict[str, str]], str, Conversation, str]:
         return [], render.EMPTY_SOURCES, Conversation(), ""

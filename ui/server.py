@@ -29,7 +29,7 @@ from qa.store import Store
 from ui.api import api_router, install_error_handlers
 from ui.app import ChatApp, build
 from ui.guard import BearerFirst, BodyLimit, LoginBackoff, LoginThrottle, NotFoundAsError
-from ui.theme import CSS, theme
+from ui.theme import CSS, SCRIPT, theme
 from ui.uploads import MB
 from ui.workers import Workers
 
@@ -141,8 +141,8 @@ def create_app(qa: QA, backoff: LoginBackoff | None = None) -> FastAPI:
     mounted: FastAPI = gr.mount_gradio_app(
         create_api(qa, workers, backoff), page, path="/", server_name=settings.host, server_port=settings.port,
         auth=page_auth(settings), auth_message="arXiv QA: sign in with the credentials your team shared.",
-        theme=theme(), css=CSS, favicon_path=str(FAVICON), footer_links=["api"], run_history=False, ssr_mode=False,
-        show_error=False, max_file_size=settings.max_upload_mb * MB,
+        theme=theme(), css=CSS, js=SCRIPT, favicon_path=str(FAVICON), footer_links=["api"], run_history=False,
+        ssr_mode=False, show_error=False, max_file_size=settings.max_upload_mb * MB,
     )
     # Mounting never marks the page launched, which would leave Gradio's own check that a file
     # input names an uploaded file switched off (the upload handler checks it again itself).
