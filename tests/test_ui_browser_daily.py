@@ -168,3 +168,20 @@ def test_an_answer_exports_its_citations_as_bibtex(offline: tuple[Any, list[str]
     assert "@misc{2505.09388," in text and "eprint={2505.09388}" in text and "archivePrefix={arXiv}" in text
     api = page.context.request.get(site[0] + "/api/bibtex?keys=" + ",".join(cited))
     assert api.ok and api.text().strip() == text.strip()
+
+
+def test_thumbs_down_takes_an_optional_comment(offline: tuple[Any, list[str]], site: tuple[str, Path]) -> None:
+    page = open_chat(offline[0], site[0])
+    ask(page, "How many languages does Qwen3 support?")
+    before = len(feedback_lines(site[1]))
+    assert not page.locator("#comment textarea").is_visible()
+    page.locator('#chat button[aria-label="Dislike"]').last.click()
+    page.locator("#comment textarea").wait_for(state="visible")
+    page.locator("#comment textarea").fill("It should say  which\nQwen3 sizes.")
+    page.locator("#send-comment").click()
+    page.wait_for_function("() => document.body.innerText.includes('your comment was saved')")
+    lines = feedback_lines(site[1])[before:]
+    assert [(line["vote"], line["comment"]) for line in lines] == [
+        ("down", None), ("comment", "It should say which Qwen3 sizes.")]
+    assert lines[1]["question"] == "How many languages does Qwen3 support?" and lines[1]["citations"]
+    page.locator("#comment textarea").wait_for(state="hidden")
