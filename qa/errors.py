@@ -32,3 +32,7 @@ class LLMError(QAError):
 
 class StoreBusy(StoreError):
     """Another process (or thread) is writing to the store and kept its write lock past the wait."""
+
+
+class NotFound(BadInput):
+    """A paper key (arXiv ID or doc: key) that names no paper in the store."""

@@ -1,14 +1,58 @@
-"""The plain data types that cross the layers: a retrieved `Passage`, and what an answer is made of, the
-`Answer`, its `Citation`s and its `UnsupportedClaim`s (the JSON every front-end shows)."""
+"""The plain data types that cross the layers: the `Filters` a search is limited to, a retrieved `Passage`,
+and what an answer is made of, the `Answer`, its `Citation`s and its `UnsupportedClaim`s (the JSON every
+front-end shows)."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from qa.papers import Chunk
+from qa.papers import LAST_MONTH, Chunk
 
 REFUSAL = "The retrieved abstracts do not answer this question."
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the question restricts the search to."""
+
+    arxiv_ids: tuple[str, ...] = ()
+    month_from: int | None = None  # YYYYMM, inclusive
+    month_to: int | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not self.arxiv_ids and self.month_from is None
+
+    @property
+    def months(self) -> tuple[str | None, str | None]:
+        """The date range as ("YYYY-MM" or None, "YYYY-MM" or None); None where it is open."""
+        def shown(ym: int | None) -> str | None:
+            return None if ym is None or ym <= 0 or ym >= LAST_MONTH else f"{ym // 100:04d}-{ym % 100:02d}"
+        return shown(self.month_from), shown(self.month_to)
+
+    def dates(self) -> str:
+        """The date range in words: "between 2031-01 and 2031-12", "from 2031-01 on", "" for none.
+
+        >>> Filters(month_from=203101, month_to=203112).dates()
+        'between 2031-01 and 2031-12'
+        """
+        start, end = self.months
+        if start and end:
+            return f"in {start}" if start == end else f"between {start} and {end}"
+        return f"from {start} on" if start else f"up to {end}" if end else ""
+
+    def describe(self) -> str:
+        """What the search was limited to, for a reader: "papers between 2031-01 and 2031-12; arXiv:2506.01939"."""
+        parts = [f"papers {self.dates()}"] if self.dates() else []
+        return "; ".join(parts + [f"arXiv:{i}" for i in self.arxiv_ids])
+
+    def to_dict(self) -> dict[str, Any] | None:
+        """The filters as the Answer JSON shows them (`filters`); None when the search was not limited."""
+        if self.empty:
+            return None
+        start, end = self.months
+        return {"arxiv_ids": list(self.arxiv_ids), "month_from": start, "month_to": end}
 
 
 @dataclass
@@ -64,6 +108,7 @@ class Answer:
     warnings: list[str] = field(default_factory=list)
     model: str | None = None
     unsupported_claims: list[UnsupportedClaim] = field(default_factory=list)  # LLM answers only
+    filters: Filters | None = None  # what the search was limited to (IDs, months), when it was
 
     @property
     def fabricated_citations(self) -> int:
@@ -85,4 +130,5 @@ class Answer:
             "warnings": self.warnings,
             "model": self.model,
             "unsupported_claims": [asdict(c) for c in self.unsupported_claims],
+            "filters": self.filters.to_dict() if self.filters else None,
         }

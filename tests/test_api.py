@@ -120,6 +120,33 @@ def test_date_filter(url: str) -> None:
                                              "month_from": "2024-01", "month_to": "2024-12"}, timeout=60).json()
     assert all(p["arxiv_id"] is None or p["arxiv_id"].startswith("24") for p in got["passages"])
     assert "arXiv:2505.09388" not in [c["key"] for c in got["citations"]]
+    assert got["filters"] == {"arxiv_ids": [], "month_from": "2024-01", "month_to": "2024-12"}
+
+
+def test_unfiltered_answer_has_null_filters(url: str) -> None:
+    got = httpx.post(f"{url}/api/ask", json={"question": "How many languages does Qwen3 support?"}, timeout=60)
+    assert got.json()["filters"] is None
+
+
+@pytest.mark.parametrize(("body", "message", "filters"), [
+    ({"month_from": "2031-01", "month_to": "2031-12"}, "No papers between 2031-01 and 2031-12 in the store.",
+     {"arxiv_ids": [], "month_from": "2031-01", "month_to": "2031-12"}),
+    ({"month_from": "2031-01"}, "No papers from 2031-01 on in the store.",
+     {"arxiv_ids": [], "month_from": "2031-01", "month_to": None}),
+])
+def test_a_date_filter_that_excludes_every_paper_says_so(url: str, body: dict[str, str], message: str,
+                                                        filters: dict[str, Any]) -> None:
+    got = httpx.post(f"{url}/api/ask", json={"question": "How many languages does Qwen3 support?", **body},
+                     timeout=60).json()
+    assert got["refused"] and got["answer"] == message and got["passages"] == [] and got["citations"] == []
+    assert got["filters"] == filters
+
+
+def test_a_month_named_in_the_question_is_a_filter_too(url: str) -> None:
+    got = httpx.post(f"{url}/api/ask", json={"question": "Which papers from March 2031 are about Qwen3?"},
+                     timeout=60).json()
+    assert got["answer"] == "No papers in 2031-03 in the store."
+    assert got["filters"] == {"arxiv_ids": [], "month_from": "2031-03", "month_to": "2031-03"}
 
 
 def test_stats_and_healthz(url: str) -> None:
@@ -361,3 +388,40 @@ def test_slow_llm_answers_leave_the_extractive_workers_free(qa: QA) -> None:
             assert took < 2.5, f"the extractive answer waited {took:.1f} s"
             assert not any(f.done() for f in slow)  # the LLM answers were still waiting meanwhile
             assert [f.result().json()["mode"] for f in slow] == ["llm"] * 3
+
+
+def test_bibtex_of_cited_papers(url: str) -> None:
+    got = httpx.get(f"{url}/api/bibtex", params={"keys": "2505.09388, arXiv:2506.05176v2"})
+    assert got.status_code == 200 and got.headers["content-type"].startswith("application/x-bibtex")
+    entries = got.text.split("\n\n")
+    assert len(entries) == 2 and entries[0].startswith("@misc{2505.09388,") and "@misc{2506.05176," in entries[1]
+    for field in ("eprint={2505.09388}", "archivePrefix={arXiv}", "url={https://arxiv.org/abs/2505.09388}",
+                  "year={2025}", "title={"):
+        assert field in entries[0]
+
+
+def test_bibtex_of_a_doc_key_has_no_eprint(url: str) -> None:
+    got = httpx.get(f"{url}/api/bibtex", params={"keys": "doc:575304D32A8F"})
+    assert got.status_code == 200 and got.text.startswith("@misc{doc:575304d32a8f,")
+    assert "eprint" not in got.text and "no arXiv ID" in got.text
+
+
+@pytest.mark.parametrize(("query", "status", "message"), [
+    ({"keys": "2505.09388,9999.99999"}, 404, "not in the store: arXiv:9999.99999"),
+    ({"keys": "doc:000000000000"}, 404, "not in the store: doc:000000000000"),
+    ({"keys": "qwen3"}, 422, "keys: 'qwen3' is not an arXiv ID or doc: key"),
+    ({"keys": " , "}, 422, "keys: give at least one"),
+    ({"keys": ",".join(["2505.09388"] * 51)}, 422, "keys: at most 50"),
+    ({"keys": "x" * 2001}, 422, "keys: String should have at most 2000 characters"),
+    ({}, 422, "query.keys: Field required"),
+])
+def test_bibtex_bad_keys_are_json_errors(url: str, query: dict[str, str], status: int, message: str) -> None:
+    got = httpx.get(f"{url}/api/bibtex", params=query)
+    assert got.status_code == status and message in got.json()["error"], got.text
+
+
+def test_bibtex_needs_the_token_when_set(guarded_url: str) -> None:
+    assert httpx.get(f"{guarded_url}/api/bibtex", params={"keys": "2505.09388"}).status_code == 401
+    got = httpx.get(f"{guarded_url}/api/bibtex", params={"keys": "2505.09388"},
+                    headers={"Authorization": f"Bearer {TOKEN}"})
+    assert got.status_code == 200 and "eprint={2505.09388}" in got.text

@@ -221,7 +221,7 @@ def test_llm_answer_streams_into_the_page(browser: Any, corpus_store: Settings) 
             assert "answers: LLM gpt-4o-mini" in page.locator("#status").inner_text()
             t = ask(page, "How many languages does Qwen3 support?")
             answer = last_answer(page)
-            assert answer.locator('a[href="https://arxiv.org/abs/2505.09388"]').count() == 1
+            assert answer.locator('a.cite[href="https://arxiv.org/abs/2505.09388"]').count() == 1
             assert "LLM gpt-4o-mini" in answer.inner_text()
             context.close()
     print(f"\n[browser latency, LLM streaming 0.15 s/word] first token {t['first_token']:.2f} s, "

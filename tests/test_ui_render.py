@@ -34,9 +34,14 @@ def answer(text: str, citations: list[Citation], mode: str = "extractive", **kw:
     return Answer("How many languages?", text, False, mode, citations=citations, **kw)  # type: ignore[arg-type]
 
 
+def text_of(html: str) -> str:
+    """The answer's text, without the sources and BibTeX under it."""
+    return html.split('<details class="answer-sources">')[0]
+
+
 def test_arxiv_citation_is_a_link_built_from_its_url() -> None:
     html = render.answer_html(answer("Qwen3 supports 119 languages. [arXiv:2505.09388]", [QWEN3]))
-    assert '<a class="cite" href="https://arxiv.org/abs/2505.09388"' in html
+    assert '<a class="cite k-arXiv-2505-09388" href="https://arxiv.org/abs/2505.09388"' in html
     assert ">arXiv:2505.09388</a>" in html and 'rel="noopener"' in html
 
 
@@ -51,7 +56,7 @@ def test_a_key_the_library_did_not_confirm_stays_plain_text() -> None:
 
 
 def test_several_keys_in_one_bracket() -> None:
-    html = render.answer_html(answer("Both. [arXiv:2505.09388; doc:575304d32a8f]", [QWEN3, DOC]))
+    html = text_of(render.answer_html(answer("Both. [arXiv:2505.09388; doc:575304d32a8f]", [QWEN3, DOC])))
     assert html.count('class="cite') == 2
 
 
@@ -73,8 +78,8 @@ def test_abstract_html_in_answer_and_sources_is_escaped() -> None:
 
 
 def test_markdown_and_bare_urls_stay_text() -> None:
-    html = render.answer_html(answer("See [x](javascript:alert(1)) and https://evil.example. [arXiv:2505.09388]",
-                                     [QWEN3]))
+    html = text_of(render.answer_html(answer("See [x](javascript:alert(1)) and https://evil.example. "
+                                             "[arXiv:2505.09388]", [QWEN3])))
     assert html.count("href=") == 1  # only the citation
 
 
@@ -108,7 +113,7 @@ def test_unsupported_claims_are_marked_and_listed_escaped() -> None:
     assert html.count("<li>") == 3  # the two answer items, then the one claim under the answer, still a list
     assert ('<li><span class="unsupported-claim" title="not supported by the cited abstract">Qwen3 supports 250 '
             "&lt;script&gt;") in html
-    assert 'languages [<a class="cite"' in html and "</a>].</span></li>" in html  # the citation stays a link
+    assert 'languages [<a class="cite k-' in html and "</a>].</span></li>" in html  # the citation stays a link
     assert ('<p class="warning">⚠ Not supported by the cited abstract:</p><ul><li>“Qwen3 supports 250 &lt;script&gt;'
             "alert(1)&lt;/script&gt;&lt;b&gt;bold&lt;/b&gt; languages.” [arXiv:2505.09388] · support 0.00</li>") in html
 
@@ -117,7 +122,7 @@ def test_an_answer_without_unsupported_claims_looks_as_before() -> None:
     got = answer("Qwen3 supports 119 languages [arXiv:2505.09388].", [QWEN3], mode="llm")
     html = render.answer_html(got)
     assert "unsupported" not in html and "⚠" not in html
-    assert html.startswith("<p>Qwen3 supports 119 languages [<a class=\"cite\"")
+    assert html.startswith("<p>Qwen3 supports 119 languages [<a class=\"cite k-arXiv-2505-09388\"")
 
 
 def test_sources_highlight_the_cited_sentence_with_context() -> None:
@@ -205,3 +210,15 @@ def test_conversation_history_keeps_answered_turns_only() -> None:
 def test_errors_for_the_page_are_escaped() -> None:
     error = user_error(BadInput("from: '<img src=x onerror=alert(1)>' is not a month"))
     assert isinstance(error, gr.Error) and "<img" not in error.message and "&lt;img" in error.message
+
+
+def test_each_answer_carries_its_own_sources_full_abstracts_and_bibtex() -> None:
+    got = answer("Both. [arXiv:2505.09388; doc:575304d32a8f]", [QWEN3, DOC])
+    html = render.answer_html(got, {"doc:575304d32a8f": f"PolyMath in full. {EVIL}"}, "@misc{2505.09388,\n<b>}")
+    sources = html.split('<details class="answer-sources">')[1]
+    assert sources.startswith("<summary>Sources (2)</summary>")
+    assert '<div class="source k-arXiv-2505-09388">' in sources and '<div class="source k-doc-575304d32a8f">' in sources
+    assert sources.count('<details class="full-abstract">') == 1  # only the abstract that was given
+    assert "<p>PolyMath in full. &lt;script&gt;" in sources and "<b>" not in html
+    assert '<details class="bibtex"><summary>BibTeX</summary><pre>@misc{2505.09388,\n&lt;b&gt;}</pre>' in html
+    assert "answer-sources" not in render.answer_html(Answer("Q?", "No.", True, "extractive"))

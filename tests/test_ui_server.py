@@ -32,7 +32,7 @@ from qa.settings import Settings
 from tests.conftest import ROOT, make_settings, run_cli
 from tests.fakes.openai_server import Delay, FakeOpenAI, Reply
 from tests.test_api import running, store_copy
-from ui import uploads
+from ui.web import uploads
 from ui.web.app import ChatApp, Conversation
 from ui.web.guard import LoginBackoff
 from ui.web.server import chat_page, check_exposure, create_app, is_loopback, page_auth, prepare
@@ -76,7 +76,7 @@ def test_chat_through_gradio_client(served: tuple[str, Path]) -> None:
     textbox, chat, sources = client.predict(QUESTION, api_name="/ask")
     answer = last_answer(chat)
     assert textbox == "" and "119 languages" in answer
-    assert '<a class="cite" href="https://arxiv.org/abs/2505.09388"' in answer
+    assert '<a class="cite k-arXiv-2505-09388" href="https://arxiv.org/abs/2505.09388"' in answer
     assert "<mark>" in sources and "https://arxiv.org/abs/2505.09388" in sources
 
 

@@ -209,6 +209,9 @@ def _render(answer: Any) -> str:
     lines += [f"not supported by the cited abstract ({c.key}, support {c.support:.2f}): {c.sentence}"
               for c in answer.unsupported_claims]
     lines += [f"warning: {w}" for w in answer.warnings]
+    filters = answer.filters
+    if filters is not None and not filters.empty:
+        lines.append(f"search limited to: {filters.describe()}")
     return "\n".join(lines)
 
 

@@ -191,6 +191,8 @@ class QA:
         return (paper.title or paper_label(paper.abstract)) if paper else None
 
     def _nothing_found(self, retrieval: Retrieval) -> str:
+        if retrieval.no_papers_in_months:
+            return f"No papers {retrieval.filters.dates()} in the store."
         if not retrieval.missing_ids:
             return REFUSAL
         notes = []
@@ -204,7 +206,8 @@ class QA:
                timings: dict[str, float]) -> Answer:
         """The Answer to `question` from `draft`: a refusal unless it cites, validly, what was retrieved."""
         answer = Answer(question, self._nothing_found(retrieval), True, answerer.mode, passages=retrieval.passages,
-                        timings=timings, model=answerer.model, warnings=list(draft.warnings))
+                        timings=timings, model=answerer.model, warnings=list(draft.warnings),
+                        filters=retrieval.filters)
         if draft.text is not None:
             self._finish(answer, draft.text, draft.snippets)
         return answer

@@ -15,24 +15,11 @@ import numpy as np
 
 from qa.index.store import Store
 from qa.papers import LAST_MONTH, MONTH_RE, MONTHS, NEW_ID_PATTERN, OLD_ID_PATTERN, Chunk
-from qa.types import Passage
+from qa.types import Filters, Passage
 
 RRF_K = 60  # the usual reciprocal-rank-fusion constant
 _YEAR_RE = re.compile(r"\b(?:in|from|of|during|since|before|after)\s+(?P<year>(?:19|20)\d\d)\b", re.IGNORECASE)
 _ID_MENTION_RE = re.compile(rf"\b({NEW_ID_PATTERN})(?:v\d+)?\b|arXiv:\s*({OLD_ID_PATTERN})", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class Filters:
-    """What the question restricts the search to."""
-
-    arxiv_ids: tuple[str, ...] = ()
-    month_from: int | None = None  # YYYYMM, inclusive
-    month_to: int | None = None
-
-    @property
-    def empty(self) -> bool:
-        return not self.arxiv_ids and self.month_from is None
 
 
 def with_dates(filters: Filters, month_from: int | None, month_to: int | None) -> Filters:
@@ -71,6 +58,7 @@ class Retrieval:
     filters: Filters
     timings: dict[str, float] = field(default_factory=dict)
     missing_ids: tuple[str, ...] = ()  # pinned IDs that are not in the store
+    no_papers_in_months: bool = False  # the date filter leaves no paper of the store to search
 
 
 def _mask(store: Store, filters: Filters, pinned_keys: list[str]) -> np.ndarray | None:
@@ -118,15 +106,20 @@ class Retriever:
                 missing.append(arxiv_id)
         return keys, tuple(missing)
 
+    def any_in_months(self, filters: Filters) -> bool:
+        """Does any chunk of the store fall in the filters' date range? (True without one.)"""
+        mask = self.store.mask([], filters.month_from, filters.month_to)
+        return mask is None or bool(mask.any())
+
     def retrieve(self, query: str, k: int | None = None, filters: Filters | None = None,
                  method: str = "hybrid") -> Retrieval:
         """The best passages for `query` under its filters (parsed from it unless given)."""
         k = k or self.settings.top_k
         filters = parse_filters(query) if filters is None else filters
         keys, missing = self.pinned_keys(filters)
-        result = Retrieval([], filters, missing_ids=missing)
-        if filters.arxiv_ids and not keys:
-            return result  # only unknown IDs were asked about: nothing may stand in for them
+        result = Retrieval([], filters, missing_ids=missing, no_papers_in_months=not self.any_in_months(filters))
+        if (filters.arxiv_ids and not keys) or result.no_papers_in_months:
+            return result  # only unknown IDs were asked about, or no paper is of those months: nothing may stand in
         depth = max(4 * k, 24)
         lexical = self._bm25(query, depth, filters, keys, result) if method != "dense" else []
         dense = self._dense(query, depth, filters, keys, result) if method != "bm25" else []

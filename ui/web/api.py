@@ -1,11 +1,12 @@
-"""The HTTP API served beside the chat: POST /api/ask, GET /api/stats, GET /api/healthz.
+"""The HTTP API served beside the chat: POST /api/ask, GET /api/stats, GET /api/bibtex, GET /api/healthz.
 
 Requests are validated by pydantic models; every error is a JSON object {"error": "<one line>"}:
-422 for a malformed request (or a body that cannot be decoded), 400 for input the library refuses
-(`BadInput`), 401 without the bearer token (when ARXIV_QA_API_TOKEN is set), 404 for an unknown
-route, 413 for a body over `max_body_bytes`, 502 when the LLM endpoint fails, 503 when the store
-does. Answers are computed in worker threads, extractive and LLM answers each by their own
-(`concurrency_limit`, `llm_concurrency`); further requests wait for a free worker rather than fail.
+422 for a malformed request (or a body that cannot be decoded, or a malformed paper key), 400 for
+input the library refuses (`BadInput`), 401 without the bearer token (when ARXIV_QA_API_TOKEN is
+set), 404 for an unknown route or a paper key that names no paper (`NotFound`), 413 for a body
+over `max_body_bytes`, 502 when the LLM endpoint fails, 503 when the store does. Answers are
+computed in worker threads, extractive and LLM answers each by their own (`concurrency_limit`,
+`llm_concurrency`); further requests wait for a free worker rather than fail.
 """
 
 from __future__ import annotations
@@ -16,22 +17,24 @@ from secrets import compare_digest
 from typing import Annotated, Any, Literal
 
 import anyio
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from qa.answer.chat import Message
 from qa.answer.engine import QA
-from qa.errors import BadInput, LLMError, QAError, StoreError
+from qa.errors import BadInput, LLMError, NotFound, QAError, StoreError
+from qa.index.bibtex import bibtex, parse_keys
 from qa.settings import MAX_K
 from ui.web.inputs import month_range
 from ui.web.workers import Workers
 
 log = logging.getLogger("arxiv_qa.api")
 MONTH = r"^\d{4}-\d{2}$"
+BIBTEX_TYPE = "application/x-bibtex"
 
 
 class HistoryMessage(BaseModel):
@@ -77,6 +80,12 @@ class UnsupportedClaimOut(BaseModel):
                                                    "(0 when it states a number that text does not).")
 
 
+class FiltersOut(BaseModel):
+    arxiv_ids: list[str] = Field(description="arXiv IDs the question named: the search kept to those papers.")
+    month_from: str | None = Field(description="First month searched (YYYY-MM); null: no lower limit.")
+    month_to: str | None = Field(description="Last month searched (YYYY-MM); null: no upper limit.")
+
+
 class AnswerOut(BaseModel):
     """The Answer JSON (the same as `arxiv-qa ask --json`)."""
 
@@ -93,6 +102,9 @@ class AnswerOut(BaseModel):
     model: str | None
     unsupported_claims: list[UnsupportedClaimOut] = Field(
         default_factory=list, description="LLM answers: cited sentences the cited abstract does not support.")
+    filters: FiltersOut | None = Field(
+        None, description="What the search was limited to (the month fields or IDs named in the question); "
+                          "null when it searched every paper.")
 
 
 class ErrorOut(BaseModel):
@@ -110,6 +122,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 def status_of(error: QAError) -> int:
     """The HTTP status of a library error."""
+    if isinstance(error, NotFound):
+        return 404
     if isinstance(error, BadInput):
         return 400
     if isinstance(error, LLMError):
@@ -158,6 +172,20 @@ def api_router(qa: QA, workers: Workers | None = None) -> APIRouter:
         """Papers, IDs, chunks and variants in the store (as `arxiv-qa stats --json`)."""
         figures: dict[str, Any] = await anyio.to_thread.run_sync(qa.store.stats)
         return figures
+
+    @router.get("/bibtex", dependencies=guarded, response_class=PlainTextResponse,
+                responses={200: {"content": {BIBTEX_TYPE: {}}, "description": "One @misc entry per paper"},
+                           404: {"model": ErrorOut, "description": "A key names no paper in the store"}})
+    async def bibtex_of(keys: Annotated[str, Query(
+            max_length=2000, description="Comma-separated arXiv IDs or doc: keys, e.g. 2505.09388,arXiv:2506.05176",
+            examples=["2505.09388,arXiv:2506.05176"])]) -> PlainTextResponse:
+        """BibTeX of papers in the store, in arXiv's @misc form (eprint, archivePrefix, primaryClass when known)."""
+        try:
+            parsed = parse_keys(keys)
+        except BadInput as e:  # a malformed key is a malformed request, as a bad field of /ask is
+            raise HTTPException(422, str(e)) from None
+        text = await anyio.to_thread.run_sync(bibtex, qa.store, parsed)
+        return PlainTextResponse(text, media_type=BIBTEX_TYPE)
 
     @router.get("/healthz")
     async def healthz() -> dict[str, str]:

@@ -19,10 +19,11 @@ import gradio as gr
 from qa.answer.chat import Message
 from qa.answer.engine import QA
 from qa.errors import QAError
+from qa.index.bibtex import bibtex
 from qa.index.writer import Writer
 from qa.types import Answer
 from ui.web import render
-from ui.web.feedback import FEEDBACK_FILE, record_feedback
+from ui.web.feedback import FEEDBACK_FILE, MAX_COMMENT_CHARS, record_feedback
 from ui.web.inputs import mode_choices, mode_label, month_range, month_span, parse_month
 from ui.web.uploads import IngestJob
 from ui.web.workers import Workers, in_threads
@@ -143,8 +144,9 @@ class ChatApp:
             async with self.workers.for_mode(mode):
                 async for item in in_threads(self.qa.stream(question, history, int(k), mode, months)):
                     if isinstance(item, Answer):
-                        turn.answer, turn.html = item, render.answer_html(item)
-                        yield "", conversation.messages(), render.sources_html(item), conversation
+                        abstracts, bibtex = self.papers_of(item)
+                        turn.answer, turn.html = item, render.answer_html(item, abstracts, bibtex)
+                        yield "", conversation.messages(), render.sources_html(item, abstracts), conversation
                     else:
                         pieces.append(item)
                         turn.html = render.preview_html("".join(pieces))
@@ -154,6 +156,15 @@ class ChatApp:
             yield "", conversation.messages(), render.EMPTY_SOURCES, conversation
             raise user_error(e) from None
 
+    def papers_of(self, answer: Answer) -> tuple[dict[str, str], str]:
+        """The full abstracts of the papers `answer` cites, and their BibTeX ("" if a paper has gone)."""
+        keys = [c.key for c in answer.citations]
+        abstracts = {key: paper.abstract for key in keys if (paper := self.qa.store.paper(key))}
+        try:
+            return abstracts, bibtex(self.qa.store, keys) if keys else ""
+        except QAError:
+            return abstracts, ""
+
     def clear(self) -> tuple[list[dict[str, str]], str, Conversation, str]:
         return [], render.EMPTY_SOURCES, Conversation(), ""
 
@@ -162,18 +173,32 @@ class ChatApp:
         value = example.value
         return str(value.get("text", "")) if isinstance(value, dict) else str(value)
 
-    def feedback(self, conversation: Conversation, like: gr.LikeData) -> None:
-        """Append a 👍/👎 on an answer to the feedback file."""
+    def feedback(self, conversation: Conversation, like: gr.LikeData) -> tuple[Any, int | None]:
+        """Append a 👍/👎 on an answer to the feedback file; after a 👎, offer the comment box for it."""
         index = like.index if isinstance(like.index, int) else like.index[0]
         turn = conversation.turns[index // 2] if 0 <= index // 2 < len(conversation.turns) else None
         if turn is None or turn.answer is None:
-            return  # not an answer (a failed one)
+            return gr.skip(), None  # not an answer (a failed one)
         vote = "up" if like.liked is True else "down" if like.liked is False else "none"  # "": taken back
         try:
             record_feedback(self.feedback_path, turn.answer, vote)
         except QAError as e:
             raise user_error(e) from None
         gr.Info("Thanks, your feedback was saved.")
+        return gr.update(visible=vote == "down"), index // 2 if vote == "down" else None
+
+    def comment(self, conversation: Conversation, turn_index: int | None, text: str) -> tuple[Any, str, None]:
+        """Append the comment on the answer last voted 👎; hide the comment box."""
+        turns = conversation.turns
+        answer = turns[turn_index].answer if turn_index is not None and 0 <= turn_index < len(turns) else None
+        text = " ".join(text.split())[:MAX_COMMENT_CHARS]
+        if answer is not None and text:
+            try:
+                record_feedback(self.feedback_path, answer, "comment", text)
+            except QAError as e:
+                raise user_error(e) from None
+            gr.Info("Thanks, your comment was saved.")
+        return gr.update(visible=False), "", None
 
     # --- uploads ---
     def upload(self, files: list[str] | None) -> tuple[str, Any, Any, str]:
@@ -218,6 +243,10 @@ class Page:
     ingest: gr.Button
     progress: gr.HTML
     timer: gr.Timer
+    comment_box: gr.Group
+    comment: gr.Textbox
+    send_comment: gr.Button
+    voted: gr.State
 
 
 def build(chat: ChatApp) -> gr.Blocks:
@@ -233,13 +262,15 @@ def build(chat: ChatApp) -> gr.Blocks:
         with gr.Row(equal_height=False):
             with gr.Column(scale=3):
                 chatbot, textbox, send, clear = chat_column()
+                comment_box, comment, send_comment = comment_form()
             with gr.Column(scale=2):
                 gr.HTML("<h3>Sources</h3>")
                 sources = gr.HTML(render.EMPTY_SOURCES, elem_id="sources")
                 k, mode, month_from, month_to = options(chat)
                 files, ingest_btn, progress = uploads()
         page = Page(conversation, status, chatbot, textbox, send, clear, sources, k, mode, month_from, month_to,
-                    files, ingest_btn, progress, gr.Timer(1.0, active=False))
+                    files, ingest_btn, progress, gr.Timer(1.0, active=False), comment_box, comment, send_comment,
+                    gr.State(None))
         chat.job.gate.uploaded = demo.upload_file_set  # what Gradio's upload route received
         wire(chat, page)
         demo.load(chat.status_line, None, status, api_visibility="private", queue=False, show_progress="hidden")
@@ -259,6 +290,15 @@ def chat_column() -> tuple[gr.Chatbot, gr.Textbox, gr.Button, gr.Button]:
         send = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="ask")
     clear = gr.Button("Clear chat", size="sm", variant="secondary")
     return chatbot, textbox, send, clear
+
+
+def comment_form() -> tuple[gr.Group, gr.Textbox, gr.Button]:
+    """The box offered after a 👎: what was wrong, in the user's words (optional)."""
+    with gr.Group(visible=False, elem_id="feedback-comment") as box:
+        comment = gr.Textbox(label="What was wrong with this answer? (optional)", lines=2, max_lines=6,
+                             max_length=MAX_COMMENT_CHARS, elem_id="comment")
+        send = gr.Button("Send comment", size="sm", elem_id="send-comment")
+    return box, comment, send
 
 
 def options(chat: ChatApp) -> tuple[gr.Slider, gr.Radio, gr.Textbox, gr.Textbox]:
@@ -301,6 +341,10 @@ def wire(chat: ChatApp, page: Page) -> None:
     page.clear.click(chat.clear, None, cleared, **private)
     page.chatbot.clear(chat.clear, None, cleared, **private)
     # Queued (not `private`): the thank-you toast (gr.Info) travels on the queue's event stream.
-    page.chatbot.like(chat.feedback, [page.conversation], None, api_visibility="private", show_progress="hidden")
+    page.chatbot.like(chat.feedback, [page.conversation], [page.comment_box, page.voted], api_visibility="private",
+                      show_progress="hidden")
+    page.send_comment.click(chat.comment, [page.conversation, page.voted, page.comment],
+                            [page.comment_box, page.comment, page.voted], api_visibility="private",
+                            show_progress="hidden")
     page.ingest.click(chat.upload, [page.files], [page.progress, page.timer, page.files, page.status], **private)
     page.timer.tick(chat.poll, None, [page.progress, page.status, page.timer], **private)

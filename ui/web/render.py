@@ -35,16 +35,30 @@ def safe_url(url: str | None) -> str | None:
     return url if url and url.startswith(ARXIV_PREFIX) and '"' not in url else None
 
 
+def key_class(key: str) -> str:
+    """The class naming a paper on a citation and on its card (the chat keeps classes, not data attributes).
+
+    >>> key_class("arXiv:2506.05176"), key_class("doc:575304d32a8f")
+    ('k-arXiv-2506-05176', 'k-doc-575304d32a8f')
+    """
+    return "k-" + re.sub(r"[^A-Za-z0-9]", "-", key)
+
+
 def cite_html(key: str, citation: Citation | None) -> str:
-    """One inline citation: a link to its arXiv page, or a marked `doc:` key (no link)."""
+    """One inline citation: a link to its arXiv page, or a marked `doc:` key (a button, no link).
+
+    The page's script takes a click on either to this paper's card under the answer.
+    """
     label = escape(key)
     url = safe_url(citation.url) if citation else None
     title = escape(citation.title or key, quote=True) if citation else ""
     if url:
         href = escape(url, quote=True)
-        return f'<a class="cite" href="{href}" target="_blank" rel="noopener" title="{title}">{label}</a>'
+        return (f'<a class="cite {key_class(key)}" href="{href}" target="_blank" rel="noopener" '
+                f'title="{title}">{label}</a>')
     if citation is not None:
-        return f'<span class="cite doc" title="{escape(NO_ID, quote=True)}">{label}</span>'
+        return (f'<button type="button" class="cite doc {key_class(key)}" '
+                f'title="{escape(NO_ID, quote=True)}">{label}</button>')
     return f"[{label}]"  # a key the library did not confirm: plain text
 
 
@@ -83,14 +97,28 @@ def preview_html(text: str) -> str:
     return paragraphs(text, None) if text.strip() else THINKING
 
 
-def answer_html(answer: Answer) -> str:
-    """The final answer: checked citations as links, unsupported claims marked, then warnings and details."""
+def answer_html(answer: Answer, abstracts: Mapping[str, str] | None = None, bibtex: str = "") -> str:
+    """The final answer: checked citations as links, unsupported claims marked, then warnings and details,
+    and under it its own sources (each with its full abstract when `abstracts` has it) and its BibTeX."""
     cited = {c.key: c for c in answer.citations}
     body = marked(answer.answer, answer.unsupported_claims, cited)
     if answer.refused:
         body = f'<div class="refused">{body}</div>'
     notes = "".join(f'<p class="warning">⚠ {escape(w)}</p>' for w in answer.warnings)
-    return body + unsupported_html(answer.unsupported_claims) + notes + meta_html(answer)
+    return (body + unsupported_html(answer.unsupported_claims) + notes + meta_html(answer)
+            + answer_sources_html(answer, abstracts or {}, bibtex))
+
+
+def answer_sources_html(answer: Answer, abstracts: Mapping[str, str], bibtex: str) -> str:
+    """The "Sources (n)" control under an answer, which opens that answer's cards, and its BibTeX."""
+    if answer.refused or not answer.citations:
+        return ""
+    cards = "".join(source_html(n, c, answer, abstracts.get(c.key)) for n, c in enumerate(answer.citations, 1))
+    out = (f'<details class="answer-sources"><summary>Sources ({len(answer.citations)})</summary>'
+           f'<div class="sources">{cards}</div></details>')
+    if bibtex:
+        out += f'<details class="bibtex"><summary>BibTeX</summary><pre>{escape(bibtex)}</pre></details>'
+    return out
 
 
 def marked(text: str, claims: list[UnsupportedClaim], citations: Mapping[str, Citation]) -> str:
@@ -114,9 +142,11 @@ def unsupported_html(claims: list[UnsupportedClaim]) -> str:
 
 
 def meta_html(answer: Answer) -> str:
-    """How the answer was made: the answerer, the time taken, a rewritten follow-up."""
+    """How the answer was made: the answerer, the time taken, the filters, a rewritten follow-up."""
     how = f"LLM {answer.model}" if answer.mode == "llm" and answer.model else answer.mode
     parts = [f"{escape(how)} · {answer.timings.get('total', 0.0):.1f} s · {len(answer.passages)} passages searched"]
+    if answer.filters is not None and not answer.filters.empty:
+        parts.append(f'<span class="filters">search limited to: {escape(answer.filters.describe())}</span>')
     if answer.standalone_question:
         parts.append(f"read as: “{escape(answer.standalone_question)}”")
     return '<div class="answer-meta">' + "<br>".join(parts) + "</div>"
@@ -151,8 +181,8 @@ def supporting_text(citation: Citation, answer: Answer) -> str:
     return "<br>".join(dict.fromkeys(shown))
 
 
-def source_html(number: int, citation: Citation, answer: Answer) -> str:
-    """One card of the sources panel."""
+def source_html(number: int, citation: Citation, answer: Answer, abstract: str | None = None) -> str:
+    """One card of the sources panel; with `abstract`, a control that expands it to the full abstract."""
     url = safe_url(citation.url)
     if url:
         ref = f'<a href="{escape(url, quote=True)}" target="_blank" rel="noopener">{escape(citation.key)}</a>'
@@ -160,17 +190,21 @@ def source_html(number: int, citation: Citation, answer: Answer) -> str:
         ref = (f'<span class="cite doc">{escape(citation.key)}</span> '
                f'<span class="no-id" title="{escape(NO_ID, quote=True)}">no arXiv ID</span>')
     title = f'<div class="source-title">{escape(citation.title)}</div>' if citation.title else ""
+    full = (f'<details class="full-abstract"><summary>Full abstract</summary><p>{escape(abstract)}</p></details>'
+            if abstract else "")
     return (
-        f'<div class="source"><div class="source-head"><span class="source-n">{number}</span> {ref}</div>'
-        f'{title}<blockquote class="source-text">{supporting_text(citation, answer)}</blockquote></div>'
+        f'<div class="source {key_class(citation.key)}"><div class="source-head">'
+        f'<span class="source-n">{number}</span> {ref}</div>'
+        f'{title}<blockquote class="source-text">{supporting_text(citation, answer)}</blockquote>{full}</div>'
     )
 
 
-def sources_html(answer: Answer | None) -> str:
-    """The sources panel: each cited paper with its supporting text."""
+def sources_html(answer: Answer | None, abstracts: Mapping[str, str] | None = None) -> str:
+    """The sources panel: each cited paper with its supporting text (and full abstract when known)."""
     if answer is None or not answer.citations:
         return EMPTY_SOURCES
-    cards = "".join(source_html(n, c, answer) for n, c in enumerate(answer.citations, 1))
+    abstracts = abstracts or {}
+    cards = "".join(source_html(n, c, answer, abstracts.get(c.key)) for n, c in enumerate(answer.citations, 1))
     return f'<div class="sources">{cards}</div>'
 
 

@@ -13,11 +13,13 @@ import ipaddress
 import socket
 import sys
 from importlib.metadata import version
+from pathlib import Path
 from typing import TextIO
 
 import gradio as gr
 import uvicorn
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from qa.answer.engine import QA
 from qa.errors import BadInput, QAError
@@ -27,11 +29,13 @@ from qa.settings import Settings
 from ui.web.api import api_router, install_error_handlers
 from ui.web.app import ChatApp, build
 from ui.web.guard import BearerFirst, BodyLimit, LoginBackoff, LoginThrottle, NotFoundAsError
-from ui.web.theme import CSS, theme
+from ui.web.theme import CSS, SCRIPT, theme
 from ui.web.uploads import MB
 from ui.web.workers import Workers
 
 GRACE_SECONDS = 3
+FAVICON = Path(__file__).with_name("favicon.png")  # the page's and the API docs' tab icon
+DOCS_ASSETS = "/docs-assets"  # Swagger UI's script and style, served from the installed package
 
 
 def is_loopback(host: str) -> bool:
@@ -101,9 +105,13 @@ def prepare(settings: Settings, out: TextIO = sys.stderr) -> QA:
 
 
 def create_api(qa: QA, workers: Workers | None = None, backoff: LoginBackoff | None = None) -> FastAPI:
-    """The FastAPI app with the /api routes, their docs (/docs) and JSON errors, behind the guards."""
-    app = FastAPI(title="arxiv-qa", version=version("arxiv-qa"), docs_url="/docs", redoc_url=None,
-                  description="Question answering over arXiv abstracts, with citations you can check.")
+    """The FastAPI app with the /api routes, their docs (/docs) and JSON errors, behind the guards.
+
+    The docs page loads Swagger UI from this server (`fastapi-offline`), never from a CDN.
+    """
+    app = FastAPIOffline(title="arxiv-qa", version=version("arxiv-qa"), docs_url="/docs", redoc_url=None,
+                         static_url=DOCS_ASSETS, favicon_url="/favicon.ico",
+                         description="Question answering over arXiv abstracts, with citations you can check.")
     install_error_handlers(app)
     app.include_router(api_router(qa, workers))
     guard(app, qa.settings, backoff)
@@ -133,8 +141,8 @@ def create_app(qa: QA, backoff: LoginBackoff | None = None) -> FastAPI:
     mounted: FastAPI = gr.mount_gradio_app(
         create_api(qa, workers, backoff), page, path="/", server_name=settings.host, server_port=settings.port,
         auth=page_auth(settings), auth_message="arXiv QA: sign in with the credentials your team shared.",
-        theme=theme(), css=CSS, footer_links=["api"], run_history=False, ssr_mode=False, show_error=False,
-        max_file_size=settings.max_upload_mb * MB,
+        theme=theme(), css=CSS, js=SCRIPT, favicon_path=str(FAVICON), footer_links=["api"], run_history=False,
+        ssr_mode=False, show_error=False, max_file_size=settings.max_upload_mb * MB,
     )
     # Mounting never marks the page launched, which would leave Gradio's own check that a file
     # input names an uploaded file switched off (the upload handler checks it again itself).

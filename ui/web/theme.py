@@ -48,6 +48,35 @@ a.cite { color: #b31b1b; }
 .source-text mark { background: #fff3b0; color: inherit; padding: 0 1px; border-radius: 2px; }
 .dark .source-text mark { background: #6b5900; }
 #ingest-progress { font-size: 0.88rem; }
+.answer-sources, .bibtex { margin-top: 6px; font-size: 0.9rem; }
+.answer-sources > summary, .bibtex > summary, .full-abstract > summary { cursor: pointer; font-weight: 600; }
+.answer-sources .sources { max-height: none; margin-top: 6px; }
+.source.current { outline: 3px solid #b31b1b; outline-offset: 1px; }
+.full-abstract { margin-top: 6px; font-size: 0.86rem; }
+.bibtex pre { white-space: pre-wrap; font-size: 0.8rem; user-select: all; }
+button.cite.doc { background: none; border: none; padding: 0; font: inherit; font-size: 0.85em; }
+.cite:focus-visible { outline: 2px solid currentColor; }
 #ask { background: #b31b1b; color: white; border: none; }
 #ask:hover { background: #8f1515; }
 """
+
+# Runs once on page load. A click (or Enter: a link or a button) on a citation in an answer opens that answer's sources
+# and brings the cited paper's card into view, outlined; the card holds the arXiv link.
+SCRIPT = """() => {
+  const key = (el) => [...el.classList].find(c => c.startsWith('k-'));
+  const show = (cite) => {
+    const bot = cite.closest('[data-testid="bot"]');
+    const box = bot && bot.querySelector('details.answer-sources');
+    const card = box && [...box.querySelectorAll('.source')].find(c => key(c) === key(cite));
+    if (!card) return false;
+    box.open = true;
+    document.querySelectorAll('.source.current').forEach(c => c.classList.remove('current'));
+    card.classList.add('current');
+    card.setAttribute('tabindex', '-1');
+    card.scrollIntoView({block: 'center'});
+    card.focus({preventScroll: true});
+    return true;
+  };
+  const cite = (e) => e.target.closest && e.target.closest('#chat .cite');
+  document.addEventListener('click', (e) => { const c = cite(e); if (c && show(c)) e.preventDefault(); });
+}"""
