@@ -108,4 +108,5 @@ def load_embedder(name: str, batch_size: int, backend: str = "torch",
 
     transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # no "Loading weights" bar
 
-    return HuggingFaceEmbedding(model_name=location, embed_batch_size=batch_size, normalize=True)
+    model: BaseEmbedding = HuggingFaceEmbedding(model_name=location, embed_batch_size=batch_size, normalize=True)
+    return model
