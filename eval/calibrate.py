@@ -9,7 +9,9 @@ gets the most dev questions right:
     score = answerable questions answered with every must-include group
             + REFUSAL_WEIGHT x unanswerable questions refused
 
-(an unrelated answer with a real citation is the worst failure, so a refusal counts double). Ties keep
+(an unrelated answer with a real citation is the worst failure, so a refusal counts double), among the
+settings that refuse at least REFUSAL_FLOOR of the unanswerable dev questions (the product's target for
+honest refusals) when any does; a setting short of it only ever wins over one further short. Ties keep
 the current value, so a rerun reproduces the constants in the code; `--check` exits 1 when they differ.
 Each run writes what it found to eval/calibration.json (tests/test_calibrate.py checks the code uses it).
 
@@ -36,6 +38,7 @@ from qa.index.retrieve import Retrieval, parse_filters  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 
 REFUSAL_WEIGHT = 2
+REFUSAL_FLOOR = 0.95  # share of unanswerable dev questions a chosen setting must refuse (when one can)
 GRID: dict[str, tuple[float, ...]] = {
     "w_dense": (0.45, 0.5, 0.55, 0.6, 0.65),
     "support_dense": (0.35, 0.4, 0.45, 0.5, 0.55, 0.6),
@@ -77,6 +80,8 @@ def dev_items(eval_dir: Path) -> list[Item]:
 class Scorer:
     """What `calibrate` needs of a bench: a score per setting."""
 
+    unanswerable = 0  # how many unanswerable questions it scores (0: no refusal floor)
+
     def score(self, params: Params) -> tuple[int, int, int]:  # pragma: no cover - an interface
         raise NotImplementedError
 
@@ -87,6 +92,7 @@ class Bench(Scorer):
     def __init__(self, engine: QA, items: list[Item]) -> None:
         self.engine = engine
         self.items = items
+        self.unanswerable = sum(not i.answerable for i in items)
         self.retrievals: list[Retrieval] = [engine.retriever.retrieve(i.question, None, parse_filters(i.question))
                                             for i in items]
 
@@ -104,7 +110,13 @@ class Bench(Scorer):
 
 
 def calibrate(bench: Scorer, start: Params = PARAMS, passes: int = 3) -> tuple[Params, tuple[int, int, int]]:
-    """Coordinate ascent over `GRID` from `start`; ties keep the current value."""
+    """Coordinate ascent over `GRID` from `start` (by refusal floor met, then objective); ties keep the current
+    value."""
+    def rank(score: tuple[int, int, int]) -> tuple[float, int]:
+        """How near the refusal floor (1.0: met), then the objective."""
+        floor = REFUSAL_FLOOR * bench.unanswerable
+        return (min(score[2] / floor, 1.0) if floor else 1.0), score[0]
+
     best, best_score = start, bench.score(start)
     for _ in range(passes):
         before = best
@@ -114,7 +126,7 @@ def calibrate(bench: Scorer, start: Params = PARAMS, passes: int = 3) -> tuple[P
                     continue
                 candidate = _with(best, name, value)
                 score = bench.score(candidate)
-                if score[0] > best_score[0]:
+                if rank(score) > rank(best_score):
                     best, best_score = candidate, score
         if best == before:
             break  # a whole pass changed nothing: converged
@@ -149,7 +161,8 @@ def main(argv: list[str] | None = None) -> int:
     print("Params(" + ", ".join(f"{f.name}={getattr(found, f.name)!r}" for f in fields(Params)) + ")")
     RECORD.write_text(json.dumps({"params": asdict(found), "objective": score[0], "answerable_right": score[1],
                                   "answerable": len(items) - unanswerable, "unanswerable_refused": score[2],
-                                  "unanswerable": unanswerable, "refusal_weight": REFUSAL_WEIGHT}, indent=2) + "\n")
+                                  "unanswerable": unanswerable, "refusal_weight": REFUSAL_WEIGHT,
+                                  "refusal_floor": REFUSAL_FLOOR}, indent=2) + "\n")
     if args.check and asdict(found) != asdict(PARAMS):
         print("the constants in qa/answer/extractive.py differ from these: update PARAMS", file=sys.stderr)
         return 1

@@ -50,3 +50,19 @@ def test_coordinate_ascent_finds_the_best_setting_and_keeps_ties() -> None:
     assert score[0] == 100
     again, _ = calibrate.calibrate(Peak(), found)
     assert again == found  # a rerun from the result reproduces it
+
+
+class Honest(calibrate.Scorer):
+    """The highest objective refuses too few of 20 unanswerable questions; a lower one refuses enough."""
+
+    unanswerable = 20
+
+    def score(self, params: Params) -> tuple[int, int, int]:
+        refused = 20 if params.focus_dense == 0.7 else 17  # 0.7 refuses them all, at a cost in answers
+        right = 50 if params.focus_dense == 0.7 else 60
+        return right + calibrate.REFUSAL_WEIGHT * refused, right, refused
+
+
+def test_the_refusal_floor_comes_before_the_objective() -> None:
+    found, score = calibrate.calibrate(Honest(), replace(PARAMS, focus_dense=0.55))
+    assert found.focus_dense == 0.7 and score == (90, 50, 20)  # 90 < 94, but 17/20 is short of 0.95
