@@ -121,7 +121,7 @@ def test_a_question_that_switches_topic_is_not_rewritten(qa: QA) -> None:
     ("Which papers from May 2025 study speech?", Kind.LIST),
     ("What are the three stages of the method?", Kind.PARTS),
     ("How many GPUs were used?", Kind.NUMBER),
-    ("Summarise what arXiv:2506.01939 discovers.", Kind.SUMMARY),
+    ("Tell me what arXiv:2506.01939 discovers.", Kind.SUMMARY),
     ("How does the gate work?", Kind.OTHER),
 ])
 def test_the_kind_of_answer_a_question_wants(question: str, kind: Kind) -> None:
@@ -147,94 +147,3 @@ def test_doctests(module: str) -> None:
 
     failed, tried = doctest.testmod(importlib.import_module(module), verbose=False)
     assert tried > 0 and failed == 0
-
-
-@pytest.mark.parametrize(("question", "kind"), [
-    ("What lets Qwen-Image users control how much detail to keep?", Kind.OTHER),  # "how much" governed by a verb
-    ("By how much does ParScale cut memory growth?", Kind.NUMBER),
-    ("List the May 2025 preprints.", Kind.LIST),
-    ("Show the submissions of June 2025.", Kind.LIST),
-    ("What are the building blocks of the Thinker-Talker design?", Kind.PARTS),
-])
-def test_the_kind_of_answer_in_other_wordings(question: str, kind: Kind) -> None:
-    assert parse(question).kind is kind
-
-
-@pytest.mark.parametrize(("question", "asks_unstated"), [
-    ("When choosing SFT data at scale, does diversity beat quality?", False),  # a clause, not "when was"
-    ("When was the SIMD toolkit released?", True),
-    ("On which processor did the permutation toolkit run its benchmarks?", True),
-    ("Can permutations be sped up with vector CPU instructions?", False),  # CPU as context, not asked for
-])
-def test_dates_and_hardware_are_asked_only_when_asked(question: str, asks_unstated: bool) -> None:
-    assert bool(parse(question).unstated) is asks_unstated
-
-
-@pytest.mark.parametrize(("question", "focus"), [
-    ("How many pre-training tokens did Qwen2.5-Coder see?", ["pretrain", "token"]),  # the whole noun phrase
-    ("Count of evaluation datasets in Qwen2.5-Math?", ["evalu", "dataset"]),
-    ("How many layers does it have?", ["layer"]),
-])
-def test_the_thing_a_figure_is_asked_of(question: str, focus: list[str]) -> None:
-    assert parse(question).focus == focus
-
-
-def test_a_focus_word_no_retrieved_abstract_uses_is_left_to_meaning() -> None:
-    from qa.answer.extractive import checkable_focus
-
-    papers = {"a": "Our framework gives a 3x to 7x prefill speedup.", "b": "Context length grows to 1M tokens."}
-    asker = checkable_focus(parse("How much quicker is prefill?"), papers)
-    assert asker.focus == [] and asker.worded_otherwise
-    stated = checkable_focus(parse("What context window does it accept?"), papers)  # "window": the asker's
-    assert stated.focus == ["context"] and not stated.worded_otherwise
-
-
-def test_a_figure_must_count_the_thing_asked_for() -> None:
-    from qa.answer.extractive import states_figure_of
-
-    assert states_figure_of("We release models with 32 experts in each layer.", ["expert"])
-    assert not states_figure_of("Sizes range from 0.5 to 72 billion parameters across dense models and, "
-                                "for the first time in this family of releases, sparse experts.", ["expert"])
-    assert states_figure_of("It reaches 83% accuracy.", ["accuraci"])
-    assert not states_figure_of("Qwen2.5 improves over Qwen2.", [])  # versions in names are not figures
-
-
-@pytest.mark.parametrize(("question", "parts"), [
-    ("Qwen2.5-Coder: corpus size, and the model sizes?", ["Qwen2.5-Coder: corpus size?",
-                                                           "Qwen2.5-Coder: the model sizes?"]),
-    ("PolyMath: languages and difficulty levels?", ["PolyMath: languages?", "PolyMath: difficulty levels?"]),
-    ("Qwen3: how many languages and which sizes?", ["Qwen3: how many languages", "which sizes?"]),  # by "and which"
-])
-def test_a_telegraphic_question_about_two_attributes_is_split(question: str, parts: list[str]) -> None:
-    from qa.answer.extractive import sub_questions
-
-    assert sub_questions(question) == parts
-
-
-def test_both_attributes_of_a_telegraphic_question_are_answered(qa: QA) -> None:
-    answer = qa.ask("PolyMath: languages covered and difficulty levels?")
-    assert "18 languages" in answer.answer and "4 easy-to-hard difficulty levels" in answer.answer
-    assert cited(answer) == ["doc:575304d32a8f"]
-
-
-def test_an_acronym_spelled_out_away_from_it(qa: QA) -> None:
-    """MTR-Bench's abstract gives "Multi-Turn Reasoning" later in the sentence, not beside the acronym."""
-    answer = qa.ask("Spell out the MTR of MTR-Bench.")
-    assert answer.answer.startswith("MTR stands for Multi-Turn Reasoning") and cited(answer) == ["doc:9faae8293108"]
-
-
-def test_a_month_list_in_other_words_lists_the_month(qa: QA) -> None:
-    answer = qa.ask("Show me the September 2024 preprints.")
-    assert {"arXiv:2409.12186", "arXiv:2409.12191"} <= set(cited(answer))
-
-
-def test_a_question_naming_its_own_subject_with_itself_is_not_rewritten(qa: QA) -> None:
-    _, own = conversation(qa, "What sizes does the Qwen3 Embedding series come in?",
-                          "And which languages does Qwen3 itself support?")
-    assert own.standalone_question is None  # type: ignore[attr-defined]
-    assert "119" in own.answer  # type: ignore[attr-defined]
-
-
-def test_a_processor_question_is_refused(qa: QA) -> None:
-    answer = qa.ask("On which processor did the SIMD permutation toolkit run its benchmarks?")
-    assert answer.refused and not answer.citations

@@ -26,7 +26,7 @@ Topic = Callable[[str, list[str]], "str | None"]
 
 _LEAD_RE = re.compile(r"^\s*(and|also|what about|how about|then|so|same)\b", re.IGNORECASE)
 _PRONOUN_RE = re.compile(
-    r"\b(it|its|it's|they|them|their|theirs|this|that|these|those|the model|the models|the paper|"
+    r"\b(it|its|it's|itself|they|them|their|theirs|this|that|these|those|the model|the models|the paper|"
     r"the method|the benchmark|the same|he|she|his|her)\b",
     re.IGNORECASE,
 )

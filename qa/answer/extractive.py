@@ -36,28 +36,6 @@ _COUNT_WORDS_RE = re.compile(r"\b(?:two|three|four|five|six|seven|eight|nine|ten
 def has_number(sentence: str) -> bool:
     """Does the sentence state a figure (not just a version in a name)?"""
     return NUMBER_RE.search(_VERSION_RE.sub(" ", sentence)) is not None or bool(_COUNT_WORDS_RE.search(sentence))
-FIGURE_WINDOW = 8  # words between a figure and the thing it counts ("over 5.5 trillion tokens")
-_COUNTING_RE = re.compile(r"two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|hundreds?|thousands?",
-                          re.IGNORECASE)
-_WORD_RE = re.compile(r"[\w.\-\u00d7%]+")
-
-
-def states_figure_of(sentence: str, focus: list[str]) -> bool:
-    """Does the sentence state a figure, and one of the asked-for thing when it names that thing?
-
-    "How many experts?" is not answered by "0.5 to 72 billion parameters, ... a Mixture-of-Experts model":
-    the figure counts something else, far from "experts".
-    """
-    if not has_number(sentence):
-        return False
-    words = _WORD_RE.findall(_VERSION_RE.sub(" ", sentence))
-    at = [i for i, w in enumerate(words) if focus and set(words_of(w)) & set(focus)]
-    if not at:
-        return True  # the thing asked for is worded otherwise here: its meaning was checked
-    figures = [i for i, w in enumerate(words) if re.search(r"\d", w) or _COUNTING_RE.fullmatch(w)]
-    return any(abs(i - j) <= FIGURE_WINDOW for i in at for j in figures)
-
-
 MULTI_RE = re.compile(r"\b(and|or|vs\.?|versus|compared?|comparison|both|between|each|to)\b", re.IGNORECASE)
 ENUMERATION_RE = re.compile(r"\(\s*(?:1|i|a)\s*\)|\b(?:first|firstly)\b.*\b(?:second|then)\b|:\s*\w[^.]*,[^.]*\band\b",
                             re.IGNORECASE)
@@ -79,10 +57,9 @@ class Params:
     attribute_cover: float = 0.3  # share (IDF-weighted) of the asked-for attribute's stems the answer must carry
     runner_up: float = 0.75       # further sentences must score this fraction of the best
     list_runner_up: float = 0.6   # the same for the papers of a "which papers" list
-    kind_bonus: float = 0.05      # a sentence of the kind asked for (has a number, names parts)
+    kind_bonus: float = 0.15      # a sentence of the kind asked for (has a number, names parts)
     subject_dense: float = 0.35   # the same as support_dense inside the paper of a subject the question names
-    focus_dense: float = 0.55     # a sentence without the words of the thing asked for must be this close in meaning
-    unseen_focus_dense: float = 0.0  # the same when no retrieved abstract uses those words (the asker's wording)
+    focus_dense: float = 0.65     # a sentence without the words of the thing asked for must be this close in meaning
 
 
 PARAMS = Params()
@@ -233,23 +210,7 @@ def carries(s: Scored, params: Params) -> bool:
 def has_focus(question: Question, s: Scored, params: Params) -> bool:
     """Does the sentence name the thing the question asks for ("how many layers": layers), or mean it?
     One word of it is enough ("accuracy gain": accuracy): the rest may be worded otherwise."""
-    if question.worded_otherwise:
-        return s.adense >= params.unseen_focus_dense
     return not question.focus or bool(set(question.focus) & stems(s.text)) or s.adense >= params.focus_dense
-
-
-def checkable_focus(question: Question, papers: dict[str, str]) -> Question:
-    """The question with only the focus words some retrieved abstract uses.
-
-    A focus word no retrieved abstract uses is the asker's own wording ("quicker" for "speedup"): its
-    absence from a sentence says nothing, so meaning decides. A word the retrieved abstracts do use,
-    but not the sentences of the paper asked about, says that paper does not state it.
-    """
-    if not question.focus:
-        return question
-    used = frozenset().union(*(stems(text) for text in papers.values()))
-    checkable = [t for t in question.focus if t in used]
-    return replace(question, focus=checkable, worded_otherwise=not checkable)
 
 
 def supported(best: Scored, params: Params, subject: bool = False) -> bool:
@@ -321,12 +282,6 @@ def _listing(question: Question, scored: list[Scored], papers: dict[str, str], l
     families = [w for w in re.findall(r"\b[A-Z][A-Za-z0-9.\-]*\b", question.text)
                 if w.lower() not in LIST_WORDS]
     members = {k for w in families for k in family(w, papers, labels)}
-    if RELATES_RE.search(question.text) and question.names:  # "which papers use X": X's and those naming it
-        naming = [s for s in scored if any(mentions(s.text, n) for n in question.names)]
-        mentioned = {s.key for s in naming}
-        if mentioned - members:
-            each = {k: max((s for s in naming if s.key == k), key=lambda s: s.score) for k in mentioned}
-            return sorted(each.values(), key=lambda s: -s.score)[:MAX_LISTED]
     if members:
         scored = [s for s in scored if s.key in members]
     if not scored:
@@ -340,9 +295,6 @@ def _listing(question: Question, scored: list[Scored], papers: dict[str, str], l
     return pick(scored, True, params)
 
 
-RELATES_RE = re.compile(r"\b(?:use|uses|using|used|build|builds|built|compare|compares|compared|evaluate|evaluates|"
-                        r"mention|mentions|cite|cites|rely|relies|adopt|adopts|employ|employs|based on|against)\b",
-                        re.IGNORECASE)
 LIST_WORDS = {"which", "what", "list", "name", "papers", "the", "give", "identify", "show", "find", "are", "is"}
 
 
@@ -363,7 +315,7 @@ def extract(question: str, question_vec: list[float], papers: dict[str, str], in
     `scoped`: the search was limited to pinned IDs or dates, so every paper is on topic.
     `labels`: a short name of each paper (its title, or what its abstract introduces).
     """
-    q = checkable_focus(with_labels(parse(question), labels), papers)
+    q = with_labels(parse(question), labels)
     keys, owned = _pool_keys(q, papers, labels)
     scored = score_sentences(q, question_vec, papers, index, embed, params, list(owned))
     best = max(scored, key=lambda s: s.score, default=None)
@@ -383,15 +335,12 @@ def extract(question: str, question_vec: list[float], papers: dict[str, str], in
     if not q.unstated and (q.kind is Kind.SUMMARY or (q.kind is Kind.OTHER and not q.attribute_terms(list(owned)))) \
             and (owned or scoped):
         return Extract(summary_of(pool)[:MAX_SENTENCES], False, best, missing)
-    pieces = sub_questions(q.text)
-    parts = [checkable_focus(with_labels(replace(parse(p), names=q.names), labels), papers) for p in pieces] or [q]
+    parts = [with_labels(replace(parse(p), names=q.names), labels) for p in sub_questions(q.text)] or [q]
     chosen: list[Scored] = []
-    for n, part in enumerate(parts):
-        keys_of_part = list(dict.fromkeys(s.key for s in pool))
-        if n and chosen and REFERS_BACK_RE.search(pieces[n]):  # "..., and what does it recommend?": that paper
-            keys_of_part = list(dict.fromkeys(s.key for s in chosen))
+    for part in parts:
         scored_part = pool if part is q else score_sentences(
-            part, embed([part.text])[0], {k: papers[k] for k in keys_of_part}, index, embed, params, list(owned))
+            part, embed([part.text])[0], {k: papers[k] for k in dict.fromkeys(s.key for s in pool)}, index, embed,
+            params, list(owned))
         chosen += [s for s in _answer_sentences(part, scored_part, owned, params) if s.text not in
                    {c.text for c in chosen}]
     top = max(chosen, key=lambda s: s.score, default=max(pool, key=lambda s: s.score))
@@ -403,7 +352,7 @@ def _answer_sentences(q: Question, pool: list[Scored], owned: dict[str, list[str
     none when a subject has no sentence that answers (a refusal)."""
     owners = {k for keys in owned.values() for k in keys}
     answering = [s for s in pool if supported(s, params, s.key in owners) and has_focus(q, s, params)
-                 and (q.kind is not Kind.NUMBER or states_figure_of(s.text, q.focus))]
+                 and (q.kind is not Kind.NUMBER or has_number(s.text))]
     if not answering or any(not any(s.key in keys or mentions(s.text, name) for s in answering)
                             for name, keys in owned.items()):
         return []
@@ -418,25 +367,10 @@ SUB_QUESTION_RE = re.compile(r",?\s+(?:and|along with)\s+(?=(?:what|which|how|on
                              r"its|their)\b)|;\s+", re.IGNORECASE)
 
 
-REFERS_BACK_RE = re.compile(r"\b(?:it|its|they|their|them|this|that|these|those|each|the paper|the work|the study)\b",
-                            re.IGNORECASE)
-_ATTRIBUTES_RE = re.compile(r",\s*(?:and\s+)?|\s+and\s+(?!\w+\s+(?:and|to)\b)", re.IGNORECASE)
-
-
 def sub_questions(question: str) -> list[str]:
-    """The parts of a question that asks two things ("How many X, and what does Y?"; "X: A and B?")."""
+    """The parts of a question that asks two things ("How many X, and what does Y?")."""
     parts = [p.strip() for p in SUB_QUESTION_RE.split(question) if len(p.split()) >= 2]
-    if len(parts) > 1:
-        return parts
-    subject, colon, asked = question.partition(":")
-    if colon and not _ASKS_RE.match(asked) and len(subject.split()) <= 6:  # telegraphic: "X: A, and B?"
-        pieces = [p.strip(" ?.") for p in _ATTRIBUTES_RE.split(asked) if p.strip(" ?.")]
-        if len(pieces) > 1 and all(len(p.split()) <= 8 for p in pieces):
-            return [f"{subject}: {p}?" for p in pieces]
-    return []
-
-
-_ASKS_RE = re.compile(r"\s*(?:which|what|how|who|when|where|why|is|are|does|do|did|can)\b", re.IGNORECASE)
+    return parts if len(parts) > 1 else []
 
 
 def _expanded(acronym: str, pool: list[Scored]) -> Extract | None:
