@@ -14,21 +14,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import sync_playwright
 from pydantic import SecretStr
 
 from qa.answer.engine import QA
 from qa.index.writer import Writer
 from qa.ingest import ingest
 from qa.settings import Settings
-from tests.conftest import ROOT, make_settings
+from tests.conftest import CHROMIUM, ROOT, make_settings
 from tests.fakes.openai_server import FakeOpenAI, _chunk, _chunk_base, split_text
 from tests.test_api import running, store_copy
 from ui.web.server import create_app
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 EVIL = "<script>alert(1)</script><b>bold</b>"
 EVIL_FILE = (f"{EVIL} Zorblax is a quantum flux compression method that reaches a 42 percent gain on the FluxBench "
              "suite. It writes ${7*7} and {{value}} literally, links [here](javascript:alert(2)) and shows "
@@ -68,14 +64,6 @@ def site(corpus_store: Settings, tmp_path_factory: pytest.TempPathFactory) -> It
     assert not ingest(store, [str(evil)]).errors
     with running(create_app(QA(settings, store))) as url:
         yield url, settings.store
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

@@ -13,14 +13,13 @@ from typing import Any
 from urllib.parse import urlparse
 
 import pytest
-from playwright.sync_api import sync_playwright
 
 from qa.answer.engine import QA
 from qa.index.store import Store
 from qa.settings import Settings
-from tests.conftest import make_settings
+from tests.conftest import CHROMIUM, make_settings
 from tests.test_api import running, store_copy
-from tests.test_ui_browser import ARGS, CHROMIUM, ask, last_answer
+from tests.test_ui_browser import ask, last_answer
 from ui.web.server import create_app
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium")
@@ -32,14 +31,6 @@ def site(corpus_store: Settings, tmp_path_factory: pytest.TempPathFactory) -> It
     settings = make_settings(store_copy(corpus_store, tmp_path_factory, "daily"))
     with running(create_app(QA(settings, Store(settings)))) as url:
         yield url, settings.store
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from qa.index.bm25 import tokenize
-from qa.papers import MONTH_RE, namelike
+from qa.papers import MONTH_RE, NAMELIKE_RE, namelike
 
 
 class Kind(Enum):
@@ -134,7 +134,6 @@ _SUMMARY_RE = re.compile(
     re.IGNORECASE,
 )
 _ID_OR_YEAR_RE = re.compile(r"arXiv:\s*\S+|\b\d{4}\.\d{4,5}(v\d+)?\b|\b(19|20)\d\d\b", re.IGNORECASE)
-_NAME_RE = re.compile(r"\b[A-Za-z][A-Za-z0-9]*(?:[.\-][A-Za-z0-9]+)*\b")
 _ACRONYM_RE = re.compile(r"\b([A-Z][A-Za-z0-9]*[A-Z][A-Za-z0-9\-]*)\b")
 
 
@@ -184,7 +183,7 @@ def entities(text: str) -> list[str]:
     ['Llama 3', 'Qwen2.5']
     """
     versioned = _VERSIONED_RE.findall(text)
-    words = dict.fromkeys([*versioned, *_NAME_RE.findall(text)])
+    words = dict.fromkeys([*versioned, *NAMELIKE_RE.findall(text)])
     return [w for w in words if (w in versioned or namelike(w))
             and not (len(w) <= 3 and w.isupper()) and not any(w != v and w in v.split() for v in versioned)]
 
