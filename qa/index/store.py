@@ -147,20 +147,29 @@ class Store:
         """The `k` best chunk IDs for `query` by BM25, with their scores, among those `allowed` marks (None: all)."""
         return self.lexicon().search(query, k, allowed)
 
-    def mask(self, doc_keys: list[str], month_from: int | None, month_to: int | None) -> np.ndarray | None:
+    def mask(self, doc_keys: list[str], month_from: int | None, month_to: int | None,
+             among: list[str] | None = None) -> np.ndarray | None:
         """1 for the chunks of `doc_keys` (if any) in the months (YYYYMM, inclusive) given, 0 for the others.
 
-        None when nothing is filtered. The order is the BM25 index's, as `dense_search` takes it.
+        `among`, when given, allows only the chunks of those papers too (a category or author filter,
+        `keys_matching`). None when nothing is filtered. The order is the BM25 index's, as
+        `dense_search` takes it.
         """
-        if not doc_keys and month_from is None:
+        if not doc_keys and month_from is None and among is None:
             return None
         index = self.lexicon()
         mask = np.ones(len(index.ids), dtype=np.float32)
         if doc_keys:
             mask *= np.isin(index.doc_keys, doc_keys)
+        if among is not None:
+            mask *= np.isin(index.doc_keys, among)
         if month_from is not None:
             mask *= (index.months >= month_from) & (index.months <= (month_to or LAST_MONTH))
         return mask
+
+    def keys_matching(self, categories: tuple[str, ...] = (), authors: tuple[str, ...] = ()) -> list[str]:
+        """Doc keys of the stored papers in any of `categories` and by all of `authors` (`Catalog.keys_matching`)."""
+        return self._catalog.keys_matching(categories, authors)
 
     # --- dense search ---
     def dense_search(self, vector: list[float], k: int, allowed: np.ndarray | None = None) -> list[tuple[Chunk, float]]:
@@ -213,7 +222,7 @@ class Store:
             self._count = (generation, self.chunk_count())
         return self._count[1]
 
-    def stats(self) -> dict[str, int | list[str]]:
+    def stats(self) -> dict[str, int | list[str] | dict[str, int]]:
         """The figures of `arxiv-qa stats`."""
         papers = list(self._catalog.papers())
         ids = sorted(p.arxiv_id for p in papers if p.arxiv_id)
@@ -224,6 +233,7 @@ class Store:
             "chunks": self.chunk_count(),
             "papers_with_variants": sum(1 for p in papers if len(p.variants) > 1),
             "arxiv_ids": ids,
+            "categories": self._catalog.category_counts(),
         }
 
     def is_empty(self) -> bool:
