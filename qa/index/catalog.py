@@ -316,6 +316,9 @@ class Catalog:
                 counts[category] = counts.get(category, 0) + 1
         return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
+    def count(self) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM papers").fetchone()[0])
+
     def all_chunk_ids(self) -> set[str]:
         ids: set[str] = set()
         for (data,) in self.db.execute("SELECT chunk_ids FROM papers"):

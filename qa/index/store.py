@@ -3,6 +3,7 @@
     <store>/chroma/        Chroma's persistent files (unless ARXIV_QA_CHROMA_URL names a server; qa.index.chroma)
     <store>/catalog.sqlite merged papers, lookup keys, ingested files, chunk ledger (qa.index.catalog)
     <store>/bm25/          the BM25 index of the chunks, tagged with the catalog generation (qa.index.bm25)
+    <store>/arxiv/api/, <store>/arxiv/oai/   pages fetched from arXiv, kept and ingested as files (qa.ingest.remote)
 
 `Store` is the read-only view answering uses: papers by key or ID, lexical and dense search, stored
 chunks, embeddings of questions. Its parts (catalog, vector store, embedding model, BM25 index) are
