@@ -17,6 +17,8 @@ from datetime import date
 from itertools import pairwise
 from typing import Any
 
+from qa.errors import BadInput
+
 # New-style IDs (2007+): YYMM.NNNN or YYMM.NNNNN, optional version. Old style: archive/YYMMNNN.
 NEW_ID_PATTERN = r"\d{4}\.\d{4,5}"
 OLD_ID_PATTERN = r"[a-z][a-z\-]+(?:\.[A-Z]{2})?/\d{7}"
@@ -35,6 +37,21 @@ def parse_arxiv_id(text: str) -> str | None:
     """
     m = ARXIV_ID_RE.search(text.strip())
     return m.group("id") if m else None
+
+
+def paper_key(id_or_key: str) -> str:
+    """The store key a paper is asked for by.
+
+    >>> paper_key("https://arxiv.org/abs/2505.09388v2"), paper_key("DOC:0123456789AB")
+    ('arXiv:2505.09388', 'doc:0123456789ab')
+    """
+    text = id_or_key.strip()
+    if text.lower().startswith("doc:"):
+        return text.lower()
+    arxiv_id = parse_arxiv_id(text)
+    if arxiv_id is None:
+        raise BadInput(f"{text[:80]!r} is neither an arXiv ID (like 2505.09388) nor a doc: key")
+    return f"arXiv:{arxiv_id}"
 
 
 LAST_MONTH = 999912  # YYYYMM after every real month: the open end of a date range

@@ -357,7 +357,7 @@ def fetch(ctx: click.Context, ids: str | None, query: str | None, category: str 
 
 
 @main.command()
-@click.option("--set", "set_spec", default="cs", show_default=True, help="The OAI-PMH set: cs, math, physics:hep-th ...")
+@click.option("--set", "set_spec", default="cs", show_default=True, help="OAI-PMH set: cs, math, ...")
 @click.option("--from", "start", default=None, help="First day (YYYY-MM-DD); default: where the last harvest ended.")
 @click.option("--until", default=None, help="Last day (YYYY-MM-DD); default: today.")
 @click.option("--format", "prefix", type=click.Choice(["arXiv", "arXivRaw"]), default="arXiv", show_default=True,
@@ -390,6 +390,37 @@ def harvest(ctx: click.Context, set_spec: str, start: str | None, until: str | N
     _remote_summary(report, store)
     if report.ingest.errors:
         sys.exit(2)
+
+
+@main.command()
+@click.argument("id_or_key")
+@click.option("--k", type=click.IntRange(1, MAX_K), default=5, show_default=True, help="How many papers.")
+@click.option("--json", "as_json", is_flag=True, help="Print them as JSON.")
+@store_option
+@click.pass_context
+@translate_errors
+def similar(ctx: click.Context, id_or_key: str, k: int, as_json: bool) -> None:
+    """The stored papers most like one paper (an arXiv ID or a doc: key), most similar first.
+
+    \b
+    arxiv-qa similar 2505.09388
+    arxiv-qa similar doc:73d486c3a6a6 --k 10 --json
+    """
+    from qa.index.similar import similar_papers
+    from qa.index.store import Store
+    from qa.papers import paper_key
+
+    key = paper_key(id_or_key)
+    store = Store(settings_from(ctx))
+    if store.is_empty():
+        raise BadInput(f"the store {store.root} is empty: run `arxiv-qa ingest` first")
+    found = similar_papers(store, key, k)
+    if as_json:
+        click.echo(json.dumps({"key": key, "similar": [p.to_dict() for p in found]}, ensure_ascii=False))
+        return
+    for p in found:
+        title = f"{p.title} (guessed)" if p.title_guessed else p.title or ""
+        click.echo(f"{p.score:.3f}  {p.key}  {title}".rstrip())
 
 
 @main.command()

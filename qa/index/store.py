@@ -208,6 +208,17 @@ class Store:
                     return [(found[i], s) for i, s in hits if i in found]
             return self._chroma.nearest(vector, k, among=[index.ids[r] for r in rows])
 
+    def paper_vector(self, doc_key: str) -> list[float] | None:
+        """The mean of the stored vectors of a paper's chunks, made unit length (None when it has none)."""
+        ids = self._catalog.chunk_state(doc_key)[0]
+        with guard("reading vectors failed"):
+            vectors = list(self._chroma.vectors(ids).values()) if ids else []
+        if not vectors:
+            return None
+        mean = np.mean(np.array(vectors, dtype=np.float32), axis=0)
+        norm = float(np.linalg.norm(mean))
+        return [float(x) for x in (mean / norm if norm else mean)]
+
     # --- chunks and figures ---
     def chunks(self, ids: list[str]) -> dict[str, Chunk]:
         """Stored chunks by ID (missing IDs are left out)."""
