@@ -54,7 +54,7 @@ class _Base:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (the http.server name)
+            def do_GET(self) -> None:
                 params = {k: v[-1] for k, v in parse_qs(urlsplit(self.path).query).items()}
                 fake.requests.append(params)
                 status, headers, body = fake.answer(params)
