@@ -54,7 +54,8 @@ def test_a_label_guessed_from_the_abstract_is_marked(tmp_path: Path) -> None:
     dump.write_text(f"Abstract:{corpus_abstract(QWEN25_KEY)}\n")
     store = tmp_path / "store"
     assert run_cli("ingest", str(dump), store=store).returncode == 0
-    answer = json.loads(run_cli("ask", "How many tokens were the Qwen2.5 pre-training datasets scaled to?", "--json", store=store).stdout)
+    question = "How many tokens were the Qwen2.5 pre-training datasets scaled to?"
+    answer = json.loads(run_cli("ask", question, "--json", store=store).stdout)
     citation = answer["citations"][0]
     assert citation["key"] == QWEN25_KEY and citation["title_guessed"] is True and citation["authors"] == []
 
