@@ -106,7 +106,7 @@ def test_tools_are_listed_with_typed_schemas(stdio: Client) -> None:
     assert set(tools) == {"ask", "search", "paper"}
     ask = tools["ask"].input_schema
     assert ask["required"] == ["question"]
-    assert set(ask["properties"]) == {"question", "history", "k", "month_from", "month_to"}
+    assert set(ask["properties"]) == {"question", "history", "k", "month_from", "month_to", "category", "author"}
     k = ask["properties"]["k"]["anyOf"][0]
     assert (k["type"], k["minimum"], k["maximum"]) == ("integer", 1, 50)
     assert tools["search"].input_schema["required"] == ["query"]
