@@ -45,13 +45,17 @@ def get_engine(settings: Settings | None = None) -> QA:
 
 
 def ask(question: str, history: Sequence[Message] = (), *, k: int | None = None, mode: str | None = None,
-        months: tuple[int | None, int | None] = (None, None), settings: Settings | None = None) -> Answer:
-    """Answer `question` (a follow-up of `history`, role/content dicts, oldest first) with checked citations."""
-    return get_engine(settings).ask(question, history, k, mode, months)
+        months: tuple[int | None, int | None] = (None, None), category: str | None = None,
+        author: str | None = None, settings: Settings | None = None) -> Answer:
+    """Answer `question` (a follow-up of `history`, role/content dicts, oldest first) with checked citations.
+
+    `months` (YYYYMM from, to), `category` (cs.CL, or an archive: cs) and `author` limit the papers searched.
+    """
+    return get_engine(settings).ask(question, history, k, mode, months, category=category, author=author)
 
 
 def stream(question: str, history: Sequence[Message] = (), *, k: int | None = None, mode: str | None = None,
-           months: tuple[int | None, int | None] = (None, None),
-           settings: Settings | None = None) -> Iterator[str | Answer]:
+           months: tuple[int | None, int | None] = (None, None), category: str | None = None,
+           author: str | None = None, settings: Settings | None = None) -> Iterator[str | Answer]:
     """Like `ask`, but yields pieces of the answer's text as they are produced, then the checked `Answer`."""
-    return get_engine(settings).stream(question, history, k, mode, months)
+    return get_engine(settings).stream(question, history, k, mode, months, category=category, author=author)

@@ -36,3 +36,7 @@ class StoreBusy(StoreError):
 
 class NotFound(BadInput):
     """A paper key (arXiv ID or doc: key) that names no paper in the store."""
+
+
+class RemoteError(QAError):
+    """arXiv (its API or OAI-PMH endpoint) could not be reached, or answered what cannot be read, after retries."""

@@ -17,6 +17,8 @@ from datetime import date
 from itertools import pairwise
 from typing import Any
 
+from qa.errors import BadInput
+
 # New-style IDs (2007+): YYMM.NNNN or YYMM.NNNNN, optional version. Old style: archive/YYMMNNN.
 NEW_ID_PATTERN = r"\d{4}\.\d{4,5}"
 OLD_ID_PATTERN = r"[a-z][a-z\-]+(?:\.[A-Z]{2})?/\d{7}"
@@ -35,6 +37,21 @@ def parse_arxiv_id(text: str) -> str | None:
     """
     m = ARXIV_ID_RE.search(text.strip())
     return m.group("id") if m else None
+
+
+def paper_key(id_or_key: str) -> str:
+    """The store key a paper is asked for by.
+
+    >>> paper_key("https://arxiv.org/abs/2505.09388v2"), paper_key("DOC:0123456789AB")
+    ('arXiv:2505.09388', 'doc:0123456789ab')
+    """
+    text = id_or_key.strip()
+    if text.lower().startswith("doc:"):
+        return text.lower()
+    arxiv_id = parse_arxiv_id(text)
+    if arxiv_id is None:
+        raise BadInput(f"{text[:80]!r} is neither an arXiv ID (like 2505.09388) nor a doc: key")
+    return f"arXiv:{arxiv_id}"
 
 
 LAST_MONTH = 999912  # YYYYMM after every real month: the open end of a date range
@@ -95,6 +112,26 @@ def arxiv_url(arxiv_id: str | None) -> str | None:
     return f"https://arxiv.org/abs/{arxiv_id}" if arxiv_id else None
 
 
+_AUTHOR_SEP_RE = re.compile(r",\s*(?:and\s+)?|\s+and\s+|;\s*")
+
+
+def author_names(authors: str | None) -> list[str]:
+    """The names in an author list as arXiv gives it, an affiliation in parentheses left out.
+
+    >>> author_names("C. Balazs, E. L. Berger (ANL), and C.-P. Yuan")
+    ['C. Balazs', 'E. L. Berger', 'C.-P. Yuan']
+    """
+    if not authors:
+        return []
+    depth, plain = 0, []
+    for ch in authors:  # nested parentheses (affiliations) dropped
+        depth += ch == "("
+        if depth == 0:
+            plain.append(ch)
+        depth -= ch == ")" and depth > 0
+    return [n.strip() for n in _AUTHOR_SEP_RE.split("".join(plain)) if n.strip()]
+
+
 @dataclass(frozen=True, order=True)
 class Source:
     """One place a record was seen: the file and the 1-based record number inside it."""
@@ -126,6 +163,15 @@ class Paper:
     sources: list[Source] = field(default_factory=list)
     variants: list[Variant] = field(default_factory=list)
     abstract_raw: str | None = None  # the abstract as its source gave it, when making its LaTeX text changed it
+    updated: date | None = None  # the date of its last version, when the source gives it
+    versions: int | None = None  # how many versions it has, when the source says
+    doi: str | None = None
+    journal_ref: str | None = None
+
+    @property
+    def author_names(self) -> list[str]:
+        """The authors one by one (`authors` is one string, as the sources give it)."""
+        return author_names(self.authors)
 
     @property
     def doc_key(self) -> str:

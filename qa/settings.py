@@ -72,6 +72,20 @@ class Settings(BaseSettings):
         "one to finish with the store before giving up (exit status 1).",
     )
 
+    # --- arXiv (`arxiv-qa fetch`, `arxiv-qa harvest`) ---
+    arxiv_api_url: str = Field(
+        "https://export.arxiv.org/api/query", description="The arXiv API's query endpoint (`arxiv-qa fetch`).")
+    arxiv_delay: float = Field(
+        3.0, ge=0, description="Seconds between two requests to arXiv (the API and OAI-PMH): arXiv asks for 3.")
+    oai_url: str = Field(
+        "https://oaipmh.arxiv.org/oai", description="arXiv's OAI-PMH endpoint (`arxiv-qa harvest`).")
+    arxiv_page_size: int = Field(
+        100, ge=1, le=2000, description="Papers asked for per API request (arXiv allows up to 2000).")
+    arxiv_retries: int = Field(
+        5, ge=0, description="Retries of an arXiv request answered 429 or 5xx, or not answered, with backoff "
+        "(a Retry-After header is honoured).")
+    arxiv_timeout: float = Field(60.0, gt=0, description="Seconds before one arXiv request is abandoned.")
+
     # --- retrieval and answering ---
     top_k: int = Field(6, ge=1, le=MAX_K, description="Passages retrieved per question.")
     max_passages_per_paper: int = Field(2, ge=1, description="Cap so one paper cannot crowd out the rest.")

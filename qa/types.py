@@ -5,9 +5,10 @@ front-end shows)."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from datetime import date
 from typing import Any
 
-from qa.papers import LAST_MONTH, Chunk
+from qa.papers import LAST_MONTH, Chunk, Paper
 
 REFUSAL = "The retrieved abstracts do not answer this question."
 
@@ -19,10 +20,17 @@ class Filters:
     arxiv_ids: tuple[str, ...] = ()
     month_from: int | None = None  # YYYYMM, inclusive
     month_to: int | None = None
+    categories: tuple[str, ...] = ()  # any of these (cs.CL, or an archive: cs)
+    authors: tuple[str, ...] = ()  # every one of these among the authors
 
     @property
     def empty(self) -> bool:
-        return not self.arxiv_ids and self.month_from is None
+        return not self.arxiv_ids and self.month_from is None and not self.by_metadata
+
+    @property
+    def by_metadata(self) -> bool:
+        """Does it limit the search by category or author?"""
+        return bool(self.categories or self.authors)
 
     @property
     def months(self) -> tuple[str | None, str | None]:
@@ -45,14 +53,27 @@ class Filters:
     def describe(self) -> str:
         """What the search was limited to, for a reader: "papers between 2031-01 and 2031-12; arXiv:2506.01939"."""
         parts = [f"papers {self.dates()}"] if self.dates() else []
+        parts += [f"in {' or '.join(self.categories)}"] if self.categories else []
+        parts += [f"by {' and '.join(self.authors)}"] if self.authors else []
         return "; ".join(parts + [f"arXiv:{i}" for i in self.arxiv_ids])
+
+    def papers(self) -> str:
+        """The papers searched, in words: "papers in cs.CL by Lin between 2025-01 and 2025-12"."""
+        words = [f"in {' or '.join(self.categories)}"] if self.categories else []
+        words += [f"by {' and '.join(self.authors)}"] if self.authors else []
+        return " ".join(["papers", *words, *([self.dates()] if self.dates() else [])])
 
     def to_dict(self) -> dict[str, Any] | None:
         """The filters as the Answer JSON shows them (`filters`); None when the search was not limited."""
         if self.empty:
             return None
         start, end = self.months
-        return {"arxiv_ids": list(self.arxiv_ids), "month_from": start, "month_to": end}
+        return {"arxiv_ids": list(self.arxiv_ids), "month_from": start, "month_to": end,
+                "categories": list(self.categories), "authors": list(self.authors)}
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
 
 
 @dataclass
@@ -81,6 +102,24 @@ class Citation:
     title: str | None
     url: str | None
     snippet: str
+    title_guessed: bool = False  # the title is a label guessed from the abstract (the source gave none)
+    authors: list[str] = field(default_factory=list)
+    published: str | None = None  # first version, YYYY-MM-DD (the `Created:` date of a text dump)
+    updated: str | None = None  # last version, YYYY-MM-DD
+    versions: int | None = None
+    categories: list[str] = field(default_factory=list)  # the primary one first
+    doi: str | None = None
+    journal_ref: str | None = None
+
+    @classmethod
+    def of(cls, key: str, paper: Paper | None, label: str | None, url: str | None, snippet: str) -> Citation:
+        """The citation of the stored `paper` under `key`; `label` stands in for a title it lacks."""
+        if paper is None:
+            return cls(key, None, label, url, snippet, title_guessed=label is not None)
+        return cls(key, paper.arxiv_id, paper.title or label, url, snippet,
+                   title_guessed=not paper.title and label is not None, authors=paper.author_names,
+                   published=_iso(paper.created), updated=_iso(paper.updated), versions=paper.versions,
+                   categories=list(paper.categories), doi=paper.doi, journal_ref=paper.journal_ref)
 
 
 @dataclass

@@ -120,7 +120,8 @@ def test_date_filter(url: str) -> None:
                                              "month_from": "2024-01", "month_to": "2024-12"}, timeout=60).json()
     assert all(p["arxiv_id"] is None or p["arxiv_id"].startswith("24") for p in got["passages"])
     assert "arXiv:2505.09388" not in [c["key"] for c in got["citations"]]
-    assert got["filters"] == {"arxiv_ids": [], "month_from": "2024-01", "month_to": "2024-12"}
+    assert got["filters"] == {"arxiv_ids": [], "month_from": "2024-01", "month_to": "2024-12",
+                              "categories": [], "authors": []}
 
 
 def test_unfiltered_answer_has_null_filters(url: str) -> None:
@@ -130,9 +131,9 @@ def test_unfiltered_answer_has_null_filters(url: str) -> None:
 
 @pytest.mark.parametrize(("body", "message", "filters"), [
     ({"month_from": "2031-01", "month_to": "2031-12"}, "No papers between 2031-01 and 2031-12 in the store.",
-     {"arxiv_ids": [], "month_from": "2031-01", "month_to": "2031-12"}),
+     {"arxiv_ids": [], "month_from": "2031-01", "month_to": "2031-12", "categories": [], "authors": []}),
     ({"month_from": "2031-01"}, "No papers from 2031-01 on in the store.",
-     {"arxiv_ids": [], "month_from": "2031-01", "month_to": None}),
+     {"arxiv_ids": [], "month_from": "2031-01", "month_to": None, "categories": [], "authors": []}),
 ])
 def test_a_date_filter_that_excludes_every_paper_says_so(url: str, body: dict[str, str], message: str,
                                                         filters: dict[str, Any]) -> None:
@@ -146,7 +147,8 @@ def test_a_month_named_in_the_question_is_a_filter_too(url: str) -> None:
     got = httpx.post(f"{url}/api/ask", json={"question": "Which papers from March 2031 are about Qwen3?"},
                      timeout=60).json()
     assert got["answer"] == "No papers in 2031-03 in the store."
-    assert got["filters"] == {"arxiv_ids": [], "month_from": "2031-03", "month_to": "2031-03"}
+    assert got["filters"] == {"arxiv_ids": [], "month_from": "2031-03", "month_to": "2031-03",
+                              "categories": [], "authors": []}
 
 
 def test_stats_and_healthz(url: str) -> None:
@@ -232,7 +234,7 @@ class StubQA:
         self.peak = 0
         self._lock = threading.Lock()
 
-    def ask(self, question: str, *args: object) -> Any:
+    def ask(self, question: str, *args: object, **filters: object) -> Any:
         with self._lock:
             self.active += 1
             self.peak = max(self.peak, self.active)

@@ -31,7 +31,8 @@ def test_ask_json_uses_the_data_model_fields(store: Path) -> None:
     answer = json.loads(done.stdout)
     assert {"question", "answer", "refused", "mode", "citations", "passages", "timings"} <= set(answer)
     assert answer["mode"] == "extractive" and len(answer["passages"]) <= 3
-    assert set(answer["citations"][0]) == {"key", "arxiv_id", "title", "url", "snippet"}
+    assert set(answer["citations"][0]) == {"key", "arxiv_id", "title", "url", "snippet", "title_guessed", "authors",
+                                           "published", "updated", "versions", "categories", "doi", "journal_ref"}
 
 
 def test_batch_answers_every_line_with_its_id_in_one_process(store: Path, tmp_path: Path) -> None:

@@ -106,7 +106,7 @@ def test_tools_are_listed_with_typed_schemas(stdio: Client) -> None:
     assert set(tools) == {"ask", "search", "paper"}
     ask = tools["ask"].input_schema
     assert ask["required"] == ["question"]
-    assert set(ask["properties"]) == {"question", "history", "k", "month_from", "month_to"}
+    assert set(ask["properties"]) == {"question", "history", "k", "month_from", "month_to", "category", "author"}
     k = ask["properties"]["k"]["anyOf"][0]
     assert (k["type"], k["minimum"], k["maximum"]) == ("integer", 1, 50)
     assert tools["search"].input_schema["required"] == ["query"]
@@ -187,8 +187,9 @@ def test_paper_by_doc_key(stdio: Client, corpus_store: Settings) -> None:
         ("ask", {"question": "Qwen3?", "month_from": "2025-06", "month_to": "2025-01"},
          "the 'from' month is after the 'to' month"),
         ("ask", {"question": "Qwen3?", "history": [{"role": "system", "content": "x"}]}, "history.0.role: Input"),
-        ("ask", {"question": "Qwen3?", "category": "cs.CL"},  # not a filter the library has (yet)
-         "category: unknown argument (ask takes question, history, k, month_from, month_to)"),
+        ("ask", {"question": "Qwen3?", "venue": "ACL"},  # not a filter the library has
+         "venue: unknown argument (ask takes question, history, k, month_from, month_to, category, author)"),
+        ("ask", {"question": "Qwen3?", "category": "x" * 41}, "category: String should have at most 40 characters"),
         ("search", {"query": ""}, "the question is empty"),
         ("search", {"query": "Qwen3", "k": 100}, "k: Input should be less than or equal to 50"),
         ("paper", {"id_or_key": "not an id"}, "'not an id' is neither an arXiv ID (like 2505.09388) nor a doc: key"),

@@ -149,7 +149,11 @@ def stats(ctx: click.Context, as_json: bool) -> None:
         click.echo(json.dumps(figures))
         return
     for key, value in figures.items():
-        if key != "arxiv_ids":
+        if isinstance(value, dict):  # the categories
+            shown = ", ".join(f"{c} {n}" for c, n in list(value.items())[:12])
+            more = f", ... ({len(value)} in all)" if len(value) > 12 else ""
+            click.echo(f"{key:22} {shown or '(none known)'}{more}")
+        elif key != "arxiv_ids":
             click.echo(f"{key:22} {value}")
 
 
@@ -250,16 +254,19 @@ def _batch_item(path: Path, n: int, line: str) -> dict[str, Any]:
               help="auto: the LLM when one is configured, else extractive.")
 @click.option("--batch", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help='JSONL file of {"id", "question"}: one Answer JSON per line out, each with its "id".')
+@click.option("--category", default=None, help="Only papers in this arXiv category (cs.CL) or archive (cs).")
+@click.option("--author", default=None, help="Only papers with this author (a name or part of one: Lin).")
 @store_option
 @click.pass_context
 @translate_errors
 def ask(ctx: click.Context, question: str | None, as_json: bool, k: int | None, mode: str | None,
-        batch: Path | None) -> None:
+        batch: Path | None, category: str | None, author: str | None) -> None:
     """Answer a question from the abstracts, citing arXiv IDs.
 
     \b
     arxiv-qa ask "What model sizes does Qwen3 Embedding come in?"
     arxiv-qa ask "What does arXiv:2506.01939 find?" --json
+    arxiv-qa ask "What is new in retrieval?" --category cs.CL --author "Lin"
     arxiv-qa ask --batch questions.jsonl --json > answers.jsonl
     """
     from qa.answer.engine import QA
@@ -275,11 +282,145 @@ def ask(ctx: click.Context, question: str | None, as_json: bool, k: int | None, 
     engine = QA(settings, store)
     if items is not None:
         for item in items:
-            answer = engine.ask(item["question"], k=k, mode=mode)
+            answer = engine.ask(item["question"], k=k, mode=mode, category=category, author=author)
             click.echo(json.dumps({"id": item.get("id"), **answer.to_dict()}, ensure_ascii=False))
         return
-    answer = engine.ask(question or "", k=k, mode=mode)
+    answer = engine.ask(question or "", k=k, mode=mode, category=category, author=author)
     click.echo(json.dumps(answer.to_dict(), ensure_ascii=False) if as_json else _render(answer))
+
+
+def _progress_bar(desc: str) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(unit=" papers", desc=desc, disable=None, file=sys.stderr)
+
+
+def _remote_summary(report: Any, store: Any) -> None:
+    for error in report.ingest.errors:
+        click.echo(f"arxiv-qa: skipped {error}", err=True)
+    stats = store.stats()
+    click.echo(f"{report.records} records from arXiv in {report.requests} request(s): {report.new_papers} new "
+               f"paper(s), {report.ingest.chunks_embedded} chunks embedded. "
+               f"Store: {stats['papers']} papers, {stats['chunks']} chunks.")
+
+
+def _day(value: str | None, option: str) -> Any:
+    from datetime import date
+
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise BadInput(f"{option}: {value.strip()[:40]!r} is not a date (YYYY-MM-DD)") from None
+
+
+@main.command()
+@click.option("--ids", default=None, help="arXiv IDs, comma-separated: 2505.09388,2412.15115")
+@click.option("--query", default=None, help="An arXiv API search query: 'cat:cs.CL AND abs:retrieval'")
+@click.option("--category", default=None, help="Papers of this category (cs.CL), newest first.")
+@click.option("--since", default=None, help="Only papers first submitted on or after this date (YYYY-MM-DD).")
+@click.option("--max", "limit", type=click.IntRange(1), default=None, help="At most this many papers.")
+@store_option
+@click.pass_context
+@translate_errors
+def fetch(ctx: click.Context, ids: str | None, query: str | None, category: str | None, since: str | None,
+          limit: int | None) -> None:
+    """Fetch papers from the arXiv API, with their titles, authors, categories and dates, and ingest them.
+
+    One request every ARXIV_QA_ARXIV_DELAY seconds (3 by default, as arXiv asks); a 429 or 5xx
+    answer is retried after the Retry-After it gives. Interrupted and run again, nothing is embedded twice.
+
+    \b
+    arxiv-qa fetch --ids 2505.09388,2412.15115
+    arxiv-qa fetch --query 'cat:cs.CL AND abs:retrieval' --max 200
+    arxiv-qa fetch --category cs.CL --since 2025-01-01
+    """
+    from qa.index.writer import Writer
+    from qa.ingest.remote.api import ApiQuery, parse_ids
+    from qa.ingest.remote.api import fetch as run_fetch
+
+    q = ApiQuery(parse_ids(ids) if ids else (), query, category, _day(since, "--since"), limit)
+    if since and not (query or category):
+        raise BadInput("--since needs --query or --category (IDs name their papers already)")
+    store = Writer(settings_from(ctx))
+    with _progress_bar("fetch") as bar:
+
+        def progress(done: int, total: int | None) -> None:
+            bar.total = total
+            bar.update(done)
+
+        report = run_fetch(store, q, progress)
+    _remote_summary(report, store)
+    if report.ingest.errors:
+        sys.exit(2)
+
+
+@main.command()
+@click.option("--set", "set_spec", default="cs", show_default=True, help="OAI-PMH set: cs, math, ...")
+@click.option("--from", "start", default=None, help="First day (YYYY-MM-DD); default: where the last harvest ended.")
+@click.option("--until", default=None, help="Last day (YYYY-MM-DD); default: today.")
+@click.option("--format", "prefix", type=click.Choice(["arXiv", "arXivRaw"]), default="arXiv", show_default=True,
+              help="Metadata format (arXivRaw also gives each version's date).")
+@store_option
+@click.pass_context
+@translate_errors
+def harvest(ctx: click.Context, set_spec: str, start: str | None, until: str | None, prefix: str) -> None:
+    """Harvest new and updated papers of an arXiv set by OAI-PMH (ARXIV_QA_OAI_URL) and ingest them.
+
+    With no --from it continues from the last harvest recorded in the store, so a daily cron line
+    keeps a store current. Killed, it resumes where it stopped when run again.
+
+    \b
+    arxiv-qa harvest --set cs --from 2025-06-01
+    arxiv-qa harvest --set cs            # from where the last one ended
+    """
+    from qa.index.writer import Writer
+    from qa.ingest.remote.oai import harvest as run_harvest
+
+    first, last = _day(start, "--from"), _day(until, "--until")
+    store = Writer(settings_from(ctx))
+    with _progress_bar("harvest") as bar:
+
+        def progress(done: int, total: int | None) -> None:
+            bar.total = total
+            bar.update(done)
+
+        report = run_harvest(store, set_spec, first, last, prefix, progress)
+    _remote_summary(report, store)
+    if report.ingest.errors:
+        sys.exit(2)
+
+
+@main.command()
+@click.argument("id_or_key")
+@click.option("--k", type=click.IntRange(1, MAX_K), default=5, show_default=True, help="How many papers.")
+@click.option("--json", "as_json", is_flag=True, help="Print them as JSON.")
+@store_option
+@click.pass_context
+@translate_errors
+def similar(ctx: click.Context, id_or_key: str, k: int, as_json: bool) -> None:
+    """The stored papers most like one paper (an arXiv ID or a doc: key), most similar first.
+
+    \b
+    arxiv-qa similar 2505.09388
+    arxiv-qa similar doc:73d486c3a6a6 --k 10 --json
+    """
+    from qa.index.similar import similar_papers
+    from qa.index.store import Store
+    from qa.papers import paper_key
+
+    key = paper_key(id_or_key)
+    store = Store(settings_from(ctx))
+    if store.is_empty():
+        raise BadInput(f"the store {store.root} is empty: run `arxiv-qa ingest` first")
+    found = similar_papers(store, key, k)
+    if as_json:
+        click.echo(json.dumps({"key": key, "similar": [p.to_dict() for p in found]}, ensure_ascii=False))
+        return
+    for p in found:
+        title = f"{p.title} (guessed)" if p.title_guessed else p.title or ""
+        click.echo(f"{p.score:.3f}  {p.key}  {title}".rstrip())
 
 
 @main.command()

@@ -25,7 +25,7 @@ from qa.answer.citations import check_citations, key_url
 from qa.answer.subjects import mentions, owner
 from qa.answer.variants import disagreement_note
 from qa.errors import BadInput, LLMError
-from qa.index.retrieve import Retrieval, Retriever, parse_filters, with_dates
+from qa.index.retrieve import Retrieval, Retriever, parse_filters, with_controls
 from qa.index.store import Store
 from qa.papers import Paper, paper_label, split_sentences
 from qa.settings import MAX_K, Settings
@@ -74,19 +74,21 @@ class QA:
         return cleaned
 
     def ask(self, question: str, history: Sequence[Message] = (), k: int | None = None,
-            mode: str | None = None, months: tuple[int | None, int | None] = (None, None)) -> Answer:
+            mode: str | None = None, months: tuple[int | None, int | None] = (None, None), *,
+            category: str | None = None, author: str | None = None) -> Answer:
         """Answer one question; `history` is the conversation so far (role/content dicts).
 
-        `months` limits the search to a range of YYYYMM (inclusive), as a date filter control does.
+        `months` limits the search to a range of YYYYMM (inclusive), as a date filter control does;
+        `category` (cs.CL, or an archive: cs) and `author` (a name or part of one) to the papers they name.
         """
-        for item in self.stream(question, history, k, mode, months):
+        for item in self.stream(question, history, k, mode, months, category=category, author=author):
             if isinstance(item, Answer):
                 return item
         raise AssertionError("stream ended without an answer")  # pragma: no cover
 
     def stream(self, question: str, history: Sequence[Message] = (), k: int | None = None,
-               mode: str | None = None, months: tuple[int | None, int | None] = (None, None),
-               ) -> Iterator[str | Answer]:
+               mode: str | None = None, months: tuple[int | None, int | None] = (None, None), *,
+               category: str | None = None, author: str | None = None) -> Iterator[str | Answer]:
         """Yield pieces of answer text as they are produced, then the checked `Answer`.
 
         The pieces are a preview; the final Answer's text is authoritative (citations checked).
@@ -99,7 +101,8 @@ class QA:
             raise BadInput(f"k must be between 1 and {MAX_K}")
         timings: dict[str, float] = {}
         standalone = self._standalone(question, history, mode, timings)
-        retrieval = self.retriever.retrieve(standalone, k, with_dates(parse_filters(standalone), *months))
+        filters = with_controls(parse_filters(standalone), months, category, author)
+        retrieval = self.retriever.retrieve(standalone, k, filters)
         timings.update(retrieval.timings)
         answer = yield from self._answer(question, standalone, retrieval, mode, fallback, timings)
         answer.standalone_question = standalone if standalone != question else None
@@ -191,8 +194,8 @@ class QA:
         return (paper.title or paper_label(paper.abstract)) if paper else None
 
     def _nothing_found(self, retrieval: Retrieval) -> str:
-        if retrieval.no_papers_in_months:
-            return f"No papers {retrieval.filters.dates()} in the store."
+        if retrieval.no_papers_in_months or retrieval.no_papers_matching:
+            return f"No {retrieval.filters.papers()} in the store."
         if not retrieval.missing_ids:
             return REFUSAL
         notes = []
@@ -222,8 +225,7 @@ class QA:
         for key in checked.cited:
             paper = self.store.paper(key)
             snippet = snippets.get(key) or ""
-            answer.citations.append(Citation(key, paper.arxiv_id if paper else None, self.label(key),
-                                             key_url(key), snippet))
+            answer.citations.append(Citation.of(key, paper, self.label(key), key_url(key), snippet))
             note = self._variant_note(paper, snippet, checked.text)
             if note:
                 notes.append(note)

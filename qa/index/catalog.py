@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sqlite3
 import tempfile
@@ -54,7 +55,23 @@ def _add_abstract_raw(db: sqlite3.Connection) -> None:
         db.execute("ALTER TABLE papers ADD COLUMN abstract_raw TEXT")
 
 
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_create_tables, _add_abstract_raw)
+def _add_metadata_columns(db: sqlite3.Connection) -> None:
+    """Categories and authors as columns the category and author filters search (`keys_matching`).
+
+    Filled from what each paper already holds; titles, dates, versions, DOI and journal-ref stay in
+    `data`, where a paper read by an older version simply has none of the fields it did not keep.
+    """
+    columns = {row[1] for row in db.execute("PRAGMA table_info(papers)")}
+    for name in ("categories", "authors"):
+        if name not in columns:
+            db.execute(f"ALTER TABLE papers ADD COLUMN {name} TEXT NOT NULL DEFAULT ''")
+    db.execute(
+        "UPDATE papers SET authors = COALESCE(json_extract(data, '$.authors'), ''), categories = COALESCE("
+        "(SELECT ' ' || group_concat(value, ' ') || ' ' FROM json_each(data, '$.categories')), '')")
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
+    _create_tables, _add_abstract_raw, _add_metadata_columns)
 SCHEMA_VERSION = len(MIGRATIONS)
 _PAPER = "data, abstract_raw"  # what `_paper` reads
 
@@ -63,7 +80,8 @@ def paper_to_json(paper: Paper) -> str:
     """A Paper as the catalog stores it in `data` (its `abstract_raw` has a column of its own)."""
     d = asdict(paper)
     del d["abstract_raw"]
-    d["created"] = paper.created.isoformat() if paper.created else None
+    for name in ("created", "updated"):
+        d[name] = d[name].isoformat() if d[name] else None
     for v in d["variants"]:
         if v["raw"] is None:
             del v["raw"]
@@ -73,14 +91,30 @@ def paper_to_json(paper: Paper) -> str:
 def paper_from_json(text: str, abstract_raw: str | None = None) -> Paper:
     """The inverse of `paper_to_json`."""
     d = json.loads(text)
-    d["created"] = date.fromisoformat(d["created"]) if d["created"] else None
+    for name in ("created", "updated"):
+        d[name] = date.fromisoformat(d[name]) if d.get(name) else None
     d["sources"] = [Source(**s) for s in d["sources"]]
     d["variants"] = [Variant(v["text"], [Source(**s) for s in v["sources"]], v.get("raw")) for v in d["variants"]]
     return Paper(**d, abstract_raw=abstract_raw)
 
 
+def category_column(categories: list[str]) -> str:
+    """The `categories` column of a paper: each category between spaces, so ``LIKE '% cs.CL %'`` finds one."""
+    return f" {' '.join(categories)} " if categories else ""
+
+
 def _paper(row: tuple[str, str | None]) -> Paper:
     return paper_from_json(*row)
+
+
+def _like(text: str) -> str:
+    """`text` as a literal inside a LIKE pattern."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _names_match(authors: str, wanted: str) -> bool:
+    """Does some word run of `authors` read `wanted` (case aside)? "Lin" finds "Junyang Lin", not "Collins"."""
+    return re.search(rf"(?<!\w){re.escape(wanted.strip())}(?!\w)", authors, re.IGNORECASE) is not None
 
 
 class Catalog:
@@ -169,10 +203,11 @@ class Catalog:
             )
             self.delete(old_key)
         self.db.execute(
-            "INSERT INTO papers (doc_key, arxiv_id, data, abstract_raw) VALUES (?, ?, ?, ?) "
+            "INSERT INTO papers (doc_key, arxiv_id, data, abstract_raw, categories, authors) VALUES (?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (doc_key) DO UPDATE SET arxiv_id = excluded.arxiv_id, data = excluded.data, "
-            "abstract_raw = excluded.abstract_raw",
-            (key, paper.arxiv_id, paper_to_json(paper), paper.abstract_raw),
+            "abstract_raw = excluded.abstract_raw, categories = excluded.categories, authors = excluded.authors",
+            (key, paper.arxiv_id, paper_to_json(paper), paper.abstract_raw, category_column(paper.categories),
+             paper.authors or ""),
         )
         self.db.execute("DELETE FROM keys WHERE doc_key = ?", (key,))
         self.db.executemany(
@@ -255,6 +290,34 @@ class Catalog:
             (f"%{arxiv_id}%", arxiv_id, limit),
         )
         return [_paper(r) for r in rows]
+
+    def keys_matching(self, categories: tuple[str, ...] = (), authors: tuple[str, ...] = ()) -> list[str]:
+        """Doc keys of the papers in any of `categories` (``cs.CL``, or a whole archive: ``cs``) and by every
+        one of `authors` (a name, or part of one, matched on word boundaries: "Lin" is not "Collins")."""
+        where, args = [], []
+        if categories:
+            # A category between spaces; an archive (no dot) also before the dot of its categories.
+            patterns = [p for c in categories for p in (f"% {_like(c)} %", *([f"% {_like(c)}.%"] * ("." not in c)))]
+            where.append("(" + " OR ".join(["categories LIKE ? ESCAPE '\\'"] * len(patterns)) + ")")
+            args += patterns
+        for author in authors:
+            where.append("authors LIKE ? ESCAPE '\\'")
+            args.append(f"%{_like(author)}%")
+        if not where:
+            return []
+        rows = self.db.execute(f"SELECT doc_key, authors FROM papers WHERE {' AND '.join(where)}", args)
+        return [key for key, names in rows if all(_names_match(names, a) for a in authors)]
+
+    def category_counts(self) -> dict[str, int]:
+        """How many papers each category holds (a paper counts under each of its categories), most first."""
+        counts: dict[str, int] = {}
+        for (column,) in self.db.execute("SELECT categories FROM papers WHERE categories != ''"):
+            for category in column.split():
+                counts[category] = counts.get(category, 0) + 1
+        return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+    def count(self) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM papers").fetchone()[0])
 
     def all_chunk_ids(self) -> set[str]:
         ids: set[str] = set()

@@ -1,7 +1,11 @@
 """Hybrid retrieval: BM25 and dense search fused by reciprocal rank, with filters from the question.
 
 An arXiv ID in the question pins that paper; a month or year ("papers from January 2025") limits
-the search to it. At most `max_passages_per_paper` passages come from one paper, so one long
+the search to it; so do an arXiv category ("cs.CL papers about ...") and an author ("papers by
+Junyang Lin on ..."). Every filter is a mask over the chunks that both BM25 and the dense search
+take, so it narrows the search itself rather than its results.
+
+At most `max_passages_per_paper` passages come from one paper, so one long
 abstract cannot crowd out the rest.
 """
 
@@ -9,7 +13,7 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -19,6 +23,14 @@ from qa.types import Filters, Passage
 
 RRF_K = 60  # the usual reciprocal-rank-fusion constant
 _YEAR_RE = re.compile(r"\b(?:in|from|of|during|since|before|after)\s+(?P<year>(?:19|20)\d\d)\b", re.IGNORECASE)
+_ARCHIVES = r"cs|math|stat|eess|econ|q-bio|q-fin|physics|astro-ph|cond-mat|nlin"
+_CATEGORY_RE = re.compile(
+    rf"(?<![\w./-])(?P<category>(?:{_ARCHIVES})\.[A-Za-z][A-Za-z\-]*"
+    r"|hep-th|hep-ph|hep-ex|hep-lat|gr-qc|quant-ph|nucl-th|nucl-ex|math-ph)(?![\w/])")
+_AUTHOR_NAME = r"[A-Z][\w'\-]*\.?(?:\s+[A-Z][\w'\-]*\.?){0,3}"
+_AUTHOR_RE = re.compile(
+    r"\b(?:(?:papers?|work|articles?|preprints?|abstracts?)\s+(?:(?:co-?)?authored\s+|written\s+)?"
+    rf"|(?:co-?)?authored\s+|written\s+)by\s+(?P<name>{_AUTHOR_NAME})")
 _ID_MENTION_RE = re.compile(rf"\b({NEW_ID_PATTERN})(?:v\d+)?\b|arXiv:\s*({OLD_ID_PATTERN})", re.IGNORECASE)
 
 
@@ -26,28 +38,51 @@ def with_dates(filters: Filters, month_from: int | None, month_to: int | None) -
     """`filters` with an explicit date range (YYYYMM, inclusive) in place of any the question stated."""
     if month_from is None and month_to is None:
         return filters
-    return Filters(filters.arxiv_ids, month_from or 0, month_to or LAST_MONTH)
+    return replace(filters, month_from=month_from or 0, month_to=month_to or LAST_MONTH)
+
+
+def with_controls(filters: Filters, months: tuple[int | None, int | None] = (None, None),
+                  category: str | None = None, author: str | None = None) -> Filters:
+    """`filters` with what a front-end's controls set: a date range, a category, an author (each in place
+    of any the question stated)."""
+    filters = with_dates(filters, *months)
+    if category and category.strip():
+        filters = replace(filters, categories=(category.strip(),))
+    if author and author.strip():
+        filters = replace(filters, authors=(author.strip(),))
+    return filters
 
 
 def parse_filters(question: str) -> Filters:
     """Filters stated in a question.
 
     >>> parse_filters("Which papers from January 2025 are about long context?")
-    Filters(arxiv_ids=(), month_from=202501, month_to=202501)
+    Filters(arxiv_ids=(), month_from=202501, month_to=202501, categories=(), authors=())
     >>> parse_filters("What does arXiv:2506.01939 find?").arxiv_ids
     ('2506.01939',)
+    >>> f = parse_filters("cs.CL papers by Junyang Lin on embeddings")
+    >>> f.categories, f.authors
+    (('cs.CL',), ('Junyang Lin',))
     """
     ids = tuple(dict.fromkeys(m.group(1) or m.group(2) for m in _ID_MENTION_RE.finditer(question)))
+    categories = tuple(dict.fromkeys(m["category"] for m in _CATEGORY_RE.finditer(question)))
+    authors = tuple(dict.fromkeys(m["name"] for m in _AUTHOR_RE.finditer(question)))
+    start, end = _months_named(question)
+    return Filters(ids, start, end, categories, authors)
+
+
+def _months_named(question: str) -> tuple[int | None, int | None]:
+    """The range of months (YYYYMM) a question names: one month, or the months of a year."""
     m = MONTH_RE.search(question)
     if m:
         month = next(i for i, name in enumerate(MONTHS, 1) if name.startswith(m["month"][:3].lower()))
         ym = int(m["year"]) * 100 + month
-        return Filters(ids, ym, ym)
+        return ym, ym
     y = _YEAR_RE.search(question)
     if y:
         year = int(y["year"])
-        return Filters(ids, year * 100 + 1, year * 100 + 12)
-    return Filters(ids)
+        return year * 100 + 1, year * 100 + 12
+    return None, None
 
 
 @dataclass
@@ -59,11 +94,12 @@ class Retrieval:
     timings: dict[str, float] = field(default_factory=dict)
     missing_ids: tuple[str, ...] = ()  # pinned IDs that are not in the store
     no_papers_in_months: bool = False  # the date filter leaves no paper of the store to search
+    no_papers_matching: bool = False  # the category or author filter leaves no paper of the store to search
 
 
-def _mask(store: Store, filters: Filters, pinned_keys: list[str]) -> np.ndarray | None:
+def _mask(store: Store, filters: Filters, pinned_keys: list[str], among: list[str] | None) -> np.ndarray | None:
     """1 for the chunks the filters allow, 0 for the others (None: no filter)."""
-    return store.mask(pinned_keys, filters.month_from, filters.month_to)
+    return store.mask(pinned_keys, filters.month_from, filters.month_to, among)
 
 
 def fuse(rankings: list[list[str]], k: int = RRF_K) -> dict[str, float]:
@@ -117,27 +153,28 @@ class Retriever:
         k = k or self.settings.top_k
         filters = parse_filters(query) if filters is None else filters
         keys, missing = self.pinned_keys(filters)
-        result = Retrieval([], filters, missing_ids=missing, no_papers_in_months=not self.any_in_months(filters))
-        if (filters.arxiv_ids and not keys) or result.no_papers_in_months:
-            return result  # only unknown IDs were asked about, or no paper is of those months: nothing may stand in
+        among = self.store.keys_matching(filters.categories, filters.authors) if filters.by_metadata else None
+        result = Retrieval([], filters, missing_ids=missing, no_papers_in_months=not self.any_in_months(filters),
+                           no_papers_matching=among == [])
+        if (filters.arxiv_ids and not keys) or result.no_papers_in_months or result.no_papers_matching:
+            return result  # only unknown IDs were asked about, or no paper fits the filters: nothing may stand in
         depth = max(4 * k, 24)
-        lexical = self._bm25(query, depth, filters, keys, result) if method != "dense" else []
-        dense = self._dense(query, depth, filters, keys, result) if method != "bm25" else []
+        mask = _mask(self.store, filters, keys, among)
+        lexical = self._bm25(query, depth, mask, result) if method != "dense" else []
+        dense = self._dense(query, depth, mask, result) if method != "bm25" else []
         result.passages = self._fuse(lexical, dense, k)
         return result
 
-    def _bm25(self, query: str, depth: int, filters: Filters, keys: list[str],
-              result: Retrieval) -> list[tuple[str, float]]:
+    def _bm25(self, query: str, depth: int, mask: np.ndarray | None, result: Retrieval) -> list[tuple[str, float]]:
         with _timer(result.timings, "bm25"):
-            return self.store.lexical_search(query, depth, _mask(self.store, filters, keys))
+            return self.store.lexical_search(query, depth, mask)
 
-    def _dense(self, query: str, depth: int, filters: Filters, keys: list[str],
-               result: Retrieval) -> list[tuple[Chunk, float]]:
+    def _dense(self, query: str, depth: int, mask: np.ndarray | None, result: Retrieval) -> list[tuple[Chunk, float]]:
         with _timer(result.timings, "embed_query"):
             vector = self.store.embed_query(query)
         with _timer(result.timings, "dense"):
             # Filters as a mask over the chunks, like BM25's: far faster in Chroma than a `where`.
-            return self.store.dense_search(vector, depth, allowed=_mask(self.store, filters, keys))
+            return self.store.dense_search(vector, depth, allowed=mask)
 
     def _fuse(self, lexical: list[tuple[str, float]], dense: list[tuple[Chunk, float]], k: int) -> list[Passage]:
         scores = fuse([[i for i, _ in lexical], [c.chunk_id for c, _ in dense]])

@@ -3,6 +3,7 @@
     <store>/chroma/        Chroma's persistent files (unless ARXIV_QA_CHROMA_URL names a server; qa.index.chroma)
     <store>/catalog.sqlite merged papers, lookup keys, ingested files, chunk ledger (qa.index.catalog)
     <store>/bm25/          the BM25 index of the chunks, tagged with the catalog generation (qa.index.bm25)
+    <store>/arxiv/api/, <store>/arxiv/oai/   pages fetched from arXiv, kept and ingested as files (qa.ingest.remote)
 
 `Store` is the read-only view answering uses: papers by key or ID, lexical and dense search, stored
 chunks, embeddings of questions. Its parts (catalog, vector store, embedding model, BM25 index) are
@@ -147,20 +148,29 @@ class Store:
         """The `k` best chunk IDs for `query` by BM25, with their scores, among those `allowed` marks (None: all)."""
         return self.lexicon().search(query, k, allowed)
 
-    def mask(self, doc_keys: list[str], month_from: int | None, month_to: int | None) -> np.ndarray | None:
+    def mask(self, doc_keys: list[str], month_from: int | None, month_to: int | None,
+             among: list[str] | None = None) -> np.ndarray | None:
         """1 for the chunks of `doc_keys` (if any) in the months (YYYYMM, inclusive) given, 0 for the others.
 
-        None when nothing is filtered. The order is the BM25 index's, as `dense_search` takes it.
+        `among`, when given, allows only the chunks of those papers too (a category or author filter,
+        `keys_matching`). None when nothing is filtered. The order is the BM25 index's, as
+        `dense_search` takes it.
         """
-        if not doc_keys and month_from is None:
+        if not doc_keys and month_from is None and among is None:
             return None
         index = self.lexicon()
         mask = np.ones(len(index.ids), dtype=np.float32)
         if doc_keys:
             mask *= np.isin(index.doc_keys, doc_keys)
+        if among is not None:
+            mask *= np.isin(index.doc_keys, among)
         if month_from is not None:
             mask *= (index.months >= month_from) & (index.months <= (month_to or LAST_MONTH))
         return mask
+
+    def keys_matching(self, categories: tuple[str, ...] = (), authors: tuple[str, ...] = ()) -> list[str]:
+        """Doc keys of the stored papers in any of `categories` and by all of `authors` (`Catalog.keys_matching`)."""
+        return self._catalog.keys_matching(categories, authors)
 
     # --- dense search ---
     def dense_search(self, vector: list[float], k: int, allowed: np.ndarray | None = None) -> list[tuple[Chunk, float]]:
@@ -198,6 +208,17 @@ class Store:
                     return [(found[i], s) for i, s in hits if i in found]
             return self._chroma.nearest(vector, k, among=[index.ids[r] for r in rows])
 
+    def paper_vector(self, doc_key: str) -> list[float] | None:
+        """The mean of the stored vectors of a paper's chunks, made unit length (None when it has none)."""
+        ids = self._catalog.chunk_state(doc_key)[0]
+        with guard("reading vectors failed"):
+            vectors = list(self._chroma.vectors(ids).values()) if ids else []
+        if not vectors:
+            return None
+        mean = np.mean(np.array(vectors, dtype=np.float32), axis=0)
+        norm = float(np.linalg.norm(mean))
+        return [float(x) for x in (mean / norm if norm else mean)]
+
     # --- chunks and figures ---
     def chunks(self, ids: list[str]) -> dict[str, Chunk]:
         """Stored chunks by ID (missing IDs are left out)."""
@@ -213,7 +234,7 @@ class Store:
             self._count = (generation, self.chunk_count())
         return self._count[1]
 
-    def stats(self) -> dict[str, int | list[str]]:
+    def stats(self) -> dict[str, int | list[str] | dict[str, int]]:
         """The figures of `arxiv-qa stats`."""
         papers = list(self._catalog.papers())
         ids = sorted(p.arxiv_id for p in papers if p.arxiv_id)
@@ -224,6 +245,7 @@ class Store:
             "chunks": self.chunk_count(),
             "papers_with_variants": sum(1 for p in papers if len(p.variants) > 1),
             "arxiv_ids": ids,
+            "categories": self._catalog.category_counts(),
         }
 
     def is_empty(self) -> bool:

@@ -85,6 +85,14 @@ class Writer(Store):
         """The doc keys of every stored paper."""
         return [key for key, _ in self._catalog.chunk_ids_by_paper()]
 
+    def paper_count(self) -> int:
+        """How many papers the store holds."""
+        return self._catalog.count()
+
+    def download_dir(self, name: str) -> Path:
+        """The folder of the store where pages fetched from arXiv by `name` (api, oai) are kept."""
+        return self.root / "arxiv" / name
+
     # --- the ledger of chunks, as the health check and repair need it (`qa.index.check`) ---
     def chunk_ids_by_paper(self) -> Iterator[tuple[str, list[str]]]:
         """Each stored paper's doc key and the IDs of its chunks, as the catalog lists them."""

@@ -15,15 +15,17 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import replace
+from datetime import date
 from difflib import SequenceMatcher
 from functools import lru_cache
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import numpy as np
 
 from qa.ingest import latex
 from qa.papers import Paper, Source, Variant, normalize_text
 
+T = TypeVar("T", date, int)
 SIMILARITY = 0.9  # word-level ratio above which two texts are one paper's variants
 _SHINGLE = 4
 _BANDS, _ROWS = 8, 4
@@ -152,9 +154,18 @@ def _rebuild(paper: Paper, variants: list[Variant], record: Paper | None = None)
         created=paper.created or r.created,
         categories=paper.categories or r.categories,
         authors=paper.authors or r.authors,
+        updated=_latest(paper.updated, r.updated),
+        versions=_latest(paper.versions, r.versions),
+        doi=paper.doi or r.doi,
+        journal_ref=paper.journal_ref or r.journal_ref,
         sources=sorted({s for v in variants for s in v.sources}),
         variants=variants,
     )
+
+
+def _latest(a: T | None, b: T | None) -> T | None:
+    """The later of two dates (or the larger of two version counts): a newer copy of a paper knows more."""
+    return b if a is None else a if b is None else max(a, b)
 
 
 def without_sources(paper: Paper, drop: Callable[[Variant, Source], bool]) -> Paper | None:

@@ -50,6 +50,10 @@ History = Annotated[list[HistoryMessage] | None, Field(
 K = Annotated[int | None, Field(ge=1, le=50, description="Passages to retrieve (default 6).")]
 MonthFrom = Annotated[str | None, Field(pattern=MONTH, description="Only papers from this month on (YYYY-MM).")]
 MonthTo = Annotated[str | None, Field(pattern=MONTH, description="Only papers up to this month (YYYY-MM).")]
+Category = Annotated[str | None, Field(max_length=40, description="Only papers in this arXiv category "
+                                                                 "(cs.CL) or archive (cs).")]
+Author = Annotated[str | None, Field(max_length=200, description="Only papers with this author (a name or part "
+                                                                "of one: Lin).")]
 IdOrKey = Annotated[str, Field(max_length=200, description="An arXiv ID (2505.09388), arXiv:2505.09388, an "
                                                           "arxiv.org link, or a doc: key from an answer.")]
 READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True,
@@ -103,7 +107,7 @@ def build(qa: QA) -> MCPServer[Any]:
 
     @server.tool(annotations=READ_ONLY)
     async def ask(question: Question, history: History = None, k: K = None, month_from: MonthFrom = None,
-                  month_to: MonthTo = None) -> dict[str, Any]:
+                  month_to: MonthTo = None, category: Category = None, author: Author = None) -> dict[str, Any]:
         """Answer a question from the arXiv abstracts, citing the papers it draws on.
 
         Returns the Answer: `answer` (text with [arXiv:ID] citations), `refused` (true when the
@@ -112,17 +116,17 @@ def build(qa: QA) -> MCPServer[Any]:
         (cited IDs that were not retrieved and were taken out), `unsupported_claims` (sentences the
         cited abstract does not back), `warnings`, and the retrieved `passages`.
         """
-        return await corpus.ask(question, history or (), k, month_from, month_to)
+        return await corpus.ask(question, history or (), k, month_from, month_to, category, author)
 
     @server.tool(annotations=READ_ONLY)
-    async def search(query: Query, k: K = None, month_from: MonthFrom = None,
-                     month_to: MonthTo = None) -> dict[str, Any]:
+    async def search(query: Query, k: K = None, month_from: MonthFrom = None, month_to: MonthTo = None,
+                     category: Category = None, author: Author = None) -> dict[str, Any]:
         """Find the papers that best match a query (hybrid BM25 and dense search), without composing an answer.
 
         Returns `papers` in rank order, each with key, arxiv_id, title, url, score and the matching
         `snippets` of its abstract, and `not_in_corpus` for arXiv IDs in the query that are not stored.
         """
-        return await corpus.search(query, k, month_from, month_to)
+        return await corpus.search(query, k, month_from, month_to, category, author)
 
     @server.tool(annotations=READ_ONLY)
     async def paper(id_or_key: IdOrKey) -> dict[str, Any]:

@@ -17,8 +17,8 @@ from qa.answer.chat import Message
 from qa.answer.citations import key_url
 from qa.answer.engine import QA
 from qa.errors import BadInput
-from qa.index.retrieve import Retrieval, parse_filters, with_dates
-from qa.papers import Paper, parse_arxiv_id
+from qa.index.retrieve import Retrieval, parse_filters, with_controls
+from qa.papers import Paper, paper_key
 from ui.web.api import HistoryMessage
 from ui.web.inputs import month_range
 from ui.web.workers import Workers
@@ -38,7 +38,8 @@ class Corpus:
             raise BadInput(f"the store {store.root} is empty: run `arxiv-qa ingest` first")
 
     async def ask(self, question: str, history: Sequence[HistoryMessage] = (), k: int | None = None,
-                  month_from: str | None = None, month_to: str | None = None) -> dict[str, Any]:
+                  month_from: str | None = None, month_to: str | None = None, category: str | None = None,
+                  author: str | None = None) -> dict[str, Any]:
         """The checked Answer JSON (`Answer.to_dict`, as `arxiv-qa ask --json` prints it)."""
         self.qa.validate(question)
         months = month_range(month_from, month_to)
@@ -47,20 +48,22 @@ class Corpus:
 
         def work() -> dict[str, Any]:
             self.ready()
-            return self.qa.ask(question, turns, k, None, months).to_dict()
+            return self.qa.ask(question, turns, k, None, months, category=category, author=author).to_dict()
 
         result: dict[str, Any] = await anyio.to_thread.run_sync(work, limiter=limiter)
         return result
 
     async def search(self, query: str, k: int | None = None, month_from: str | None = None,
-                     month_to: str | None = None) -> dict[str, Any]:
+                     month_to: str | None = None, category: str | None = None,
+                     author: str | None = None) -> dict[str, Any]:
         """The papers the hybrid search ranks highest for `query`, each with its matching passages."""
         query = self.qa.validate(query)
         months = month_range(month_from, month_to)
 
         def work() -> dict[str, Any]:
             self.ready()
-            retrieval = self.qa.retriever.retrieve(query, k, with_dates(parse_filters(query), *months))
+            filters = with_controls(parse_filters(query), months, category, author)
+            retrieval = self.qa.retriever.retrieve(query, k, filters)
             return self.ranked(query, retrieval)
 
         result: dict[str, Any] = await anyio.to_thread.run_sync(work, limiter=self.workers.extractive)
@@ -104,27 +107,14 @@ class Corpus:
         return result
 
 
-def paper_key(id_or_key: str) -> str:
-    """The store key a paper is asked for by.
-
-    >>> paper_key("https://arxiv.org/abs/2505.09388v2"), paper_key("DOC:0123456789AB")
-    ('arXiv:2505.09388', 'doc:0123456789ab')
-    """
-    text = id_or_key.strip()
-    if text.lower().startswith("doc:"):
-        return text.lower()
-    arxiv_id = parse_arxiv_id(text)
-    if arxiv_id is None:
-        raise BadInput(f"{text[:80]!r} is neither an arXiv ID (like 2505.09388) nor a doc: key")
-    return f"arXiv:{arxiv_id}"
-
-
 def paper_json(paper: Paper, label: str | None) -> dict[str, Any]:
     """What `paper` and `paper://<key>` show of one paper."""
     return {
         "key": paper.doc_key, "arxiv_id": paper.arxiv_id, "title": paper.title or label, "url": paper.url,
         "authors": paper.authors, "categories": paper.categories,
         "created": paper.created.isoformat() if paper.created else None,
+        "updated": paper.updated.isoformat() if paper.updated else None, "versions": paper.versions,
+        "doi": paper.doi, "journal_ref": paper.journal_ref,
         "comments": paper.comments, "abstract": paper.abstract,
         "variants": [v.text for v in paper.variants] if len(paper.variants) > 1 else [],
     }

@@ -1,4 +1,5 @@
-"""The HTTP API served beside the chat: POST /api/ask, GET /api/stats, GET /api/bibtex, GET /api/healthz.
+"""The HTTP API served beside the chat: POST /api/ask, GET /api/stats, GET /api/bibtex, GET /api/similar,
+GET /api/healthz.
 
 Requests are validated by pydantic models; every error is a JSON object {"error": "<one line>"}:
 422 for a malformed request (or a body that cannot be decoded, or a malformed paper key), 400 for
@@ -28,6 +29,8 @@ from qa.answer.chat import Message
 from qa.answer.engine import QA
 from qa.errors import BadInput, LLMError, NotFound, QAError, StoreError
 from qa.index.bibtex import bibtex, parse_keys
+from qa.index.similar import similar_papers
+from qa.papers import paper_key
 from qa.settings import MAX_K
 from ui.web.inputs import month_range
 from ui.web.workers import Workers
@@ -62,6 +65,10 @@ class AskRequest(BaseModel):
     mode: Literal["auto", "extractive", "llm"] | None = Field(None, description="Answerer (default: server's).")
     month_from: str | None = Field(None, pattern=MONTH, description="Only papers from this month on (YYYY-MM).")
     month_to: str | None = Field(None, pattern=MONTH, description="Only papers up to this month (YYYY-MM).")
+    category: str | None = Field(None, max_length=40, description="Only papers in this arXiv category (cs.CL) "
+                                 "or archive (cs).")
+    author: str | None = Field(None, max_length=200, description="Only papers with this author (a name or part "
+                               "of one, on word boundaries: Lin).")
 
 
 class CitationOut(BaseModel):
@@ -71,6 +78,14 @@ class CitationOut(BaseModel):
     title: str | None
     url: str | None = Field(description="https://arxiv.org/abs/<id>; null for a doc: key (no arXiv ID).")
     snippet: str
+    title_guessed: bool = Field(False, description="True when `title` is a label guessed from the abstract.")
+    authors: list[str] = Field(default_factory=list)
+    published: str | None = Field(None, description="First version (YYYY-MM-DD), when known.")
+    updated: str | None = Field(None, description="Last version (YYYY-MM-DD), when known.")
+    versions: int | None = None
+    categories: list[str] = Field(default_factory=list, description="arXiv categories, the primary one first.")
+    doi: str | None = None
+    journal_ref: str | None = None
 
 
 class UnsupportedClaimOut(BaseModel):
@@ -84,6 +99,8 @@ class FiltersOut(BaseModel):
     arxiv_ids: list[str] = Field(description="arXiv IDs the question named: the search kept to those papers.")
     month_from: str | None = Field(description="First month searched (YYYY-MM); null: no lower limit.")
     month_to: str | None = Field(description="Last month searched (YYYY-MM); null: no upper limit.")
+    categories: list[str] = Field(default_factory=list, description="Only papers in one of these categories.")
+    authors: list[str] = Field(default_factory=list, description="Only papers with all of these authors.")
 
 
 class AnswerOut(BaseModel):
@@ -163,7 +180,8 @@ def api_router(qa: QA, workers: Workers | None = None) -> APIRouter:
         """Answer a question from the abstracts; every citation names a retrieved paper."""
         months = month_range(request.month_from, request.month_to)
         history = [Message(role=m.role, content=m.content) for m in request.history]
-        run = partial(qa.ask, request.question, history, request.k, request.mode, months)
+        run = partial(qa.ask, request.question, history, request.k, request.mode, months,
+                      category=request.category, author=request.author)
         answer = await anyio.to_thread.run_sync(run, limiter=workers.for_mode(request.mode))
         return answer.to_dict()
 
@@ -186,6 +204,19 @@ def api_router(qa: QA, workers: Workers | None = None) -> APIRouter:
             raise HTTPException(422, str(e)) from None
         text = await anyio.to_thread.run_sync(bibtex, qa.store, parsed)
         return PlainTextResponse(text, media_type=BIBTEX_TYPE)
+
+    @router.get("/similar", dependencies=guarded,
+                responses={404: {"model": ErrorOut, "description": "The key names no paper in the store"}})
+    async def similar(key: Annotated[str, Query(max_length=200, description="An arXiv ID or doc: key",
+                                                examples=["2505.09388"])],
+                      k: Annotated[int, Query(ge=1, le=MAX_K, description="How many papers")] = 5) -> dict[str, Any]:
+        """The stored papers most like one paper (by their embedded abstracts), most similar first."""
+        try:
+            wanted = paper_key(key)
+        except BadInput as e:
+            raise HTTPException(422, str(e)) from None
+        found = await anyio.to_thread.run_sync(similar_papers, qa.store, wanted, k)
+        return {"key": wanted, "similar": [p.to_dict() for p in found]}
 
     @router.get("/healthz")
     async def healthz() -> dict[str, str]:

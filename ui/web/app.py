@@ -9,17 +9,20 @@ conversation in a `gr.State`.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
 from typing import Any
 
+import anyio
 import gradio as gr
 
 from qa.answer.chat import Message
 from qa.answer.engine import QA
 from qa.errors import QAError
 from qa.index.bibtex import bibtex
+from qa.index.similar import SimilarPaper, similar_papers
 from qa.index.writer import Writer
 from qa.types import Answer
 from ui.web import render
@@ -116,16 +119,17 @@ class ChatApp:
 
     # --- chat ---
     def check(self, message: str, conversation: Conversation, k: float, mode: str, month_from: str | None,
-              month_to: str | None) -> list[dict[str, Any]]:
+              month_to: str | None, *filters: str | None) -> list[dict[str, Any]]:
         """Gradio's validator of `respond`: a message under each control that holds bad input."""
         start, end = verdict(parse_month, month_from, "from"), verdict(parse_month, month_to, "to")
         if start["is_valid"] and end["is_valid"]:
             end = verdict(month_range, month_from, month_to)
         return [verdict(self.qa.validate, message), verdict(), verdict(), verdict(self.qa.resolve_mode, mode),
-                start, end]
+                start, end, *(verdict() for _ in filters)]
 
     async def respond(self, message: str, conversation: Conversation, k: float, mode: str, month_from: str | None,
-                      month_to: str | None) -> AsyncIterator[ChatUpdate]:
+                      month_to: str | None, category: str | None = None,
+                      author: str | None = None) -> AsyncIterator[ChatUpdate]:
         """Answer `message` in the conversation, streaming the answer into the chat.
 
         The answer waits for a worker of its kind (extractive or LLM) without holding a thread.
@@ -142,11 +146,13 @@ class ChatApp:
         pieces: list[str] = []
         try:
             async with self.workers.for_mode(mode):
-                async for item in in_threads(self.qa.stream(question, history, int(k), mode, months)):
+                async for item in in_threads(self.qa.stream(question, history, int(k), mode, months,
+                                                            category=category, author=author)):
                     if isinstance(item, Answer):
                         abstracts, bibtex = self.papers_of(item)
-                        turn.answer, turn.html = item, render.answer_html(item, abstracts, bibtex)
-                        yield "", conversation.messages(), render.sources_html(item, abstracts), conversation
+                        similar = await anyio.to_thread.run_sync(self.similar_of, item)
+                        turn.answer, turn.html = item, render.answer_html(item, abstracts, bibtex, similar)
+                        yield "", conversation.messages(), render.sources_html(item, abstracts, similar), conversation
                     else:
                         pieces.append(item)
                         turn.html = render.preview_html("".join(pieces))
@@ -164,6 +170,14 @@ class ChatApp:
             return abstracts, bibtex(self.qa.store, keys) if keys else ""
         except QAError:
             return abstracts, ""
+
+    def similar_of(self, answer: Answer, k: int = 3) -> dict[str, list[SimilarPaper]]:
+        """For each paper `answer` cites, the stored papers most like it (none for a paper that has gone)."""
+        found: dict[str, list[SimilarPaper]] = {}
+        for citation in answer.citations:
+            with suppress(QAError):
+                found[citation.key] = similar_papers(self.qa.store, citation.key, k)
+        return found
 
     def clear(self) -> tuple[list[dict[str, str]], str, Conversation, str]:
         return [], render.EMPTY_SOURCES, Conversation(), ""
@@ -247,6 +261,7 @@ class Page:
     comment: gr.Textbox
     send_comment: gr.Button
     voted: gr.State
+    filters: tuple[gr.Textbox, ...] = ()  # category, author
 
 
 def build(chat: ChatApp) -> gr.Blocks:
@@ -267,10 +282,12 @@ def build(chat: ChatApp) -> gr.Blocks:
                 gr.HTML("<h3>Sources</h3>")
                 sources = gr.HTML(render.EMPTY_SOURCES, elem_id="sources")
                 k, mode, month_from, month_to = options(chat)
+                filters = metadata_filters()
                 files, ingest_btn, progress = uploads()
         page = Page(conversation, status, chatbot, textbox, send, clear, sources, k, mode, month_from, month_to,
                     files, ingest_btn, progress, gr.Timer(1.0, active=False), comment_box, comment, send_comment,
                     gr.State(None))
+        page.filters = filters
         chat.job.gate.uploaded = demo.upload_file_set  # what Gradio's upload route received
         wire(chat, page)
         demo.load(chat.status_line, None, status, api_visibility="private", queue=False, show_progress="hidden")
@@ -313,6 +330,14 @@ def options(chat: ChatApp) -> tuple[gr.Slider, gr.Radio, gr.Textbox, gr.Textbox]
     return k, mode, month_from, month_to
 
 
+def metadata_filters() -> tuple[gr.Textbox, gr.Textbox]:
+    """The category and author filter controls (empty: any)."""
+    with gr.Accordion("Category and author", open=False), gr.Row():
+        category = gr.Textbox("", label="Category", placeholder="cs.CL, or cs (any)", max_lines=1)
+        author = gr.Textbox("", label="Author", placeholder="a name or part of one (any)", max_lines=1)
+    return category, author
+
+
 def uploads() -> tuple[gr.File, gr.Button, gr.HTML]:
     with gr.Accordion("Add abstracts", open=False):
         files = gr.File(file_count="multiple", file_types=UPLOAD_TYPES, type="filepath", elem_id="upload",
@@ -329,7 +354,7 @@ def wire(chat: ChatApp, page: Page) -> None:
         # the answers wait for their own workers (a slow LLM cannot hold up an extractive answer).
         "fn": chat.respond, "validator": chat.check, "show_progress": "hidden", "trigger_mode": "once",
         "concurrency_limit": None,
-        "inputs": [page.textbox, page.conversation, page.k, page.mode, page.month_from, page.month_to],
+        "inputs": [page.textbox, page.conversation, page.k, page.mode, page.month_from, page.month_to, *page.filters],
         "outputs": [page.textbox, page.chatbot, page.sources, page.conversation],
     }
     private: dict[str, Any] = {"api_visibility": "private", "queue": False, "show_progress": "hidden"}

@@ -10,12 +10,13 @@ URL inside an abstract turns into markup either.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
 from qa.answer.citations import BRACKET_RE, KEY_RE, canonical
 from qa.answer.claims import claim_text
+from qa.index.similar import SimilarPaper
 from qa.papers import split_sentences
 from qa.types import Answer, Citation, UnsupportedClaim
 
@@ -97,7 +98,25 @@ def preview_html(text: str) -> str:
     return paragraphs(text, None) if text.strip() else THINKING
 
 
-def answer_html(answer: Answer, abstracts: Mapping[str, str] | None = None, bibtex: str = "") -> str:
+Similar = Mapping[str, Sequence[SimilarPaper]]  # per cited key, the papers most like it
+
+
+def similar_html(papers: Sequence[SimilarPaper]) -> str:
+    """The "Similar papers" list of a source card: each a link to its arXiv page (a doc: key as plain text)."""
+    if not papers:
+        return ""
+    items = []
+    for p in papers:
+        name = escape(p.title or p.key) + (' <span class="guessed">(guessed title)</span>' if p.title_guessed else "")
+        url = safe_url(p.url)
+        ref = (f'<a href="{escape(url, quote=True)}" target="_blank" rel="noopener">{escape(p.key)}</a>' if url
+               else f'<span class="cite doc">{escape(p.key)}</span>')
+        items.append(f"<li>{ref} {name}</li>")
+    return f'<details class="similar"><summary>Similar papers</summary><ul>{"".join(items)}</ul></details>'
+
+
+def answer_html(answer: Answer, abstracts: Mapping[str, str] | None = None, bibtex: str = "",
+                similar: Similar | None = None) -> str:
     """The final answer: checked citations as links, unsupported claims marked, then warnings and details,
     and under it its own sources (each with its full abstract when `abstracts` has it) and its BibTeX."""
     cited = {c.key: c for c in answer.citations}
@@ -106,14 +125,16 @@ def answer_html(answer: Answer, abstracts: Mapping[str, str] | None = None, bibt
         body = f'<div class="refused">{body}</div>'
     notes = "".join(f'<p class="warning">⚠ {escape(w)}</p>' for w in answer.warnings)
     return (body + unsupported_html(answer.unsupported_claims) + notes + meta_html(answer)
-            + answer_sources_html(answer, abstracts or {}, bibtex))
+            + answer_sources_html(answer, abstracts or {}, bibtex, similar))
 
 
-def answer_sources_html(answer: Answer, abstracts: Mapping[str, str], bibtex: str) -> str:
+def answer_sources_html(answer: Answer, abstracts: Mapping[str, str], bibtex: str,
+                        similar: Similar | None = None) -> str:
     """The "Sources (n)" control under an answer, which opens that answer's cards, and its BibTeX."""
     if answer.refused or not answer.citations:
         return ""
-    cards = "".join(source_html(n, c, answer, abstracts.get(c.key)) for n, c in enumerate(answer.citations, 1))
+    cards = "".join(source_html(n, c, answer, abstracts.get(c.key), (similar or {}).get(c.key, ()))
+                    for n, c in enumerate(answer.citations, 1))
     out = (f'<details class="answer-sources"><summary>Sources ({len(answer.citations)})</summary>'
            f'<div class="sources">{cards}</div></details>')
     if bibtex:
@@ -181,8 +202,10 @@ def supporting_text(citation: Citation, answer: Answer) -> str:
     return "<br>".join(dict.fromkeys(shown))
 
 
-def source_html(number: int, citation: Citation, answer: Answer, abstract: str | None = None) -> str:
-    """One card of the sources panel; with `abstract`, a control that expands it to the full abstract."""
+def source_html(number: int, citation: Citation, answer: Answer, abstract: str | None = None,
+                similar: Sequence[SimilarPaper] = ()) -> str:
+    """One card of the sources panel; with `abstract`, a control that expands it to the full abstract;
+    with `similar`, the papers most like it."""
     url = safe_url(citation.url)
     if url:
         ref = f'<a href="{escape(url, quote=True)}" target="_blank" rel="noopener">{escape(citation.key)}</a>'
@@ -195,16 +218,19 @@ def source_html(number: int, citation: Citation, answer: Answer, abstract: str |
     return (
         f'<div class="source {key_class(citation.key)}"><div class="source-head">'
         f'<span class="source-n">{number}</span> {ref}</div>'
-        f'{title}<blockquote class="source-text">{supporting_text(citation, answer)}</blockquote>{full}</div>'
+        f'{title}<blockquote class="source-text">{supporting_text(citation, answer)}</blockquote>{full}'
+        f'{similar_html(similar)}</div>'
     )
 
 
-def sources_html(answer: Answer | None, abstracts: Mapping[str, str] | None = None) -> str:
-    """The sources panel: each cited paper with its supporting text (and full abstract when known)."""
+def sources_html(answer: Answer | None, abstracts: Mapping[str, str] | None = None,
+                 similar: Similar | None = None) -> str:
+    """The sources panel: each cited paper with its supporting text (full abstract, similar papers when known)."""
     if answer is None or not answer.citations:
         return EMPTY_SOURCES
     abstracts = abstracts or {}
-    cards = "".join(source_html(n, c, answer, abstracts.get(c.key)) for n, c in enumerate(answer.citations, 1))
+    cards = "".join(source_html(n, c, answer, abstracts.get(c.key), (similar or {}).get(c.key, ()))
+                    for n, c in enumerate(answer.citations, 1))
     return f'<div class="sources">{cards}</div>'
 
 

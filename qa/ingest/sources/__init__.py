@@ -16,13 +16,14 @@ from pathlib import Path
 from types import ModuleType
 
 from qa.errors import UnrecognisedFormat
-from qa.ingest.sources import abstracts, atom, blocks, kaggle, runtogether
+from qa.ingest.sources import abstracts, atom, blocks, kaggle, oai, runtogether
 from qa.limits import Limits
 from qa.papers import Paper
 
 # Order matters: the structured formats first, then the text layouts from most to least specific.
 FORMATS: dict[str, ModuleType] = {
     "atom": atom,
+    "oai": oai,
     "kaggle": kaggle,
     "runtogether": runtogether,
     "blocks": blocks,

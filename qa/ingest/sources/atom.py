@@ -3,11 +3,13 @@
     <feed xmlns="http://www.w3.org/2005/Atom" xmlns:arxiv="http://arxiv.org/schemas/atom">
       <entry>
         <id>http://arxiv.org/abs/2505.09388v1</id>
-        <published>2025-05-14T17:34:51Z</published>
+        <updated>2025-05-14T17:34:51Z</updated>     (the last version's date)
+        <published>2025-05-14T17:34:51Z</published>   (the first version's)
         <title>Qwen3 Technical Report</title>
         <summary>In this work, we present Qwen3 ...</summary>
         <author><name>An Yang</name></author>
         <arxiv:comment>35 pages, 6 figures</arxiv:comment>
+        <arxiv:journal_ref>...</arxiv:journal_ref>  <arxiv:doi>10.1234/...</arxiv:doi>  (when given)
         <arxiv:primary_category term="cs.CL"/>
         <category term="cs.CL"/>
       </entry>
@@ -103,6 +105,10 @@ def _paper(entry: Element, path: Path, number: int) -> Paper | None:
         categories=_categories(entry),
         authors=", ".join(authors) or None,
         sources=[Source(str(path), number)],
+        updated=_day(_text(entry, "updated")),
+        versions=_version(entry_id),
+        doi=collapse(_all_text(entry.find(f"{ARXIV}doi"))),
+        journal_ref=collapse(_all_text(entry.find(f"{ARXIV}journal_ref"))),
     )
 
 
@@ -128,6 +134,12 @@ def _categories(entry: Element) -> list[str]:
     terms = [primary.get("term")] if primary is not None else []
     terms += [c.get("term") for c in entry.findall(f"{ATOM}category")]
     return list(dict.fromkeys(t.strip() for t in terms if t and t.strip()))
+
+
+def _version(entry_id: str) -> int | None:
+    """The version an entry's ID names (``.../2506.05176v3`` -> 3): the API gives the latest, so the count."""
+    m = re.search(r"v(\d+)$", entry_id.strip())
+    return int(m.group(1)) if m else None
 
 
 def _day(timestamp: str | None) -> date | None:

@@ -101,19 +101,38 @@ def _paper(record: dict[str, Any], path: Path, number: int) -> Paper | None:
         categories=categories.split() if isinstance(categories, str) else [],
         authors=collapse(record.get("authors")),
         sources=[Source(str(path), number)],
+        updated=_updated(record),
+        versions=len(versions) if isinstance(versions := record.get("versions"), list) and versions else None,
+        doi=_string(record.get("doi")),
+        journal_ref=_string(record.get("journal-ref")),
     )
+
+
+def _string(value: Any) -> str | None:
+    return collapse(value) if isinstance(value, str) else None
+
+
+def _stamp(version: Any) -> date | None:
+    """The date of one entry of ``versions`` (an RFC 2822 timestamp), or None."""
+    stamp = version.get("created") if isinstance(version, dict) else None
+    try:
+        return parsedate_to_datetime(stamp).date() if isinstance(stamp, str) else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _updated(record: dict[str, Any]) -> date | None:
+    """The date of the last version, else None."""
+    versions = record.get("versions")
+    return _stamp(versions[-1]) if isinstance(versions, list) and versions else None
 
 
 def _created(record: dict[str, Any]) -> date | None:
     """The date of the first version (RFC 2822 timestamp), else of ``update_date``, else None."""
     versions = record.get("versions")
-    first = versions[0] if isinstance(versions, list) and versions else None
-    stamp = first.get("created") if isinstance(first, dict) else None
-    if isinstance(stamp, str):
-        try:
-            return parsedate_to_datetime(stamp).date()
-        except (TypeError, ValueError):
-            pass  # a broken timestamp: fall back to update_date
+    first = _stamp(versions[0]) if isinstance(versions, list) and versions else None
+    if first is not None:
+        return first  # else a missing or broken timestamp: fall back to update_date
     updated = record.get("update_date")
     try:
         return date.fromisoformat(updated) if isinstance(updated, str) else None
