@@ -20,6 +20,7 @@ from qa.answer.chat import Message
 from qa.answer.engine import QA
 from qa.errors import QAError
 from qa.index.bibtex import bibtex
+from qa.index.overview import Overview, overview
 from qa.index.writer import Writer
 from qa.types import Answer
 from ui.web import render
@@ -28,12 +29,8 @@ from ui.web.inputs import mode_choices, mode_label, month_range, month_span, par
 from ui.web.uploads import IngestJob
 from ui.web.workers import Workers, in_threads
 
-EXAMPLES = [
-    "What model sizes does the Qwen3 Embedding series come in?",
-    "How many languages does Qwen3 support?",
-    "What does arXiv:2506.01939 find?",
-    "What is PolyMath?",
-]
+EXAMPLE_SLOTS = 4  # example-question buttons on the first screen (drawn from the corpus: `qa.index.overview`)
+PAPERS_SHOWN = 50  # rows of the paper list at once; the search narrows it
 UPLOAD_TYPES = [".txt", ".xml", ".atom", ".json", ".jsonl"]
 
 ChatUpdate = tuple[Any, list[dict[str, str]], Any, "Conversation"]
@@ -97,6 +94,7 @@ class ChatApp:
         self.job = job or IngestJob(qa.store if isinstance(qa.store, Writer) else Writer(qa.settings))
         self.workers = workers or Workers(qa)
         self._stats: tuple[int, dict[str, Any]] | None = None
+        self._overview: tuple[int, Overview] | None = None
 
     @property
     def feedback_path(self) -> Path:
@@ -108,6 +106,27 @@ class ChatApp:
         if self._stats is None or self._stats[0] != generation:
             self._stats = (generation, self.qa.store.stats())
         return self._stats[1]
+
+    def overview(self) -> Overview:
+        """The corpus overview (figures, paper list, examples), recomputed only when the store's content changed."""
+        generation = self.qa.store.generation()
+        if self._overview is None or self._overview[0] != generation:
+            self._overview = (generation, overview(self.qa.store))
+        return self._overview[1]
+
+    def first_screen(self) -> list[Any]:
+        """What the empty chat shows: the corpus overview, the example buttons, the paper list."""
+        corpus = self.overview()
+        examples = corpus.examples + [""] * (EXAMPLE_SLOTS - len(corpus.examples))
+        return [gr.update(placeholder=render.overview_html(corpus)),
+                *(gr.update(value=q, visible=bool(q)) for q in examples[:EXAMPLE_SLOTS]),
+                gr.update(label=f"Papers in the corpus ({corpus.papers:,})"), self.browse("")]
+
+    def browse(self, query: str) -> str:
+        """The paper list, narrowed to the papers whose label, key or date hold every word of `query`."""
+        corpus = self.overview()
+        rows, found = corpus.search(query[:200], PAPERS_SHOWN)
+        return render.papers_html(rows, found, corpus.papers)
 
     def status_line(self) -> str:
         job = self.job.status()
@@ -167,11 +186,6 @@ class ChatApp:
 
     def clear(self) -> tuple[list[dict[str, str]], str, Conversation, str]:
         return [], render.EMPTY_SOURCES, Conversation(), ""
-
-    @staticmethod
-    def example_text(example: gr.SelectData) -> str:
-        value = example.value
-        return str(value.get("text", "")) if isinstance(value, dict) else str(value)
 
     def feedback(self, conversation: Conversation, like: gr.LikeData) -> tuple[Any, int | None]:
         """Append a 👍/👎 on an answer to the feedback file; after a 👎, offer the comment box for it."""
@@ -247,6 +261,10 @@ class Page:
     comment: gr.Textbox
     send_comment: gr.Button
     voted: gr.State
+    examples: list[gr.Button]
+    papers_box: gr.Accordion
+    paper_search: gr.Textbox
+    papers: gr.HTML
 
 
 def build(chat: ChatApp) -> gr.Blocks:
@@ -259,37 +277,55 @@ def build(chat: ChatApp) -> gr.Blocks:
                 gr.HTML(header_html())
             with gr.Column(scale=2):
                 status = gr.HTML(chat.status_line(), elem_id="status")
-        with gr.Row(equal_height=False):
-            with gr.Column(scale=3):
-                chatbot, textbox, send, clear = chat_column()
+        with gr.Row(equal_height=False, elem_id="main-row"):
+            with gr.Column(scale=3, elem_id="chat-column"):
+                chatbot, examples, textbox, send, clear = chat_column(chat)
                 comment_box, comment, send_comment = comment_form()
             with gr.Column(scale=2):
-                gr.HTML("<h3>Sources</h3>")
+                gr.HTML("<h2>Sources</h2>")
                 sources = gr.HTML(render.EMPTY_SOURCES, elem_id="sources")
+                papers_box, paper_search, papers = paper_list(chat)
                 k, mode, month_from, month_to = options(chat)
                 files, ingest_btn, progress = uploads()
         page = Page(conversation, status, chatbot, textbox, send, clear, sources, k, mode, month_from, month_to,
                     files, ingest_btn, progress, gr.Timer(1.0, active=False), comment_box, comment, send_comment,
-                    gr.State(None))
+                    gr.State(None), examples=examples, papers_box=papers_box, paper_search=paper_search,
+                    papers=papers)
         chat.job.gate.uploaded = demo.upload_file_set  # what Gradio's upload route received
         wire(chat, page)
         demo.load(chat.status_line, None, status, api_visibility="private", queue=False, show_progress="hidden")
+        demo.load(chat.first_screen, None, [chatbot, *examples, papers_box, papers], api_visibility="private",
+                  queue=False, show_progress="hidden")
     return demo
 
 
-def chat_column() -> tuple[gr.Chatbot, gr.Textbox, gr.Button, gr.Button]:
+def chat_column(chat: ChatApp) -> tuple[gr.Chatbot, list[gr.Button], gr.Textbox, gr.Button, gr.Button]:
+    """The chat, its first screen (the corpus overview and example questions as buttons), the question box."""
+    corpus = chat.overview()
     chatbot = gr.Chatbot(
         elem_id="chat", height=560, show_label=False, render_markdown=False, sanitize_html=True, allow_tags=False,
-        latex_delimiters=[], buttons=[], layout="bubble", examples=[{"text": q} for q in EXAMPLES],
-        placeholder="<h3>Ask about the papers in the corpus</h3>"
-                    "<p>Answers quote the abstracts and link each claim to its arXiv page.</p>",
+        latex_delimiters=[], buttons=[], layout="bubble", placeholder=render.overview_html(corpus),
     )
-    with gr.Row():
+    slots = corpus.examples + [""] * (EXAMPLE_SLOTS - len(corpus.examples))
+    with gr.Row(elem_id="examples", equal_height=True):  # hidden by the CSS once the chat has a message
+        examples = [gr.Button(q, visible=bool(q), size="sm", variant="secondary", elem_classes=["example"])
+                    for q in slots[:EXAMPLE_SLOTS]]
+    with gr.Row(elem_id="input-row"):
         textbox = gr.Textbox(elem_id="question", placeholder="Ask a question, or a follow-up…", label="Question",
                              show_label=False, scale=8, lines=1, max_lines=6, autofocus=True)
         send = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="ask")
     clear = gr.Button("Clear chat", size="sm", variant="secondary")
-    return chatbot, textbox, send, clear
+    return chatbot, examples, textbox, send, clear
+
+
+def paper_list(chat: ChatApp) -> tuple[gr.Accordion, gr.Textbox, gr.HTML]:
+    """The corpus's papers, newest first, with a search box that narrows them."""
+    corpus = chat.overview()
+    with gr.Accordion(f"Papers in the corpus ({corpus.papers:,})", open=False, elem_id="papers-box") as box:
+        search = gr.Textbox(label="Search the papers", placeholder="words of the title or abstract, an ID, a year",
+                            max_lines=1, elem_id="paper-search")
+        papers = gr.HTML(chat.browse(""), elem_id="papers")
+    return box, search, papers
 
 
 def comment_form() -> tuple[gr.Group, gr.Textbox, gr.Button]:
@@ -335,8 +371,9 @@ def wire(chat: ChatApp, page: Page) -> None:
     private: dict[str, Any] = {"api_visibility": "private", "queue": False, "show_progress": "hidden"}
     page.textbox.submit(api_name="ask", api_description="Answer a question, citing arXiv abstracts.", **ask)
     page.send.click(api_visibility="private", **ask)
-    page.chatbot.example_select(chat.example_text, None, page.textbox, **private).then(
-        api_visibility="private", **ask)
+    for button in page.examples:
+        button.click(lambda q: q, button, page.textbox, **private).then(api_visibility="private", **ask)
+    page.paper_search.change(chat.browse, page.paper_search, page.papers, **private)
     cleared = [page.chatbot, page.sources, page.conversation, page.textbox]
     page.clear.click(chat.clear, None, cleared, **private)
     page.chatbot.clear(chat.clear, None, cleared, **private)

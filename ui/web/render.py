@@ -1,4 +1,5 @@
-"""HTML of the chat: answers with their citations as links, the sources panel, the status line.
+"""HTML of the chat: answers with their citations as links, the sources panel, the status line, the
+corpus overview and paper list.
 
 Pure functions from library objects to HTML strings. Abstract text is untrusted: every piece of
 it goes through `html.escape` before it is put into HTML, and the only links are built here from
@@ -11,11 +12,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import date
 from html import escape
 from typing import Any
 
 from qa.answer.citations import BRACKET_RE, KEY_RE, canonical
 from qa.answer.claims import claim_text
+from qa.index.overview import Overview, PaperRow
 from qa.papers import split_sentences
 from qa.types import Answer, Citation, UnsupportedClaim
 
@@ -225,3 +228,45 @@ def user_html(question: str) -> str:
 def error_html(message: str) -> str:
     """An answer that failed, shown in place of the answer."""
     return f'<p class="warning">⚠ {escape(message)}</p>'
+
+
+def span_text(first: date | None, last: date | None) -> str:
+    """The months a corpus spans, e.g. "2024-07 to 2025-08" ("" when no paper is dated)."""
+    if first is None or last is None:
+        return ""
+    a, b = first.strftime("%Y-%m"), last.strftime("%Y-%m")
+    return a if a == b else f"{a} to {b}"
+
+
+def overview_html(overview: Overview) -> str:
+    """The first screen: what the corpus holds (papers, chunks, date span, top categories when known)."""
+    figures = [f"<strong>{overview.papers:,}</strong> papers", f"<strong>{overview.chunks:,}</strong> chunks"]
+    if span := span_text(overview.first, overview.last):
+        figures.append(f"dated {span}")
+    out = ('<div class="overview"><h2>Ask about the papers in the corpus</h2>'
+           f'<p class="figures">{" · ".join(figures)}</p>')
+    if overview.categories:
+        top = " · ".join(f"{escape(c)} ({n:,})" for c, n in overview.categories)
+        out += f'<p class="categories">Top categories: {top}</p>'
+    return out + "<p>Answers quote the abstracts and link each claim to its arXiv page.</p></div>"
+
+
+def papers_html(rows: list[PaperRow], found: int, total: int) -> str:
+    """The browsable list of papers: label, key (linked to arXiv when it is an ID) and date."""
+    if not rows:
+        return '<p class="papers-note">No paper matches.</p>'
+    body = "".join(
+        f'<tr><td>{escape(r.label)}</td><td class="key">{paper_ref(r.key)}</td>'
+        f'<td class="when">{escape(r.when)}</td></tr>' for r in rows)
+    shown = f"{len(rows):,} of {found:,}" + (f" matching ({total:,} in all)" if found != total else "")
+    return (f'<p class="papers-note">Showing {shown}, newest first.</p><table class="paper-list">'
+            '<thead><tr><th scope="col">Paper</th><th scope="col">ID or key</th><th scope="col">Date</th></tr>'
+            f"</thead><tbody>{body}</tbody></table>")
+
+
+def paper_ref(key: str) -> str:
+    """A paper's key: a link to its arXiv page for an `arXiv:` key, plain text for a `doc:` key."""
+    if key.startswith("arXiv:"):
+        url = escape(ARXIV_PREFIX + key.removeprefix("arXiv:"), quote=True)
+        return f'<a href="{url}" target="_blank" rel="noopener">{escape(key)}</a>'
+    return f"<span>{escape(key)}</span>"
