@@ -143,9 +143,9 @@ def test_follow_up_and_feedback(page: Any, site: tuple[str, Path]) -> None:
     assert lines[-1]["citations"] and {"time", "answer"} <= set(lines[-1])
 
 
-def test_clear_chat_starts_a_new_conversation(page: Any) -> None:
+def test_new_chat_starts_a_new_conversation(page: Any) -> None:
     ask(page, "How many languages does Qwen3 support?")
-    page.get_by_role("button", name="Clear chat").click()
+    page.get_by_role("button", name="New chat").click()
     page.wait_for_function("() => document.querySelectorAll('#chat [data-testid=\"bot\"]').length === 0")
     assert "appear here" in page.locator("#sources").inner_text()
     ask(page, "What model sizes does it come in?")

@@ -27,6 +27,7 @@ NO_ID = "no arXiv ID: this abstract was found without one, and none is guessed"
 NOT_SUPPORTED = "not supported by the cited abstract"
 _OPEN, _CLOSE = "\x02", "\x03"  # where a marked claim starts and ends (they survive `escape`)
 THINKING = '<span class="thinking">Searching the abstracts…</span>'
+COPY_BUTTON = '<button type="button" class="copy-answer">Copy answer</button>'  # the page's script copies the text
 EMPTY_SOURCES = (
     '<div class="sources-empty">The papers an answer cites appear here, '
     "with the sentences it relies on highlighted.</div>"
@@ -105,10 +106,9 @@ def answer_html(answer: Answer, abstracts: Mapping[str, str] | None = None, bibt
     and under it its own sources (each with its full abstract when `abstracts` has it) and its BibTeX."""
     cited = {c.key: c for c in answer.citations}
     body = marked(answer.answer, answer.unsupported_claims, cited)
-    if answer.refused:
-        body = f'<div class="refused">{body}</div>'
+    body = f'<div class="answer-body{" refused" if answer.refused else ""}">{body}</div>'
     notes = "".join(f'<p class="warning">⚠ {escape(w)}</p>' for w in answer.warnings)
-    return (body + unsupported_html(answer.unsupported_claims) + notes + meta_html(answer)
+    return (body + unsupported_html(answer.unsupported_claims) + notes + meta_html(answer) + COPY_BUTTON
             + answer_sources_html(answer, abstracts or {}, bibtex))
 
 

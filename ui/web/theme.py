@@ -75,6 +75,9 @@ button.cite.doc { background: none; border: none; padding: 0; font: inherit; fon
 .cite:focus-visible { outline: 2px solid currentColor; }
 #ask { background: #b31b1b; color: white; border: none; }
 #ask:hover { background: #8f1515; }
+button.copy-answer { margin-top: 6px; font-size: 0.8rem; padding: 1px 8px; border-radius: 6px; cursor: pointer;
+                     border: 1px solid var(--border-color-primary); background: var(--background-fill-primary);
+                     color: var(--body-text-color); }
 .overview h2 { font-size: 1.15rem; margin: 0 0 6px; }
 .overview p { margin: 4px 0; }
 .overview .figures strong { font-size: 1.05em; }
@@ -122,6 +125,14 @@ SCRIPT = """() => {
   };
   const cite = (e) => e.target.closest && e.target.closest('#chat .cite');
   document.addEventListener('click', (e) => { const c = cite(e); if (c && show(c)) e.preventDefault(); });
+  // "Copy answer": the answer's text, its citations as written ([arXiv:…]), to the clipboard.
+  document.addEventListener('click', (e) => {
+    const copy = e.target.closest && e.target.closest('#chat .copy-answer');
+    const body = copy && copy.closest('[data-testid="bot"]').querySelector('.answer-body');
+    if (!body) return;
+    navigator.clipboard.writeText(body.innerText.trim()).then(() => {
+      copy.textContent = 'Copied'; setTimeout(() => { copy.textContent = 'Copy answer'; }, 1500); });
+  });
   // Gradio names its upload area "Click to upload or drop files" while it shows "Drop File Here - or - Click to
   // Upload": a speech-input user says what they see (WCAG 2.5.3), so the visible text is made its name.
   const name = () => document.querySelectorAll('.upload-container[aria-label]').forEach(
