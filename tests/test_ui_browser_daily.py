@@ -7,6 +7,7 @@ use, 👎 with a comment, and the first screen's corpus overview, paper list and
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -211,8 +212,9 @@ def test_wcag_aa_in_light_and_dark(offline: tuple[Any, list[str]], site: tuple[s
     page.wait_for_selector("#question textarea")
     assert page.evaluate("document.body.classList.contains('dark')") == (theme == "dark")
     for panel in ("Papers in the corpus", "Search options", "Add abstracts"):
-        page.get_by_text(panel).first.click()
+        page.get_by_role("button", name=re.compile("^" + panel)).click()
     page.wait_for_selector(".upload-container")
+    page.wait_for_selector("#papers tbody tr")
     first = axe(page)
     ask(page, "How many languages does Qwen3 support?")
     for control in ("details.answer-sources > summary", "details.bibtex > summary"):
@@ -296,8 +298,9 @@ def test_first_screen_shows_the_corpus_its_papers_and_examples_as_buttons(offlin
         style = buttons.first.evaluate("""b => { const s = getComputedStyle(b), p = getComputedStyle(document.body);
             return [s.borderTopWidth, s.borderTopStyle, s.cursor, s.backgroundColor !== p.backgroundColor]; }""")
         assert style[0] != "0px" and style[1] == "solid" and style[2] == "pointer" and style[3]
-    page.get_by_text("Papers in the corpus").first.click()
+    page.get_by_role("button", name=re.compile("^Papers in the corpus")).click()
     rows = page.locator("#papers tbody tr")
+    rows.first.wait_for()
     assert rows.count() == corpus.papers and "newest first" in page.locator("#papers").inner_text()
     assert rows.first.inner_text().split("\t")[1:] == ["arXiv:2508.02324", "2025-08"]
     page.get_by_label("Search the papers").fill("polymath")

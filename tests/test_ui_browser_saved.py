@@ -95,6 +95,7 @@ def open_sidebar(page: Any) -> None:
 def test_conversations_survive_reload_and_restart(browser: Any, corpus_store: Settings,
                                                   tmp_path_factory: pytest.TempPathFactory) -> None:
     settings = make_settings(store_copy(corpus_store, tmp_path_factory, "saved"))
+    (settings.store / SAVED_FILE).unlink(missing_ok=True)  # only this test's conversations
     port = free_port()
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     first, follow = "What is the Qwen3 Embedding series?", "What model sizes does it come in?"

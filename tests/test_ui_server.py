@@ -168,8 +168,8 @@ def test_answers_run_on_their_own_workers(corpus_store: Settings) -> None:
     demo = chat_page(workers.qa, workers)
     assert demo._queue.default_concurrency_limit == 3
     asks = [fn for fn in demo.fns.values() if fn.fn is not None and fn.fn.__name__ == "respond"]
-    # Enter, the Ask button and each example question ask; the workers limit them all
-    assert len(asks) == 2 + EXAMPLE_SLOTS and all(fn.concurrency_limit is None for fn in asks)
+    # Enter, the Ask button, Retry with more passages and each example question ask; the workers limit them all
+    assert len(asks) == 3 + EXAMPLE_SLOTS and all(fn.concurrency_limit is None for fn in asks)
     assert (workers.extractive.total_tokens, workers.llm.total_tokens) == (3, 2)
 
 

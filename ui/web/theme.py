@@ -83,7 +83,9 @@ button.copy-answer { margin-top: 6px; font-size: 0.8rem; padding: 1px 8px; borde
 .overview .figures strong { font-size: 1.05em; }
 #examples { flex-wrap: wrap; gap: 6px; }
 #examples .example { flex: 1 1 40%; min-width: 140px; white-space: normal; text-align: left;
-                     justify-content: flex-start; border: 1px solid var(--border-color-primary); }
+                     justify-content: flex-start; border: 1px solid var(--border-color-primary);
+                     background: var(--background-fill-secondary); }
+#examples .example:hover { border-color: var(--body-text-color-subdued); }
 #chat-column:has(#chat [data-testid="bot"], #chat [data-testid="user"]) #examples { display: none; }
 .papers-note { font-size: 0.85rem; color: var(--body-text-color-subdued); margin: 4px 0; }
 .paper-list { width: 100%; border-collapse: collapse; font-size: 0.82rem; }
