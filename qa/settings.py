@@ -116,7 +116,8 @@ class Settings(BaseSettings):
     # --- server ---
     host: str = Field("127.0.0.1", description="Address the chat server binds.")
     port: int = Field(7860, description="Port of the chat server and HTTP API.")
-    auth: SecretStr | None = Field(None, description="`user:password` for the web page login.")
+    auth: SecretStr | None = Field(None, description="`user:password` for the web page login; saved conversations "
+                                   "then belong to the signed-in user (else to the browser).")
     api_token: SecretStr | None = Field(
         None, description="Bearer token the HTTP API and `arxiv-qa mcp --http` require.")
     concurrency_limit: int = Field(

@@ -100,7 +100,7 @@ def test_refusal_warnings_and_rewritten_follow_up_are_shown() -> None:
                  warnings=["the endpoint timed out; answered extractively instead"],
                  standalone_question="And it? (regarding <Qwen3>)", timings={"total": 1.25})
     html = render.answer_html(got)
-    assert 'class="refused"' in html and "timed out" in html and "1.2 s" in html
+    assert 'class="answer-body refused"' in html and "timed out" in html and "1.2 s" in html
     assert "regarding &lt;Qwen3&gt;" in html
 
 
@@ -122,7 +122,9 @@ def test_an_answer_without_unsupported_claims_looks_as_before() -> None:
     got = answer("Qwen3 supports 119 languages [arXiv:2505.09388].", [QWEN3], mode="llm")
     html = render.answer_html(got)
     assert "unsupported" not in html and "⚠" not in html
-    assert html.startswith("<p>Qwen3 supports 119 languages [<a class=\"cite k-arXiv-2505-09388\"")
+    assert html.startswith('<div class="answer-body"><p>Qwen3 supports 119 languages '
+                           '[<a class="cite k-arXiv-2505-09388"')
+    assert html.count('<button type="button" class="copy-answer">Copy answer</button>') == 1
 
 
 def test_sources_highlight_the_cited_sentence_with_context() -> None:

@@ -33,7 +33,7 @@ from tests.conftest import ROOT, make_settings, run_cli
 from tests.fakes.openai_server import Delay, FakeOpenAI, Reply
 from tests.test_api import running, store_copy
 from ui.web import uploads
-from ui.web.app import ChatApp, Conversation
+from ui.web.app import EXAMPLE_SLOTS, ChatApp, Conversation
 from ui.web.guard import LoginBackoff
 from ui.web.server import chat_page, check_exposure, create_app, is_loopback, page_auth, prepare
 from ui.web.workers import Workers
@@ -168,7 +168,8 @@ def test_answers_run_on_their_own_workers(corpus_store: Settings) -> None:
     demo = chat_page(workers.qa, workers)
     assert demo._queue.default_concurrency_limit == 3
     asks = [fn for fn in demo.fns.values() if fn.fn is not None and fn.fn.__name__ == "respond"]
-    assert len(asks) == 3 and all(fn.concurrency_limit is None for fn in asks)  # the workers limit them
+    # Enter, the Ask button, Retry with more passages and each example question ask; the workers limit them all
+    assert len(asks) == 3 + EXAMPLE_SLOTS and all(fn.concurrency_limit is None for fn in asks)
     assert (workers.extractive.total_tokens, workers.llm.total_tokens) == (3, 2)
 
 

@@ -22,21 +22,21 @@ from qa.answer.chat import Message
 from qa.answer.engine import QA
 from qa.errors import QAError
 from qa.index.bibtex import bibtex
+from qa.index.overview import Overview, overview
 from qa.index.similar import SimilarPaper, similar_papers
 from qa.index.writer import Writer
 from qa.types import Answer
 from ui.web import render
 from ui.web.feedback import FEEDBACK_FILE, MAX_COMMENT_CHARS, record_feedback
 from ui.web.inputs import mode_choices, mode_label, month_range, month_span, parse_month
+from ui.web.saved import SavedConversations, SavedTurn, browser_secret, new_id
 from ui.web.uploads import IngestJob
 from ui.web.workers import Workers, in_threads
 
-EXAMPLES = [
-    "What model sizes does the Qwen3 Embedding series come in?",
-    "How many languages does Qwen3 support?",
-    "What does arXiv:2506.01939 find?",
-    "What is PolyMath?",
-]
+EXAMPLE_SLOTS = 4  # example-question buttons on the first screen (drawn from the corpus: `qa.index.overview`)
+PAPERS_SHOWN = 50  # rows of the paper list at once; the search narrows it
+MAX_PAGE_K = 20  # the passages slider's top
+RETRY_MORE = 6  # "Retry with more passages": twice the passages, and at least this many more
 UPLOAD_TYPES = [".txt", ".xml", ".atom", ".json", ".jsonl"]
 
 ChatUpdate = tuple[Any, list[dict[str, str]], Any, "Conversation"]
@@ -49,22 +49,36 @@ class Turn:
     question: str
     html: str = render.THINKING
     answer: Answer | None = None
+    reply: str | None = None  # the answer's text; a reopened saved turn has this but no `answer`
+
+    def __post_init__(self) -> None:
+        if self.reply is None and self.answer is not None:
+            self.reply = self.answer.answer
 
 
 @dataclass
 class Conversation:
-    """A browser session's conversation."""
+    """A browser session's conversation, saved under `owner` (None: not saved, e.g. an API client)."""
 
     turns: list[Turn] = field(default_factory=list)
+    owner: str | None = None
+    id: str = field(default_factory=new_id)
 
     def history(self) -> list[Message]:
         """The turns answered so far, as `QA.stream` takes them (plain text, citations as keys)."""
         messages: list[Message] = []
         for turn in self.turns:
-            if turn.answer is not None:
+            if turn.reply is not None:
                 messages += [{"role": "user", "content": turn.question},
-                             {"role": "assistant", "content": turn.answer.answer}]
+                             {"role": "assistant", "content": turn.reply}]
         return messages
+
+    def saved_turns(self) -> list[SavedTurn]:
+        return [SavedTurn(t.question, t.reply, t.html) for t in self.turns if t.reply is not None]
+
+    @classmethod
+    def reopened(cls, owner: str, conversation_id: str, turns: list[SavedTurn]) -> Conversation:
+        return cls([Turn(t.question, t.html, None, t.reply) for t in turns], owner, conversation_id)
 
     def messages(self) -> list[dict[str, str]]:
         """The chat as the Chatbot shows it (HTML content)."""
@@ -100,6 +114,8 @@ class ChatApp:
         self.job = job or IngestJob(qa.store if isinstance(qa.store, Writer) else Writer(qa.settings))
         self.workers = workers or Workers(qa)
         self._stats: tuple[int, dict[str, Any]] | None = None
+        self._overview: tuple[int, Overview] | None = None
+        self.saved = SavedConversations(qa.store.root)
 
     @property
     def feedback_path(self) -> Path:
@@ -111,6 +127,27 @@ class ChatApp:
         if self._stats is None or self._stats[0] != generation:
             self._stats = (generation, self.qa.store.stats())
         return self._stats[1]
+
+    def overview(self) -> Overview:
+        """The corpus overview (figures, paper list, examples), recomputed only when the store's content changed."""
+        generation = self.qa.store.generation()
+        if self._overview is None or self._overview[0] != generation:
+            self._overview = (generation, overview(self.qa.store))
+        return self._overview[1]
+
+    def first_screen(self) -> list[Any]:
+        """What the empty chat shows: the corpus overview, the example buttons, the paper list."""
+        corpus = self.overview()
+        examples = corpus.examples + [""] * (EXAMPLE_SLOTS - len(corpus.examples))
+        return [gr.update(placeholder=render.overview_html(corpus)),
+                *(gr.update(value=q, visible=bool(q)) for q in examples[:EXAMPLE_SLOTS]),
+                gr.update(label=f"Papers in the corpus ({corpus.papers:,})"), self.browse("")]
+
+    def browse(self, query: str) -> str:
+        """The paper list, narrowed to the papers whose label, key or date hold every word of `query`."""
+        corpus = self.overview()
+        rows, found = corpus.search(query[:200], PAPERS_SHOWN)
+        return render.papers_html(rows, found, corpus.papers)
 
     def status_line(self) -> str:
         job = self.job.status()
@@ -151,7 +188,9 @@ class ChatApp:
                     if isinstance(item, Answer):
                         abstracts, bibtex = self.papers_of(item)
                         similar = await anyio.to_thread.run_sync(self.similar_of, item)
-                        turn.answer, turn.html = item, render.answer_html(item, abstracts, bibtex, similar)
+                        turn.answer, turn.reply = item, item.answer
+                        turn.html = render.answer_html(item, abstracts, bibtex, similar)
+                        self.keep(conversation)
                         yield "", conversation.messages(), render.sources_html(item, abstracts, similar), conversation
                     else:
                         pieces.append(item)
@@ -179,13 +218,67 @@ class ChatApp:
                 found[citation.key] = similar_papers(self.qa.store, citation.key, k)
         return found
 
-    def clear(self) -> tuple[list[dict[str, str]], str, Conversation, str]:
-        return [], render.EMPTY_SOURCES, Conversation(), ""
+    def clear(self, conversation: Conversation) -> tuple[list[dict[str, str]], str, Conversation, str, Any]:
+        """A new conversation (the one before stays saved)."""
+        return [], render.EMPTY_SOURCES, Conversation(owner=conversation.owner), "", self.saved_list(conversation.owner)
 
-    @staticmethod
-    def example_text(example: gr.SelectData) -> str:
-        value = example.value
-        return str(value.get("text", "")) if isinstance(value, dict) else str(value)
+    def retry(self, conversation: Conversation, k: float) -> tuple[str, int, list[dict[str, str]], Conversation]:
+        """Take back the last answer and put its question in the box with more passages (then asked again)."""
+        if not conversation.turns:
+            return gr.skip(), gr.skip(), gr.skip(), conversation
+        turn = conversation.turns.pop()
+        more = min(MAX_PAGE_K, max(int(k) * 2, int(k) + RETRY_MORE))
+        return turn.question, more, conversation.messages(), conversation
+
+    # --- saved conversations ---
+    def keep(self, conversation: Conversation) -> None:
+        """Save the conversation for its owner (a failure to save is shown; the answer stands)."""
+        if conversation.owner is None:
+            return
+        try:
+            self.saved.save(conversation.owner, conversation.id, conversation.saved_turns())
+        except QAError as e:
+            gr.Warning(escape(str(e)))
+
+    def saved_list(self, owner: str | None, current: str | None = None) -> Any:
+        choices = self.saved.listed(owner) if owner else []
+        return gr.update(choices=choices, value=current if any(i == current for _, i in choices) else None)
+
+    def start(self, browser: str | None, current: Conversation, request: gr.Request) -> tuple[Any, ...]:
+        """On page load: whose page it is (the signed-in user, else this browser), and their latest conversation
+        (unless a question was asked before this ran: that conversation is kept, and saved from now on)."""
+        browser = browser or new_id()
+        owner = f"user:{request.username}" if getattr(request, "username", None) else f"browser:{browser}"
+        if current.turns:
+            current.owner = owner
+            self.keep(current)
+            return browser, current, gr.skip(), self.saved_list(owner, current.id)
+        latest = self.saved.listed(owner)[:1]
+        conversation = self.reopen(owner, latest[0][1]) if latest else Conversation(owner=owner)
+        return (browser, conversation, conversation.messages(), self.saved_list(owner, conversation.id))
+
+    def reopen(self, owner: str, conversation_id: str) -> Conversation:
+        turns = self.saved.turns(owner, conversation_id)
+        return Conversation(owner=owner) if turns is None else Conversation.reopened(owner, conversation_id, turns)
+
+    def open_saved(self, conversation: Conversation, chosen: str | None) -> tuple[Any, ...]:
+        if not conversation.owner or not chosen:
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        opened = self.reopen(conversation.owner, chosen)
+        return opened, opened.messages(), render.EMPTY_SOURCES, ""
+
+    def listed(self, conversation: Conversation) -> Any:
+        return self.saved_list(conversation.owner, conversation.id)
+
+    def rename(self, conversation: Conversation, title: str) -> tuple[Any, str]:
+        if conversation.owner:
+            self.saved.rename(conversation.owner, conversation.id, title)
+        return self.saved_list(conversation.owner, conversation.id), ""
+
+    def delete(self, conversation: Conversation) -> tuple[Any, ...]:
+        if conversation.owner:
+            self.saved.delete(conversation.owner, conversation.id)
+        return self.clear(conversation)
 
     def feedback(self, conversation: Conversation, like: gr.LikeData) -> tuple[Any, int | None]:
         """Append a 👍/👎 on an answer to the feedback file; after a 👎, offer the comment box for it."""
@@ -261,6 +354,16 @@ class Page:
     comment: gr.Textbox
     send_comment: gr.Button
     voted: gr.State
+    retry: gr.Button
+    browser: gr.BrowserState
+    saved: gr.Radio
+    title: gr.Textbox
+    rename: gr.Button
+    delete: gr.Button
+    examples: list[gr.Button]
+    papers_box: gr.Accordion
+    paper_search: gr.Textbox
+    papers: gr.HTML
     filters: tuple[gr.Textbox, ...] = ()  # category, author
 
 
@@ -269,44 +372,81 @@ def build(chat: ChatApp) -> gr.Blocks:
     demo: gr.Blocks
     with gr.Blocks(title="arXiv QA", analytics_enabled=False) as demo:
         conversation = gr.State(Conversation())
+        browser = gr.BrowserState("", storage_key="arxiv-qa-browser", secret=browser_secret(chat.qa.store.root))
+        saved, title, rename, delete = sidebar()
         with gr.Row(elem_id="header"):
             with gr.Column(scale=3):
                 gr.HTML(header_html())
             with gr.Column(scale=2):
                 status = gr.HTML(chat.status_line(), elem_id="status")
-        with gr.Row(equal_height=False):
-            with gr.Column(scale=3):
-                chatbot, textbox, send, clear = chat_column()
+        with gr.Row(equal_height=False, elem_id="main-row"):
+            with gr.Column(scale=3, elem_id="chat-column"):
+                chatbot, examples, textbox, send, clear, retry = chat_column(chat)
                 comment_box, comment, send_comment = comment_form()
             with gr.Column(scale=2):
-                gr.HTML("<h3>Sources</h3>")
+                gr.HTML("<h2>Sources</h2>")
                 sources = gr.HTML(render.EMPTY_SOURCES, elem_id="sources")
+                papers_box, paper_search, papers = paper_list(chat)
                 k, mode, month_from, month_to = options(chat)
                 filters = metadata_filters()
                 files, ingest_btn, progress = uploads()
         page = Page(conversation, status, chatbot, textbox, send, clear, sources, k, mode, month_from, month_to,
                     files, ingest_btn, progress, gr.Timer(1.0, active=False), comment_box, comment, send_comment,
-                    gr.State(None))
-        page.filters = filters
+                    gr.State(None), retry=retry, browser=browser, saved=saved, title=title, rename=rename,
+                    delete=delete, examples=examples, papers_box=papers_box, paper_search=paper_search,
+                    papers=papers, filters=filters)
         chat.job.gate.uploaded = demo.upload_file_set  # what Gradio's upload route received
         wire(chat, page)
         demo.load(chat.status_line, None, status, api_visibility="private", queue=False, show_progress="hidden")
+        demo.load(chat.start, [browser, conversation], [browser, conversation, chatbot, saved],
+                  api_visibility="private",
+                  queue=False, show_progress="hidden")
+        demo.load(chat.first_screen, None, [chatbot, *examples, papers_box, papers], api_visibility="private",
+                  queue=False, show_progress="hidden")
     return demo
 
 
-def chat_column() -> tuple[gr.Chatbot, gr.Textbox, gr.Button, gr.Button]:
+def chat_column(chat: ChatApp) -> tuple[gr.Chatbot, list[gr.Button], gr.Textbox, gr.Button, gr.Button, gr.Button]:
+    """The chat, its first screen (the corpus overview and example questions as buttons), the question box."""
+    corpus = chat.overview()
     chatbot = gr.Chatbot(
         elem_id="chat", height=560, show_label=False, render_markdown=False, sanitize_html=True, allow_tags=False,
-        latex_delimiters=[], buttons=[], layout="bubble", examples=[{"text": q} for q in EXAMPLES],
-        placeholder="<h3>Ask about the papers in the corpus</h3>"
-                    "<p>Answers quote the abstracts and link each claim to its arXiv page.</p>",
+        latex_delimiters=[], buttons=[], layout="bubble", placeholder=render.overview_html(corpus),
     )
-    with gr.Row():
+    slots = corpus.examples + [""] * (EXAMPLE_SLOTS - len(corpus.examples))
+    with gr.Row(elem_id="examples", equal_height=True):  # hidden by the CSS once the chat has a message
+        examples = [gr.Button(q, visible=bool(q), size="sm", variant="secondary", elem_classes=["example"])
+                    for q in slots[:EXAMPLE_SLOTS]]
+    with gr.Row(elem_id="input-row"):
         textbox = gr.Textbox(elem_id="question", placeholder="Ask a question, or a follow-up…", label="Question",
                              show_label=False, scale=8, lines=1, max_lines=6, autofocus=True)
         send = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="ask")
-    clear = gr.Button("Clear chat", size="sm", variant="secondary")
-    return chatbot, textbox, send, clear
+    with gr.Row():
+        clear = gr.Button("New chat", size="sm", variant="secondary", elem_id="new-chat")
+        retry = gr.Button("Retry with more passages", size="sm", variant="secondary", elem_id="retry")
+    return chatbot, examples, textbox, send, clear, retry
+
+
+def sidebar() -> tuple[gr.Radio, gr.Textbox, gr.Button, gr.Button]:
+    """Saved conversations: reopen one, rename or delete the open one."""
+    with gr.Sidebar(open=False, label="Saved conversations", elem_id="saved-sidebar"):
+        gr.HTML("<h2>Saved conversations</h2>")
+        saved = gr.Radio([], label="Reopen", elem_id="saved", show_label=False)
+        title = gr.Textbox(label="Rename the open conversation", max_lines=1, max_length=200, elem_id="rename-title")
+        with gr.Row():
+            rename = gr.Button("Rename", size="sm", elem_id="rename")
+            delete = gr.Button("Delete", size="sm", variant="stop", elem_id="delete")
+    return saved, title, rename, delete
+
+
+def paper_list(chat: ChatApp) -> tuple[gr.Accordion, gr.Textbox, gr.HTML]:
+    """The corpus's papers, newest first, with a search box that narrows them."""
+    corpus = chat.overview()
+    with gr.Accordion(f"Papers in the corpus ({corpus.papers:,})", open=False, elem_id="papers-box") as box:
+        search = gr.Textbox(label="Search the papers", placeholder="words of the title or abstract, an ID, a year",
+                            max_lines=1, elem_id="paper-search")
+        papers = gr.HTML(chat.browse(""), elem_id="papers")
+    return box, search, papers
 
 
 def comment_form() -> tuple[gr.Group, gr.Textbox, gr.Button]:
@@ -358,13 +498,23 @@ def wire(chat: ChatApp, page: Page) -> None:
         "outputs": [page.textbox, page.chatbot, page.sources, page.conversation],
     }
     private: dict[str, Any] = {"api_visibility": "private", "queue": False, "show_progress": "hidden"}
-    page.textbox.submit(api_name="ask", api_description="Answer a question, citing arXiv abstracts.", **ask)
-    page.send.click(api_visibility="private", **ask)
-    page.chatbot.example_select(chat.example_text, None, page.textbox, **private).then(
-        api_visibility="private", **ask)
-    cleared = [page.chatbot, page.sources, page.conversation, page.textbox]
-    page.clear.click(chat.clear, None, cleared, **private)
-    page.chatbot.clear(chat.clear, None, cleared, **private)
+    listed: dict[str, Any] = {"fn": chat.listed, "inputs": page.conversation, "outputs": page.saved, **private}
+    page.textbox.submit(api_name="ask", api_description="Answer a question, citing arXiv abstracts.", **ask).then(
+        **listed)
+    page.send.click(api_visibility="private", **ask).then(**listed)
+    for button in page.examples:
+        button.click(lambda q: q, button, page.textbox, **private).then(api_visibility="private", **ask).then(
+            **listed)
+    page.paper_search.change(chat.browse, page.paper_search, page.papers, **private)
+    cleared = [page.chatbot, page.sources, page.conversation, page.textbox, page.saved]
+    page.clear.click(chat.clear, page.conversation, cleared, **private)
+    page.chatbot.clear(chat.clear, page.conversation, cleared, **private)
+    page.retry.click(chat.retry, [page.conversation, page.k], [page.textbox, page.k, page.chatbot, page.conversation],
+                     **private).then(api_visibility="private", **ask).then(**listed)
+    page.saved.input(chat.open_saved, [page.conversation, page.saved],
+                     [page.conversation, page.chatbot, page.sources, page.textbox], **private)
+    page.rename.click(chat.rename, [page.conversation, page.title], [page.saved, page.title], **private)
+    page.delete.click(chat.delete, page.conversation, cleared, **private)
     # Queued (not `private`): the thank-you toast (gr.Info) travels on the queue's event stream.
     page.chatbot.like(chat.feedback, [page.conversation], [page.comment_box, page.voted], api_visibility="private",
                       show_progress="hidden")

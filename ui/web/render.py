@@ -1,4 +1,5 @@
-"""HTML of the chat: answers with their citations as links, the sources panel, the status line.
+"""HTML of the chat: answers with their citations as links, the sources panel, the status line, the
+corpus overview and paper list.
 
 Pure functions from library objects to HTML strings. Abstract text is untrusted: every piece of
 it goes through `html.escape` before it is put into HTML, and the only links are built here from
@@ -11,11 +12,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from datetime import date
 from html import escape
 from typing import Any
 
 from qa.answer.citations import BRACKET_RE, KEY_RE, canonical
 from qa.answer.claims import claim_text
+from qa.index.overview import Overview, PaperRow
 from qa.index.similar import SimilarPaper
 from qa.papers import split_sentences
 from qa.types import Answer, Citation, UnsupportedClaim
@@ -25,6 +28,7 @@ NO_ID = "no arXiv ID: this abstract was found without one, and none is guessed"
 NOT_SUPPORTED = "not supported by the cited abstract"
 _OPEN, _CLOSE = "\x02", "\x03"  # where a marked claim starts and ends (they survive `escape`)
 THINKING = '<span class="thinking">Searching the abstracts…</span>'
+COPY_BUTTON = '<button type="button" class="copy-answer">Copy answer</button>'  # the page's script copies the text
 EMPTY_SOURCES = (
     '<div class="sources-empty">The papers an answer cites appear here, '
     "with the sentences it relies on highlighted.</div>"
@@ -121,10 +125,9 @@ def answer_html(answer: Answer, abstracts: Mapping[str, str] | None = None, bibt
     and under it its own sources (each with its full abstract when `abstracts` has it) and its BibTeX."""
     cited = {c.key: c for c in answer.citations}
     body = marked(answer.answer, answer.unsupported_claims, cited)
-    if answer.refused:
-        body = f'<div class="refused">{body}</div>'
+    body = f'<div class="answer-body{" refused" if answer.refused else ""}">{body}</div>'
     notes = "".join(f'<p class="warning">⚠ {escape(w)}</p>' for w in answer.warnings)
-    return (body + unsupported_html(answer.unsupported_claims) + notes + meta_html(answer)
+    return (body + unsupported_html(answer.unsupported_claims) + notes + meta_html(answer) + COPY_BUTTON
             + answer_sources_html(answer, abstracts or {}, bibtex, similar))
 
 
@@ -251,3 +254,45 @@ def user_html(question: str) -> str:
 def error_html(message: str) -> str:
     """An answer that failed, shown in place of the answer."""
     return f'<p class="warning">⚠ {escape(message)}</p>'
+
+
+def span_text(first: date | None, last: date | None) -> str:
+    """The months a corpus spans, e.g. "2024-07 to 2025-08" ("" when no paper is dated)."""
+    if first is None or last is None:
+        return ""
+    a, b = first.strftime("%Y-%m"), last.strftime("%Y-%m")
+    return a if a == b else f"{a} to {b}"
+
+
+def overview_html(overview: Overview) -> str:
+    """The first screen: what the corpus holds (papers, chunks, date span, top categories when known)."""
+    figures = [f"<strong>{overview.papers:,}</strong> papers", f"<strong>{overview.chunks:,}</strong> chunks"]
+    if span := span_text(overview.first, overview.last):
+        figures.append(f"dated {span}")
+    out = ('<div class="overview"><h2>Ask about the papers in the corpus</h2>'
+           f'<p class="figures">{" · ".join(figures)}</p>')
+    if overview.categories:
+        top = " · ".join(f"{escape(c)} ({n:,})" for c, n in overview.categories)
+        out += f'<p class="categories">Top categories: {top}</p>'
+    return out + "<p>Answers quote the abstracts and link each claim to its arXiv page.</p></div>"
+
+
+def papers_html(rows: list[PaperRow], found: int, total: int) -> str:
+    """The browsable list of papers: label, key (linked to arXiv when it is an ID) and date."""
+    if not rows:
+        return '<p class="papers-note">No paper matches.</p>'
+    body = "".join(
+        f'<tr><td>{escape(r.label)}</td><td class="key">{paper_ref(r.key)}</td>'
+        f'<td class="when">{escape(r.when)}</td></tr>' for r in rows)
+    shown = f"{len(rows):,} of {found:,}" + (f" matching ({total:,} in all)" if found != total else "")
+    return (f'<p class="papers-note">Showing {shown}, newest first.</p><table class="paper-list">'
+            '<thead><tr><th scope="col">Paper</th><th scope="col">ID or key</th><th scope="col">Date</th></tr>'
+            f"</thead><tbody>{body}</tbody></table>")
+
+
+def paper_ref(key: str) -> str:
+    """A paper's key: a link to its arXiv page for an `arXiv:` key, plain text for a `doc:` key."""
+    if key.startswith("arXiv:"):
+        url = escape(ARXIV_PREFIX + key.removeprefix("arXiv:"), quote=True)
+        return f'<a href="{url}" target="_blank" rel="noopener">{escape(key)}</a>'
+    return f"<span>{escape(key)}</span>"
