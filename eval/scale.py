@@ -1,4 +1,6 @@
-"""The scale benchmark: one store grown to a million papers, measured as it grows (not in CI).
+"""The scale benchmark: one store grown towards a million papers, measured as it grows (not in CI).
+
+Measured so far up to 100,000 papers (eval/bench/BENCHMARKS.md); the million has not been reached.
 
 `eval/bench.py` measures fresh stores of a few sizes; this grows ONE store, a shard of synthetic
 Kaggle-layout papers (eval/synth.py) at a time, with precomputed vectors (bench.py's: the real
