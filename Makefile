@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: install serve test lint eval bench screenshot clean
+.PHONY: install serve test lint eval bench bench-scale screenshot clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,13 @@ eval: install
 
 bench: install
 	$(BIN)/python eval/bench.py
+
+# One store grown to SCALE_PAPERS synthetic papers and measured (hours and tens of GB; not in CI):
+# BM25 build, warm latency and cold `ask` with embedded Chroma and a Chroma server, 1,000 papers added.
+SCALE_PAPERS ?= 1000000
+SCALE_WORK ?= /tmp/arxiv-qa-scale
+bench-scale: install
+	$(BIN)/python eval/scale.py all --work $(SCALE_WORK) --papers $(SCALE_PAPERS)
 
 screenshot: install
 	$(BIN)/python -m pytest -q tests/test_ui_browser.py -k arxiv_links

@@ -87,7 +87,7 @@ def test_bm25_is_saved_beside_the_store_and_not_rebuilt_at_start(corpus_store: S
     shutil.copytree(corpus_store.store, tmp_path / "s")
     settings = corpus_store.model_copy(update={"store": tmp_path / "s"})
     Writer(settings).lexicon()  # built once (or loaded)
-    assert (tmp_path / "s" / "bm25" / "chunks.json").is_file()
+    assert (tmp_path / "s" / "bm25" / "manifest.json").is_file()
 
     def no_rebuild(self: Writer) -> None:
         raise AssertionError("rebuilt from scratch")

@@ -21,6 +21,7 @@ import pytest
 from chromadb.config import Settings as ChromaSettings
 
 from qa.errors import StoreBusy, StoreError
+from qa.index.bm25 import BM25Index
 from qa.index.check import check_store
 from qa.index.lock import LOCK_FILE, WriteLock
 from qa.index.writer import Writer
@@ -77,10 +78,10 @@ def test_check_finds_deleted_and_stray_vectors_and_repair_mends_them(store_copy:
 def test_check_finds_a_bm25_index_that_disagrees(store_copy: Path) -> None:
     store = Writer(make_settings(store_copy))
     store.lexicon()  # saved for the current generation
-    meta_path = store_copy / "bm25" / "chunks.json"
-    meta = json.loads(meta_path.read_text())
-    meta["ids"] = meta["ids"][:-2]
-    meta_path.write_text(json.dumps(meta))
+    saved = BM25Index.load(store_copy / "bm25")
+    assert saved is not None
+    saved.dead[-2:] = True  # two chunks the catalog has, gone from the index
+    BM25Index(saved.segments, saved.dead, saved.generation, saved.journal).save(store_copy / "bm25", saved.generation)
     health = check_store(Writer(make_settings(store_copy)))
     assert not health.healthy and not health.bm25_ok and "2 of the catalog's missing" in health.bm25
     repaired = check_store(Writer(make_settings(store_copy)), repair=True)

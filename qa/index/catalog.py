@@ -24,7 +24,7 @@ from datetime import date
 from pathlib import Path
 
 from qa.ingest.merge import band_keys
-from qa.papers import Paper, Source, Variant
+from qa.papers import ARXIV_ID_RE, Paper, Source, Variant
 
 # The schema, version by version: MIGRATIONS[n] brings a catalog at version n to n + 1, and a new
 # catalog runs them all. SQLite's `user_version` holds the version a catalog has reached (0: made
@@ -70,8 +70,24 @@ def _add_metadata_columns(db: sqlite3.Connection) -> None:
         "(SELECT ' ' || group_concat(value, ' ') || ' ' FROM json_each(data, '$.categories')), '')")
 
 
+
+def _add_mentions_and_journal(db: sqlite3.Connection) -> None:
+    """The arXiv IDs each paper's record mentions (`mentions`, filled here for the papers already stored),
+    so finding the papers that mention an ID is an index lookup, not a scan; and the journal of papers
+    whose chunks changed (`chunk_changes`), so a derived index catches up with the papers changed since
+    it was built instead of rebuilding."""
+    db.execute("CREATE TABLE IF NOT EXISTS chunk_changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
+               "doc_key TEXT NOT NULL)")
+    db.execute("CREATE TABLE IF NOT EXISTS mentions (arxiv_id TEXT NOT NULL, doc_key TEXT NOT NULL, "
+               "PRIMARY KEY (arxiv_id, doc_key)) WITHOUT ROWID")
+    db.execute("CREATE INDEX IF NOT EXISTS mentions_by_doc ON mentions (doc_key)")
+    db.execute("DELETE FROM mentions")
+    for key, data in db.execute("SELECT doc_key, data FROM papers").fetchall():
+        _set_mentions(db, key, data)
+
+
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
-    _create_tables, _add_abstract_raw, _add_metadata_columns)
+    _create_tables, _add_abstract_raw, _add_metadata_columns, _add_mentions_and_journal)
 SCHEMA_VERSION = len(MIGRATIONS)
 _PAPER = "data, abstract_raw"  # what `_paper` reads
 
@@ -101,6 +117,20 @@ def paper_from_json(text: str, abstract_raw: str | None = None) -> Paper:
 def category_column(categories: list[str]) -> str:
     """The `categories` column of a paper: each category between spaces, so ``LIKE '% cs.CL %'`` finds one."""
     return f" {' '.join(categories)} " if categories else ""
+
+
+def mentioned_ids(data: str) -> set[str]:
+    """Every arXiv ID a stored record (`paper_to_json`) mentions, without versions, as `mentioning` finds them.
+
+    >>> sorted(mentioned_ids('{"comments": "extends arXiv:2401.01234v2 and hep-th/9901001"}'))
+    ['2401.01234', 'hep-th/9901001']
+    """
+    return {m.group("id").lower() for m in ARXIV_ID_RE.finditer(data)}
+
+
+def _set_mentions(db: sqlite3.Connection, doc_key: str, data: str) -> None:
+    db.execute("DELETE FROM mentions WHERE doc_key = ?", (doc_key,))
+    db.executemany("INSERT OR IGNORE INTO mentions VALUES (?, ?)", [(i, doc_key) for i in mentioned_ids(data)])
 
 
 def _paper(row: tuple[str, str | None]) -> Paper:
@@ -216,11 +246,13 @@ class Catalog:
         self.db.executemany(
             "INSERT OR IGNORE INTO paper_files VALUES (?, ?)", [(f, key) for f in {s.file for s in paper.sources}]
         )
+        _set_mentions(self.db, key, paper_to_json(paper))
 
     def delete(self, doc_key: str) -> None:
         """Forget a paper (its chunk IDs must have been taken care of by the caller)."""
-        for table in ("papers", "keys", "paper_files"):
+        for table in ("papers", "keys", "paper_files", "mentions"):
             self.db.execute(f"DELETE FROM {table} WHERE doc_key = ?", (doc_key,))
+        self.db.execute("INSERT INTO chunk_changes (doc_key) VALUES (?)", (doc_key,))
 
     # --- chunks ---
     def chunk_state(self, doc_key: str) -> tuple[list[str], str]:
@@ -232,6 +264,26 @@ class Catalog:
         self.db.execute(
             "UPDATE papers SET chunk_ids = ?, chunk_sig = ? WHERE doc_key = ?", (json.dumps(chunk_ids), sig, doc_key)
         )
+        self.db.execute("INSERT INTO chunk_changes (doc_key) VALUES (?)", (doc_key,))
+
+    def last_change(self) -> int:
+        """The number of the latest entry of the change journal (0 when empty)."""
+        row = self.db.execute("SELECT MAX(seq) FROM chunk_changes").fetchone()
+        return int(row[0] or 0)
+
+    def changed_since(self, after: int, upto: int) -> list[str] | None:
+        """The papers whose chunks changed in journal entries `after` < seq <= `upto`, or None when the
+        journal no longer reaches back to `after` (then whatever was built at `after` must be rebuilt)."""
+        first = self.db.execute("SELECT MIN(seq) FROM chunk_changes").fetchone()[0]
+        if after > upto or (first is not None and first > after + 1 and after < upto):
+            return None
+        rows = self.db.execute("SELECT DISTINCT doc_key FROM chunk_changes WHERE seq > ? AND seq <= ? ORDER BY doc_key",
+                               (after, upto))
+        return [r[0] for r in rows]
+
+    def forget_changes(self, upto: int) -> None:
+        """Drop the journal entries up to `upto` (an index saved at `upto` no longer needs them)."""
+        self.db.execute("DELETE FROM chunk_changes WHERE seq <= ?", (upto,))
 
     def orphan_chunk_ids(self, doc_key: str) -> list[str]:
         """Chunk IDs recorded for a key being deleted (to remove from the vector store)."""
@@ -284,10 +336,12 @@ class Catalog:
             yield _paper(row)
 
     def mentioning(self, arxiv_id: str, limit: int = 3) -> list[Paper]:
-        """Papers whose record mentions `arxiv_id` (in a comment, say) without being that paper."""
+        """Papers whose record mentions `arxiv_id` (in a comment, say) without being that paper (an index lookup)."""
         rows = self.db.execute(
-            f"SELECT {_PAPER} FROM papers WHERE data LIKE ? AND (arxiv_id IS NULL OR arxiv_id != ?) LIMIT ?",
-            (f"%{arxiv_id}%", arxiv_id, limit),
+            f"SELECT {', '.join('p.' + c.strip() for c in _PAPER.split(','))} FROM mentions m "
+            "JOIN papers p ON p.doc_key = m.doc_key "
+            "WHERE m.arxiv_id = ? AND (p.arxiv_id IS NULL OR p.arxiv_id != ?) ORDER BY p.rowid LIMIT ?",
+            (arxiv_id.lower(), arxiv_id, limit),
         )
         return [_paper(r) for r in rows]
 

@@ -100,7 +100,7 @@ def _repair(store: Writer) -> Health:
         store.delete_vectors(before.orphans + sorted(broken & set(store.vector_ids())))
         store.changed()  # whatever changes, the BM25 index is rebuilt below
     embedded = sum(store.embed_again(group) for group in _groups(owners, store.settings.ingest_batch))
-    store.lexicon()  # rebuilt and saved for the new generation
+    store.rebuild_bm25()  # whatever the saved index says, built anew
     after = _check(store)
     after.interrupted = False  # what the last writer left was swept on taking the lock
     after.repaired = {"orphans_removed": len(before.orphans), "papers_embedded": len(owners),

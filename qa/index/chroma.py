@@ -22,6 +22,7 @@ from qa.settings import Settings
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
     from chromadb.api.models.Collection import Collection
+    from chromadb.api.types import GetResult
 
 READ_PAGE = 10_000  # chunks per read when reading the whole collection (Chroma's SQLite caps query variables)
 TEXT = "text"  # the metadata key of a chunk's text in the vector store
@@ -89,6 +90,12 @@ class Row(NamedTuple):
     month: int
 
 
+def _rows(got: GetResult) -> list[Row]:
+    metas = got["metadatas"] or []
+    return [Row(chunk, int(month) if isinstance(month := meta.get("year_month"), int | float | str) and month else 0)
+            for chunk, meta in zip(_chunks(got["ids"], got["documents"], metas), metas, strict=True)]
+
+
 class Chroma:
     """One Chroma collection (a local folder, or the server `Settings.chroma_url` names)."""
 
@@ -141,14 +148,16 @@ class Chroma:
                 ids += self.collection.get(include=[], limit=READ_PAGE, offset=offset)["ids"]
         return ids
 
-    def rows(self) -> Iterator[Row]:
-        """Every stored chunk with its month, page by page (one read of a large collection exceeds SQLite's limits)."""
+    def pages(self) -> Iterator[list[Row]]:
+        """Every stored chunk with its month, a page at a time (one read of a large collection exceeds SQLite's
+        limits)."""
         for offset in range(0, self.count(), READ_PAGE):
-            got = self.collection.get(include=["documents", "metadatas"], limit=READ_PAGE, offset=offset)
-            metas = got["metadatas"] or []
-            for chunk, meta in zip(_chunks(got["ids"], got["documents"], metas), metas, strict=True):
-                month = meta.get("year_month")
-                yield Row(chunk, int(month) if isinstance(month, int | float | str) and month else 0)
+            yield _rows(self.collection.get(include=["documents", "metadatas"], limit=READ_PAGE, offset=offset))
+
+    def pages_of(self, ids: list[str]) -> Iterator[list[Row]]:
+        """The stored chunks among `ids` with their months, as many per page as one call takes."""
+        for piece in self._pieces(len(ids)):
+            yield _rows(self.collection.get(ids=ids[piece], include=["documents", "metadatas"]))
 
     def chunks(self, ids: list[str]) -> dict[str, Chunk]:
         """Stored chunks by ID (missing IDs are left out)."""

@@ -2,7 +2,8 @@
 
     <store>/chroma/        Chroma's persistent files (unless ARXIV_QA_CHROMA_URL names a server; qa.index.chroma)
     <store>/catalog.sqlite merged papers, lookup keys, ingested files, chunk ledger (qa.index.catalog)
-    <store>/bm25/          the BM25 index of the chunks, tagged with the catalog generation (qa.index.bm25)
+    <store>/bm25/          the BM25 index of the chunks: memory-mapped segments and a manifest naming them,
+                           tagged with the catalog generation and change journal entry it was built from
     <store>/arxiv/api/, <store>/arxiv/oai/   pages fetched from arXiv, kept and ingested as files (qa.ingest.remote)
 
 `Store` is the read-only view answering uses: papers by key or ID, lexical and dense search, stored
@@ -28,7 +29,7 @@ import numpy as np
 from qa.errors import StoreError
 from qa.index.bm25 import BM25Index
 from qa.index.catalog import Catalog
-from qa.index.chroma import Chroma, guard
+from qa.index.chroma import Chroma, Row, guard
 from qa.ingest.embed import load_embedder
 from qa.papers import LAST_MONTH, Chunk, Paper
 from qa.settings import Settings
@@ -42,6 +43,12 @@ log = logging.getLogger(__name__)
 # would mean more than MAX_WIDE_SEARCH hits (a narrow filter), it searches among the allowed IDs.
 OVERSAMPLE = 2
 MAX_WIDE_SEARCH = 1500
+
+
+def _bm25_page(rows: list[Row]) -> tuple[list[str], list[str], list[str], list[int]]:
+    """A page of stored chunks as `BM25Index.stream` takes it: IDs, texts, doc keys, months."""
+    return ([r.chunk.chunk_id for r in rows], [r.chunk.text for r in rows], [r.chunk.doc_key for r in rows],
+            [r.month for r in rows])
 
 
 class Store:
@@ -124,25 +131,48 @@ class Store:
 
     # --- lexical search ---
     def lexicon(self) -> BM25Index:
-        """The BM25 index of the stored chunks (its term weights serve answerers); rebuilt when the chunks change."""
+        """The BM25 index of the stored chunks (its term weights serve answerers): loaded (memory-mapped) when
+        saved for the catalog's generation, else brought up to date from the saved one with the papers changed
+        since (`qa.index.bm25`), else built."""
+        journal = self._catalog.last_change()  # read before the generation: see `_update_bm25`
         generation = self._catalog.generation()
         cached = self._bm25
         if cached is not None and cached[0] == generation:
             return cached[1]
-        index = BM25Index.load(self.root / "bm25", generation)
-        if index is None:
-            index = self._build_bm25()
+        folder = self.root / "bm25"
+        index = BM25Index.load(folder)
+        if index is None or index.generation != generation:
+            index = (self._update_bm25(index, journal) if index is not None else None) or self._build_bm25()
+            index.generation, index.journal = generation, journal
             with suppress(OSError):  # a read-only store still answers, from the index in memory
-                index.save(self.root / "bm25", generation)
+                index.save(folder, generation)
         self._bm25 = (generation, index)
         return index
 
     def _build_bm25(self) -> BM25Index:
-        rows = []
+        """The BM25 index of every stored chunk, built page by page: segments go to disk as they fill."""
+        folder = self.root / "bm25"
         with guard("building the BM25 index failed"):
-            rows = list(self._chroma.rows())
-        return BM25Index.build([r.chunk.chunk_id for r in rows], [r.chunk.text for r in rows],
-                               [r.chunk.doc_key for r in rows], [r.month for r in rows])
+            pages = (_bm25_page(rows) for rows in self._chroma.pages())
+            if self.read_only:  # answering from a read-only store: in memory
+                return BM25Index.stream(pages)
+            folder.mkdir(parents=True, exist_ok=True)
+            return BM25Index.stream(pages, folder)
+
+    def _update_bm25(self, saved: BM25Index, journal: int) -> BM25Index | None:
+        """`saved` with the chunks of the papers changed since it was built, or None when a rebuild is due.
+
+        The catalog's change journal names the papers whose chunks changed (`Catalog.changed_since`): their
+        rows are removed from the index and their chunks now in the store appended as a new segment. A
+        paper changed while `saved` was being built is simply done again (remove, then append).
+        """
+        keys = self._catalog.changed_since(saved.journal, journal)
+        if keys is None or len(keys) > max(1000, saved.live // 4):  # too much changed: rebuilding is as cheap
+            return None
+        ids = [i for key in keys for i in self._catalog.chunk_state(key)[0]]
+        with guard("updating the BM25 index failed"):
+            added = BM25Index.stream(_bm25_page(rows) for rows in self._chroma.pages_of(ids))
+        return saved.updated(keys, added)
 
     def lexical_search(self, query: str, k: int, allowed: np.ndarray | None = None) -> list[tuple[str, float]]:
         """The `k` best chunk IDs for `query` by BM25, with their scores, among those `allowed` marks (None: all)."""
@@ -159,11 +189,11 @@ class Store:
         if not doc_keys and month_from is None and among is None:
             return None
         index = self.lexicon()
-        mask = np.ones(len(index.ids), dtype=np.float32)
+        mask = index.alive.copy()  # removed rows are never allowed
         if doc_keys:
-            mask *= np.isin(index.doc_keys, doc_keys)
+            mask *= index.key_mask(doc_keys)
         if among is not None:
-            mask *= np.isin(index.doc_keys, among)
+            mask *= index.key_mask(among)
         if month_from is not None:
             mask *= (index.months >= month_from) & (index.months <= (month_to or LAST_MONTH))
         return mask
@@ -200,9 +230,9 @@ class Store:
         wide = math.ceil(OVERSAMPLE * k * total / len(rows))  # unfiltered hits needed to find k allowed ones
         with guard("dense search failed"):
             if wide <= MAX_WIDE_SEARCH:
-                position = index.position
-                hits = [(i, s) for i, s in self._chroma.nearest_ids(vector, min(wide, total))
-                        if (p := position.get(i)) is not None and allowed[p]][:k]
+                near = self._chroma.nearest_ids(vector, min(wide, total))
+                where = index.rows_of_ids([i for i, _ in near])
+                hits = [(i, s) for (i, s), p in zip(near, where, strict=True) if p >= 0 and allowed[p]][:k]
                 if len(hits) == k or wide >= total:
                     found = self.chunks([i for i, _ in hits])
                     return [(found[i], s) for i, s in hits if i in found]

@@ -102,8 +102,18 @@ class Writer(Store):
         """The catalog generation and chunk IDs of the saved BM25 index, or None when none is saved."""
         return BM25Index.saved_ids(self.root / "bm25")
 
+    def rebuild_bm25(self) -> BM25Index:
+        """Build the BM25 index from the vector store anew and save it (`arxiv-qa check --repair`)."""
+        journal, generation = self._catalog.last_change(), self._catalog.generation()
+        index = self._build_bm25()
+        index.generation, index.journal = generation, journal
+        with suppress(OSError):
+            index.save(self.root / "bm25", generation)
+        self._bm25 = (generation, index)
+        return index
+
     def changed(self) -> None:
-        """Mark the stored chunks as changed: the BM25 index is rebuilt at its next use."""
+        """Mark the stored chunks as changed: the BM25 index is brought up to date at its next use."""
         self._catalog.bump_generation()
 
     def embed_again(self, keys: list[str]) -> int:
@@ -288,6 +298,10 @@ class Writer(Store):
             self.sweep_orphans()
         with guard(f"cannot write to store {self.root}"):
             self._dirty_marker.touch()
+            saved = BM25Index.saved_journal(self.root / "bm25")
+            if saved:  # the saved BM25 index no longer needs the journal before it
+                with self._catalog.transaction():
+                    self._catalog.forget_changes(saved)
 
     def _end_writes(self) -> None:
         with suppress(OSError):

@@ -1,0 +1,222 @@
+"""The segmented, streamed BM25 index ranks as one in-memory bm25s index; updated in place, as one rebuilt."""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import bm25s
+import chromadb
+import numpy as np
+import pytest
+import synth
+from chromadb.config import Settings as ChromaSettings
+
+from qa.index.bm25 import BM25Index, tokenize
+from qa.index.bm25_segments import _STEMMER
+from qa.index.writer import Writer
+from qa.settings import Settings
+from tests.conftest import ROOT
+
+Chunks = tuple[list[str], list[str], list[str], list[int]]
+
+
+def _bundled(settings: Settings) -> Chunks:
+    """Every chunk of a store, read with chromadb itself (as an outside tool would)."""
+    client = chromadb.PersistentClient(path=str(settings.store / "chroma"),
+                                       settings=ChromaSettings(anonymized_telemetry=False))
+    got = client.get_collection(settings.collection).get(include=["metadatas"])
+    ids, metas = got["ids"], got["metadatas"]
+    return (ids, [m["text"] for m in metas], [m["doc_key"] for m in metas],
+            [int(m.get("year_month") or 0) for m in metas])
+
+
+def _generated(n: int, seed: int = 3) -> Chunks:
+    rng = random.Random(seed)
+    records = [synth.record(i, rng) for i in range(n)]
+    ids = [f"arXiv:{r['id']}#0:{i:06x}" for i, r in enumerate(records)]
+    return (ids, [" ".join(r["abstract"].split()) for r in records], [f"arXiv:{r['id']}" for r in records],
+            [int(r["update_date"][:7].replace("-", "")) for r in records])
+
+
+def _pages(chunks: Chunks, size: int) -> list[Chunks]:
+    ids, texts, keys, months = chunks
+    return [(ids[a : a + size], texts[a : a + size], keys[a : a + size], months[a : a + size])
+            for a in range(0, len(ids), size)]
+
+
+def _queries(chunks: Chunks, n: int = 40) -> list[str]:
+    rng = random.Random(7)
+    texts = chunks[1]
+    out = ["Thinker-Talker", "zyxwvut not a word", "the of and"]  # a rare word, an unknown one, stop words only
+    for _ in range(n):
+        words = rng.choice(texts).split()
+        start = rng.randrange(max(1, len(words) - 6))
+        out.append(" ".join(words[start : start + rng.randint(1, 6)]))
+    return out
+
+
+def _reference(chunks: Chunks) -> bm25s.BM25:
+    """The index as it was built before segments: bm25s over every chunk at once."""
+    engine = bm25s.BM25()
+    engine.index(bm25s.tokenize(chunks[1], stemmer=_STEMMER, show_progress=False), show_progress=False)
+    return engine
+
+
+def assert_same_ranking(got: list[tuple[str, float]], engine: bm25s.BM25, ids: list[str], query: str, k: int) -> None:
+    """`got` is bm25s's top k: the same scores, and the same IDs up to the order among equal scores."""
+    tokens = tokenize([query])[0]
+    full = engine.get_scores(tokens) if tokens and any(t in engine.vocab_dict for t in tokens) else np.zeros(len(ids))
+    expected = sorted(((float(s), ids[r]) for r, s in enumerate(full) if s > 0), key=lambda x: -x[0])[:k]
+    assert [s for _, s in got] == pytest.approx([s for s, _ in expected], rel=1e-6), query
+    if not expected:
+        return
+    last = expected[-1][0]  # IDs scoring the k-th score may be any of those that tie with it
+    assert {i for i, s in got if s > last * (1 + 1e-6)} == {i for s, i in expected if s > last * (1 + 1e-6)}, query
+    tied = {ids[r] for r, s in enumerate(full) if abs(s - last) <= last * 1e-6}
+    assert {i for i, s in got if s <= last * (1 + 1e-6)} <= tied, query
+
+
+def _check_corpus(chunks: Chunks, tmp_path: Path, segment_rows: int, k: int = 10) -> None:
+    engine = _reference(chunks)
+    folder = tmp_path / "bm25"
+    folder.mkdir()
+    streamed = BM25Index.stream(_pages(chunks, 10), folder, segment_rows=segment_rows)
+    assert len(streamed.segments) == -(-len(chunks[0]) // segment_rows)
+    streamed.save(folder, generation=1)
+    loaded = BM25Index.load(folder, 1)
+    assert loaded is not None and loaded.segments[0].post_row.__class__ is np.memmap
+    for query in _queries(chunks):
+        tokens = tokenize([query])[0]
+        reference = engine.get_scores(tokens) if any(t in engine.vocab_dict for t in tokens) else None
+        if reference is not None:  # every chunk's score, not only the top ones
+            assert np.array_equal(loaded.scores(tokens), reference), query
+        assert_same_ranking(loaded.search(query, k), engine, chunks[0], query, k)
+    for token in ("model", "thinker", "zyxwvut"):
+        indptr, tid = engine.scores["indptr"], engine.vocab_dict.get(token)
+        df = int(indptr[tid + 1] - indptr[tid]) if tid is not None else 0
+        assert loaded.idf(token) == pytest.approx(np.log(1 + (len(chunks[0]) - df + 0.5) / (df + 0.5)))
+
+
+def test_streamed_index_ranks_as_bm25s_on_the_bundled_corpus(corpus_store: Settings, tmp_path: Path) -> None:
+    _check_corpus(_bundled(corpus_store), tmp_path, segment_rows=20)
+
+
+def test_streamed_index_ranks_as_bm25s_on_a_generated_corpus(tmp_path: Path) -> None:
+    _check_corpus(_generated(3000), tmp_path, segment_rows=700, k=20)
+
+
+def _subset(chunks: Chunks, keep: list[int]) -> Chunks:
+    return tuple([part[i] for i in keep] for part in chunks)  # type: ignore[return-value]
+
+
+def test_an_updated_index_equals_a_rebuilt_one(tmp_path: Path) -> None:
+    """Papers removed, changed and added in place rank as an index built from scratch over the result."""
+    chunks = _generated(2000)
+    ids, texts, keys, months = chunks
+    old = BM25Index.stream(_pages(_subset(chunks, list(range(1500))), 100))
+    # 1,500 first; then 40 of them go, 30 change their text (same ID: a relabel; new IDs: a new text), 500 arrive
+    gone = set(range(0, 400, 10))
+    changed = list(range(5, 305, 10))
+    new_texts = {i: texts[i] + " retrieval retrieval zyxwvut" for i in changed}
+    after_ids = [i for i in range(2000) if i not in gone]
+    final: Chunks = ([ids[i] if i not in new_texts or i % 20 == 5 else ids[i] + "x" for i in after_ids],
+                     [new_texts.get(i, texts[i]) for i in after_ids], [keys[i] for i in after_ids],
+                     [months[i] + (1 if i in new_texts else 0) for i in after_ids])
+    touched = sorted({keys[i] for i in [*gone, *changed, *range(1500, 2000)]})
+    added_rows = [j for j, i in enumerate(after_ids) if keys[i] in touched]
+    updated = old.updated(touched, BM25Index.stream(_pages(_subset(final, added_rows), 64)))
+    rebuilt = BM25Index.stream(_pages(final, 100))
+    assert updated.live == rebuilt.live == len(after_ids) and updated.avgdl == rebuilt.avgdl
+    assert sorted(updated.position) == sorted(rebuilt.position)
+    for query in [*_queries(final), "retrieval zyxwvut"]:
+        assert updated.search(query, 15) == rebuilt.search(query, 15), query
+        tokens = tokenize([query])[0]
+        live = updated.scores(tokens)[updated.alive > 0]
+        assert np.array_equal(np.sort(live), np.sort(rebuilt.scores(tokens))), query
+    for j in (0, 3, 700):  # the month filter and the pinned-paper filter select the same chunks
+        key = final[2][j]
+        assert {updated.ids[r] for r in np.flatnonzero(updated.key_mask([key]) & (updated.alive > 0))} == {
+            rebuilt.ids[r] for r in np.flatnonzero(rebuilt.key_mask([key]))}
+        assert updated.months[updated.position[final[0][j]]] == final[3][j]
+    saved = tmp_path / "bm25"
+    updated.save(saved, 5)
+    again = BM25Index.load(saved, 5)
+    assert again is not None and again.search("retrieval zyxwvut", 15) == rebuilt.search("retrieval zyxwvut", 15)
+
+
+def test_many_small_updates_are_merged_and_still_rank_as_a_rebuild() -> None:
+    chunks = _generated(600)
+    texts, keys = chunks[1], chunks[2]
+    index = BM25Index.stream(_pages(_subset(chunks, list(range(100))), 50))
+    for step in range(100, 600, 25):  # twenty ingests of 25 papers, each also changing an older paper's text
+        changed = step - 50
+        texts[changed] += " zyxwvut"
+        batch = [changed, *range(step, step + 25)]
+        index = index.updated([keys[i] for i in batch], BM25Index.stream(_pages(_subset(chunks, batch), 50)))
+        assert len(index.segments) <= 10
+    rebuilt = BM25Index.stream(_pages(chunks, 50))
+    assert index.live == rebuilt.live == 600 and len(index.dead) < 600 + 20
+    for query in [*_queries(chunks), "zyxwvut"]:
+        assert index.search(query, 12) == rebuilt.search(query, 12), query
+
+
+def test_the_store_updates_its_saved_index_instead_of_rebuilding(corpus_store: Settings, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    from qa.ingest import ingest
+    from tests.conftest import make_settings
+    from tests.corpusgen import write_blocks
+
+    shutil.copytree(corpus_store.store, tmp_path / "s")
+    settings = make_settings(tmp_path / "s")
+    store = Writer(settings)
+    before = store.lexicon()
+    rebuilt: list[int] = []
+    original = Writer._build_bm25
+
+    def counting(self: Writer) -> BM25Index:
+        rebuilt.append(1)
+        return original(self)
+
+    monkeypatch.setattr(Writer, "_build_bm25", counting)
+    write_blocks(tmp_path / "new.txt", 3, seed=5, first_id=20000)
+    ingest(store, [str(tmp_path / "new.txt")])
+    updated = Writer(settings).lexicon()
+    assert not rebuilt and len(updated.segments) == len(before.segments) + 1
+    assert updated.live == store.chunk_count() == len({i for _, ids in store.chunk_ids_by_paper() for i in ids})
+    fresh = BM25Index.build(*_bundled(settings))
+    for query in ["Thinker-Talker", "model training data", "speech audio latency"]:
+        assert updated.search(query, 10) == fresh.search(query, 10)
+
+
+def _peak_of_build(chunks_count: int, work: Path, segment_rows: int = 1000) -> float:
+    """Peak traced memory (MiB) of a streamed build of `chunks_count` generated chunks, in a new process."""
+    code = f"""
+import sys, tracemalloc
+import numpy as np
+sys.path[:0] = [{str(ROOT)!r}]
+from qa.index.bm25 import BM25Index
+def pages():
+    rng = np.random.default_rng(1)
+    for a in range(0, {chunks_count}, 500):  # Zipf-distributed words: a vocabulary that keeps growing
+        texts = [" ".join(f"w{{z}}" for z in rng.zipf(1.3, 150)) for _ in range(500)]
+        yield ([f"c{{i}}" for i in range(a, a + 500)], texts, [f"k{{i}}" for i in range(a, a + 500)], [0] * 500)
+tracemalloc.start()
+index = BM25Index.stream(pages(), __import__("pathlib").Path({str(work)!r}), segment_rows={segment_rows})
+print(tracemalloc.get_traced_memory()[1] / 2**20, index.live)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert int(out[1]) == chunks_count
+    return float(out[0])
+
+
+def test_the_streamed_build_holds_one_segment_whatever_the_corpus_size(tmp_path: Path) -> None:
+    small = _peak_of_build(2000, tmp_path / "a")
+    large = _peak_of_build(8000, tmp_path / "b")
+    assert large < small * 1.25, (small, large)  # four times the chunks, not more memory
+    whole = _peak_of_build(8000, tmp_path / "c", segment_rows=8000)  # the same chunks as one segment
+    assert whole > small * 2, (small, whole)
