@@ -42,7 +42,9 @@ bench-scale: install
 
 screenshot: install
 	$(BIN)/python -m pytest -q tests/test_ui_browser.py -k arxiv_links
-	cp tests/artifacts/screenshot-chat.png docs/screenshot-chat.png
+	$(BIN)/python -m pytest -q tests/test_ui_browser_daily.py -k "wcag or phone"
+	cp tests/artifacts/screenshot-chat.png tests/artifacts/screenshot-light.png tests/artifacts/screenshot-dark.png \
+		tests/artifacts/screenshot-phone.png docs/
 
 clean:
 	rm -rf $(VENV) .arxiv-qa .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from qa.answer.engine import QA  # noqa: E402
 from qa.answer.extractive import PARAMS, Params  # noqa: E402
-from qa.evaluation.evaluate import includes_all  # noqa: E402
+from qa.evaluation.evaluate import includes_all, open_store  # noqa: E402
 from qa.index.retrieve import Retrieval, parse_filters  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 
@@ -146,11 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(store=args.store or Path(tmp) / "store")
-        engine = QA(settings)
-        if engine.store.is_empty():
-            from qa.ingest import ingest
-
-            ingest(engine.store)
+        engine = QA(settings, open_store(settings))
         items = dev_items(ROOT / "eval")
         bench = Bench(engine, items)
         found, score = calibrate(bench)

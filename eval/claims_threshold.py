@@ -41,6 +41,7 @@ from qa.answer.claims import (  # noqa: E402
     support,
 )
 from qa.answer.engine import QA  # noqa: E402
+from qa.evaluation.evaluate import open_store  # noqa: E402
 from qa.papers import split_sentences  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 
@@ -113,11 +114,8 @@ def main() -> None:
     parser.add_argument("-v", action="store_true", help="print every claim with its score")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        engine = QA(Settings(store=args.store or Path(tmp) / "store"))
-        if engine.store.is_empty():
-            from qa.ingest import ingest
-
-            ingest(engine.store)
+        settings = Settings(store=args.store or Path(tmp) / "store")
+        engine = QA(settings, open_store(settings))
         golds = [json.loads(line) for line in (ROOT / "eval" / "gold.jsonl").read_text().splitlines() if line.strip()]
         totals: dict[str, list[float]] = {kind: [] for kind in KINDS}
         for gold in golds:

@@ -8,8 +8,10 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 import calibrate  # eval/calibrate.py (eval/ is on the test path)
+import pytest
 
 from qa.answer.extractive import PARAMS, Params
+from tests.conftest import MODEL_CACHE
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -66,3 +68,28 @@ class Honest(calibrate.Scorer):
 def test_the_refusal_floor_comes_before_the_objective() -> None:
     found, score = calibrate.calibrate(Honest(), replace(PARAMS, focus_dense=0.55))
     assert found.focus_dense == 0.7 and score == (90, 50, 20)  # 90 < 94, but 17/20 is short of 0.95
+
+
+@pytest.mark.slow
+def test_a_run_without_a_store_fills_a_fresh_one_and_records_what_it_found(monkeypatch: pytest.MonkeyPatch,
+                                                                           tmp_path: Path) -> None:
+    """The whole script from its command line (the search itself replaced by a fixed answer): the fresh
+    store is filled with the bundled corpus through the writer, and the record is written."""
+    seen: dict[str, int] = {}
+
+    class Counted(calibrate.Scorer):
+        def __init__(self, engine: calibrate.QA, items: list[calibrate.Item]) -> None:
+            seen["papers"] = int(engine.store.stats()["papers"])  # type: ignore[call-overload]
+            self.unanswerable = sum(not i.answerable for i in items)
+
+        def score(self, params: Params) -> tuple[int, int, int]:
+            return 0, 0, 0
+
+    monkeypatch.setattr(calibrate, "Bench", Counted)
+    monkeypatch.setattr(calibrate, "calibrate", lambda bench, start=PARAMS: (PARAMS, (7, 5, 1)))
+    monkeypatch.setattr(calibrate, "RECORD", tmp_path / "calibration.json")
+    monkeypatch.setenv("ARXIV_QA_MODEL_CACHE", str(MODEL_CACHE))
+    assert calibrate.main([]) == 0
+    assert seen["papers"] == 27  # the bundled corpus
+    record = json.loads((tmp_path / "calibration.json").read_text())
+    assert record["params"] == asdict(PARAMS) and record["objective"] == 7

@@ -19,7 +19,7 @@ from qa.answer.engine import QA
 from qa.index.overview import overview
 from qa.index.store import Store
 from qa.settings import Settings
-from tests.conftest import CHROMIUM, make_settings
+from tests.conftest import CHROMIUM, ROOT, make_settings
 from tests.test_api import running, store_copy
 from tests.test_ui_browser import TIMING_JS, ask, last_answer
 from ui.web.server import create_app
@@ -51,6 +51,13 @@ def offline(browser: Any) -> Iterator[tuple[Any, list[str]]]:
     context.route("**/*", gate)
     yield context, refused
     context.close()
+
+
+def artifact(name: str) -> Path:
+    """Where a browser test leaves a screenshot (tests/artifacts/, copied to docs/ by `make screenshot`)."""
+    path = ROOT / "tests" / "artifacts" / name
+    path.parent.mkdir(exist_ok=True)
+    return path
 
 
 def open_chat(context: Any, url: str) -> Any:
@@ -211,6 +218,8 @@ def test_wcag_aa_in_light_and_dark(offline: tuple[Any, list[str]], site: tuple[s
     for control in ("details.answer-sources > summary", "details.bibtex > summary"):
         last_answer(page).locator(control).click()
     answered = axe(page)
+    last_answer(page).scroll_into_view_if_needed()
+    page.screenshot(path=str(artifact(f"screenshot-{theme}.png")))  # docs/ shows it (`make screenshot`)
     for result in (first, answered):
         print(f"\n[axe, {theme}] {sum(len(v['nodes']) for v in result['violations'])} violations")
         assert result["violations"] == [], described(result["violations"])
@@ -241,6 +250,7 @@ def test_phone_keeps_the_question_box_on_screen_and_the_sources_reachable(browse
         const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2); return c.contains(hit); }"""
     assert card.evaluate("c => c.getBoundingClientRect().top < innerHeight") and card.evaluate(uncovered)
     assert box.evaluate(on_screen)  # still pinned while reading the sources
+    page.screenshot(path=str(artifact("screenshot-phone.png")))
     page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")  # the end of the page is not under it
     upload = page.get_by_text("Add abstracts").first
     assert upload.evaluate(uncovered) and box.evaluate(on_screen)
