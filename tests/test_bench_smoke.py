@@ -7,7 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import MODEL_CACHE, ROOT
+
+pytestmark = pytest.mark.bench
 
 STAGES = ("parse", "merge", "chunk", "embed", "store")
 

@@ -17,7 +17,7 @@ from qa.ingest.sources import detect_format, read_papers
 from qa.limits import MAX_JSON_DEPTH, JSONTooDeep, Limits, load_json
 from qa.papers import Paper
 from qa.settings import Settings
-from tests.conftest import DATA, count_with_peak_memory, run_cli
+from tests.conftest import DATA, HASH, HASH_ENV, count_with_peak_memory, run_cli
 from tests.corpusgen import write_blocks, write_kaggle
 
 DEEP_LINE = '{"id": "2501.00001", "abstract": "Deep.", "x": ' + "[" * 1000 + "]" * 1000 + "}"  # 2 KB
@@ -56,7 +56,7 @@ def test_deep_json_beside_good_files_through_the_cli(tmp_path: Path) -> None:
     (folder / "deep_first.jsonl").write_text(DEEP_LINE + "\n")
     (folder / "deep_later.jsonl").write_text(f"{_kaggle_line(1)}\n{_kaggle_line(2)}\n{DEEP_LINE}\n")
     store = tmp_path / "s"
-    done = run_cli("ingest", str(folder), store=store)
+    done = run_cli("ingest", str(folder), store=store, env=HASH_ENV)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     errors = [line for line in done.stderr.splitlines() if line.startswith("arxiv-qa:")]
     assert len(errors) == 2 and "deep_first.jsonl" in errors[0] and "deep_later.jsonl: line 3" in errors[1]
@@ -65,7 +65,7 @@ def test_deep_json_beside_good_files_through_the_cli(tmp_path: Path) -> None:
     assert not (store / ".ingest-unfinished").exists()
     batch = tmp_path / "questions.jsonl"
     batch.write_text('{"id": 1, "question": "What is Qwen3?"}\n' + DEEP_LINE.replace('"id"', '"question"') + "\n")
-    asked = run_cli("ask", "--batch", str(batch), "--json", store=store)
+    asked = run_cli("ask", "--batch", str(batch), "--json", store=store, env=HASH_ENV)
     assert asked.returncode == 2 and asked.stdout == "" and "Traceback" not in asked.stderr
     assert asked.stderr.strip() == f"arxiv-qa: {batch}: line 2 is nested deeper than 32 levels"
 
@@ -98,7 +98,7 @@ def test_truncated_kaggle_line_keeps_the_records_before_it_and_says_so(tmp_path:
         f.write(_kaggle_line(99)[:40] + "\n" + _kaggle_line(100) + "\n")  # a line cut short, then one more
     store = tmp_path / "s"
     for _ in range(2):  # the file is not recorded as done: the second run reads it again, and says the same
-        done = run_cli("ingest", str(path), store=store, env={"ARXIV_QA_INGEST_BATCH": "4"})
+        done = run_cli("ingest", str(path), store=store, env={**HASH_ENV, "ARXIV_QA_INGEST_BATCH": "4"})
         assert done.returncode == 2 and "Traceback" not in done.stderr
         errors = [line for line in done.stderr.splitlines() if line.startswith("arxiv-qa:")]
         assert len(errors) == 1 and errors[0].startswith(f"arxiv-qa: skipped the rest of {path}: line 51: not a "
@@ -117,7 +117,7 @@ def test_huge_records_are_skipped_with_one_line_each_and_the_rest_stored(tmp_pat
     lines = [_kaggle_line(1), _kaggle_line(2, huge), _kaggle_line(3, big), _kaggle_line(4)]
     path.write_text("\n".join(lines) + "\n")
     store = tmp_path / "s"
-    done = run_cli("ingest", str(path), store=store, timeout=120)
+    done = run_cli("ingest", str(path), store=store, env=HASH_ENV, timeout=120)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     errors = [line for line in done.stderr.splitlines() if line.startswith("arxiv-qa:")]
     assert errors == [
@@ -127,7 +127,7 @@ def test_huge_records_are_skipped_with_one_line_each_and_the_rest_stored(tmp_pat
         "(ARXIV_QA_MAX_ABSTRACT_CHARS)"]
     assert "2 records stored (2 skipped)" in done.stdout
     assert json.loads(run_cli("stats", "--json", store=store).stdout)["papers"] == 2
-    raised = run_cli("ingest", str(path), store=store, env={"ARXIV_QA_MAX_ABSTRACT_CHARS": "400000"})
+    raised = run_cli("ingest", str(path), store=store, env={**HASH_ENV, "ARXIV_QA_MAX_ABSTRACT_CHARS": "400000"})
     assert raised.returncode == 2 and "3 records stored (1 skipped)" in raised.stdout  # not taken for unchanged
     assert json.loads(run_cli("stats", "--json", store=store).stdout)["papers"] == 3
 
@@ -190,7 +190,7 @@ def test_upserts_are_split_by_the_vector_stores_max_batch(settings: Settings, tm
         monkeypatch.setattr(Collection, name, capped)
     dump = tmp_path / "dump.txt"
     write_blocks(dump, 40)
-    store = Writer(settings.model_copy(update={"ingest_batch": 3000}))
+    store = Writer(settings.model_copy(update={**HASH, "ingest_batch": 3000}))
     report = ingest(store, [str(dump)])
     assert report.records == 40 and report.chunks_embedded > 2 * limit and max(sizes) == limit
     write_blocks(dump, 40, seed=5)  # every abstract changed: the old chunks are read and deleted in pieces too

@@ -18,7 +18,7 @@ from qa.index.writer import Writer
 from qa.ingest import bundled_corpus, ingest
 from qa.ingest.embed import load_tokenizer
 from qa.settings import Settings
-from tests.conftest import make_settings, run_cli
+from tests.conftest import HASH_ENV, make_settings, run_cli
 from tests.corpusgen import abstract, write_blocks
 
 EXPECTED_IDS = sorted(
@@ -132,10 +132,10 @@ def test_bad_file_alone_is_exit_2_with_one_line_and_store_kept(tmp_path: Path, b
     store = tmp_path / "s"
     good = tmp_path / "good.txt"
     write_blocks(good, 2)
-    assert run_cli("ingest", str(good), store=store).returncode == 0
+    assert run_cli("ingest", str(good), store=store, env=HASH_ENV).returncode == 0
     path = tmp_path / bad
     path.write_bytes(BAD_FILES[bad])
-    done = run_cli("ingest", str(path), store=store)
+    done = run_cli("ingest", str(path), store=store, env=HASH_ENV)
     assert done.returncode == 2
     errors = [line for line in done.stderr.splitlines() if line.startswith("arxiv-qa:")]
     assert len(errors) == 1 and str(path) in errors[0]

@@ -26,7 +26,7 @@ from qa.index.lock import LOCK_FILE, WriteLock
 from qa.index.writer import Writer
 from qa.ingest import ingest
 from qa.settings import Settings
-from tests.conftest import MODEL_CACHE, make_settings, run_cli
+from tests.conftest import HASH, MODEL_CACHE, make_settings, run_cli
 from tests.corpusgen import write_blocks
 
 
@@ -96,7 +96,7 @@ def test_a_second_writer_in_the_same_process_waits_then_gives_up_naming_the_hold
                                                                                    tmp_path: Path) -> None:
     dump = tmp_path / "dump.txt"
     write_blocks(dump, 2)
-    store = Writer(settings.model_copy(update={"write_lock_wait": 0.6}))
+    store = Writer(settings.model_copy(update={**HASH, "write_lock_wait": 0.6}))
     holding, done = threading.Event(), threading.Event()
 
     def upload() -> None:  # another writer on the same store: an upload being ingested by `serve`, say
