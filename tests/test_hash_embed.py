@@ -91,6 +91,7 @@ def test_a_real_store_refuses_hash(tmp_path: Path) -> None:
         Store(make_settings(store, embed_model=HASH)).embed_query("anything")
 
 
+@pytest.mark.slow
 def test_the_cli_says_so_in_one_line(hash_store: Path) -> None:
     done = run_cli("ask", "What is Qwen3 Embedding?", store=hash_store)  # the default model
     assert done.returncode == 1, done.stderr

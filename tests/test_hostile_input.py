@@ -49,6 +49,7 @@ def test_deep_json_line_is_a_named_bad_line(tmp_path: Path, where: str) -> None:
     assert "nested deeper than 32 levels" in str(err.value) or "unrecognised layout" in str(err.value)
 
 
+@pytest.mark.slow
 def test_deep_json_beside_good_files_through_the_cli(tmp_path: Path) -> None:
     folder = tmp_path / "in"
     folder.mkdir()
@@ -91,6 +92,7 @@ def test_every_layout_reads_the_same_with_other_line_ends(tmp_path: Path, origin
 
 
 # --- a bad line mid-file: the file is read up to it, and the message says what is stored ---
+@pytest.mark.slow
 def test_truncated_kaggle_line_keeps_the_records_before_it_and_says_so(tmp_path: Path) -> None:
     path = tmp_path / "snapshot.jsonl"
     write_kaggle(path, 50)  # the attack's 2,300 good lines at 256 a batch, scaled down to 4 a batch
@@ -111,6 +113,7 @@ def test_truncated_kaggle_line_keeps_the_records_before_it_and_says_so(tmp_path:
 
 
 # --- records and lines over the size limits ---
+@pytest.mark.slow
 def test_huge_records_are_skipped_with_one_line_each_and_the_rest_stored(tmp_path: Path) -> None:
     path = tmp_path / "snapshot.jsonl"
     huge, big = "Tokens and more tokens. " * 275_000, "Tokens and more tokens. " * 12_500  # 6.6 MB, 300 KB

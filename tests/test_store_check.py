@@ -49,6 +49,7 @@ def store_copy(corpus_store: Settings, tmp_path: Path) -> Path:
     return copy
 
 
+@pytest.mark.slow
 def test_check_finds_deleted_and_stray_vectors_and_repair_mends_them(store_copy: Path) -> None:
     code, health = _check(store_copy)
     assert code == 0 and health["healthy"] and health["chunks"] == health["vectors"] == 57
@@ -141,6 +142,7 @@ def _start_ingest(path: Path, store: Path, wait: str) -> subprocess.Popen[str]:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
+@pytest.mark.slow
 def test_two_ingest_processes_on_one_store_take_turns(tmp_path: Path) -> None:
     first, second = tmp_path / "a.txt", tmp_path / "b.txt"
     write_blocks(first, 150, seed=1, first_id=10000)
