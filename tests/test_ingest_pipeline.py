@@ -54,6 +54,7 @@ def corpus_texts() -> list[str]:
     return texts + [abstract(rng, sentences=rng.randint(3, 30)) for _ in range(150)]
 
 
+@pytest.mark.slow
 def test_chunks_equal_the_plain_splitters_with_one_tokenization_per_abstract() -> None:
     texts = corpus_texts()
     counter = CountingTokenizer()

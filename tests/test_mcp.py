@@ -35,6 +35,8 @@ QWEN3 = "How many languages does Qwen3 support?"
 TOKEN = "mcp-token-planted-5e1d"
 KEY = "sk-mcp-planted-93c7"
 
+pytestmark = pytest.mark.slow  # the tests start `arxiv-qa mcp` processes, or talk to one
+
 
 @pytest.fixture(scope="module")
 def store(corpus_store: Settings, tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -221,7 +223,6 @@ def test_stdio_server_says_nothing_on_stderr(stdio: Client) -> None:
     assert stdio.errlog.read_text() == ""
 
 
-@pytest.mark.slow
 def test_empty_store_is_a_clear_error(tmp_path: Path) -> None:
     empty = tmp_path / "nothing"
     errlog = tmp_path / "stderr.txt"
@@ -237,7 +238,6 @@ def test_empty_store_is_a_clear_error(tmp_path: Path) -> None:
 
 # --- an LLM answer through the local OpenAI-compatible stand-in ---
 
-@pytest.mark.slow
 def test_llm_answer_citing_an_invented_id_loses_it(store: Path, tmp_path: Path) -> None:
     errlog = tmp_path / "stderr.txt"
     env = server_env(store, OPENAI_BASE_URL="", OPENAI_API_KEY=KEY, ARXIV_QA_LLM_MAX_RETRIES="0")
@@ -292,7 +292,6 @@ INIT = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
 
 @pytest.mark.parametrize("authorization",
                          [None, "Bearer wrong-token", f"Basic {TOKEN}", "Bearer", f"Bearer {TOKEN.upper()}"])
-@pytest.mark.slow
 def test_http_refuses_a_missing_or_wrong_token(http_server: HTTPServer, authorization: str | None) -> None:
     headers = {"Accept": "application/json, text/event-stream"}
     if authorization is not None:
@@ -302,7 +301,6 @@ def test_http_refuses_a_missing_or_wrong_token(http_server: HTTPServer, authoriz
     assert reply.json() == {"error": "missing or wrong bearer token (Authorization: Bearer <token>)"}
 
 
-@pytest.mark.slow
 def test_http_with_the_token_answers_through_the_sdk_client(http_server: HTTPServer) -> None:
     @asynccontextmanager
     async def over_http() -> AsyncIterator[ClientSession]:
@@ -320,7 +318,6 @@ def test_http_with_the_token_answers_through_the_sdk_client(http_server: HTTPSer
     assert TOKEN not in http_server.stderr.read_text()
 
 
-@pytest.mark.slow
 def test_http_binds_loopback_only(http_server: HTTPServer) -> None:
     assert http_server.url.startswith("http://127.0.0.1:")
     listening = [c.laddr for c in psutil.Process(http_server.pid).net_connections("tcp")
@@ -329,7 +326,6 @@ def test_http_binds_loopback_only(http_server: HTTPServer) -> None:
     assert f":{listening[0].port}/" in http_server.url
 
 
-@pytest.mark.slow
 def test_http_elsewhere_than_loopback_needs_a_token(tmp_path: Path) -> None:
     done = run_cli("mcp", "--http", "--host", "0.0.0.0", "--port", "0", store=tmp_path / "store", timeout=60)
     assert done.returncode == 2 and "refusing to serve 0.0.0.0 without a token: set ARXIV_QA_API_TOKEN" in done.stderr
