@@ -1,10 +1,11 @@
 # The two commands a newcomer needs: `make serve` and `make test`. Each creates .venv when missing.
+# `make test-fast` is the inner loop while changing code: the tests not marked slow, browser or bench.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: install serve test lint eval bench bench-scale screenshot clean
+.PHONY: install serve test test-fast lint eval bench bench-scale screenshot clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +27,9 @@ test: install lint
 	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq chromium; } \
 		|| echo "make: no chromium and cannot install it (not root?): the browser test will be skipped"
 	$(BIN)/python -m pytest -q
+
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not slow and not browser and not bench"
 
 eval: install
 	$(BIN)/arxiv-qa eval

@@ -17,7 +17,7 @@ on two cores): their embed stage is measured on a sample, and the vectors stored
 
     .venv/bin/python eval/bench.py                              # 1k, 10k, 100k into eval/bench/
     .venv/bin/python eval/bench.py --sizes 1000,10000 --out /tmp/bench
-    .venv/bin/python eval/bench.py --smoke --out /tmp/smoke     # the seconds-long CI version
+    .venv/bin/python eval/bench.py --smoke --out /tmp/smoke     # the short version the tests run
 
 Writes <out>/results.json, <out>/BENCHMARKS.md and PNG plots (latency, memory, throughput, embedding).
 """
@@ -463,7 +463,7 @@ def compare_backend(opts: argparse.Namespace) -> dict[str, Any]:
     store.__dict__["_embedder"] = embedder
     ingest(store)
     retriever = Retriever(store)
-    gold = [g for g in load_gold(Path(opts.gold)) if g.answerable]
+    gold = [g for g in load_gold(Path(opts.gold)) if g.answerable][: opts.gold_max or None]
     scores: dict[str, list[dict[str, float]]] = {m: [] for m in METHODS}
     for item in gold:
         for method in METHODS:
@@ -523,7 +523,8 @@ def main_run(opts: argparse.Namespace) -> dict[str, Any]:
         "settings": {"sizes": opts.sizes, "full_embed_max": opts.full_embed_max, "embed_sample": opts.embed_sample,
                      "queries": opts.queries, "answers": opts.answers, "cold_runs": opts.cold_runs,
                      "compare_abstracts": opts.compare_abstracts, "backends": opts.backends, "seed": opts.seed,
-                     "repeat": opts.repeat, "server_size": opts.server_size, "noise": NOISE, "smoke": opts.smoke,
+                     "repeat": opts.repeat, "gold_max": opts.gold_max, "server_size": opts.server_size,
+                     "noise": NOISE, "smoke": opts.smoke,
                      "ingest_batch": ingest_batch()},
     }
 
@@ -541,7 +542,8 @@ def main_run(opts: argparse.Namespace) -> dict[str, Any]:
         shutil.rmtree(work / f"bundled-{backend}", ignore_errors=True)
         results["embedding"][backend] = run_worker(
             ["--worker-compare", backend, "--texts", str(texts_file), "--store", str(work / f"bundled-{backend}"),
-             "--model-cache", str(model_cache), "--gold", str(opts.gold), "--repeat", str(opts.repeat)],
+             "--model-cache", str(model_cache), "--gold", str(opts.gold), "--gold-max", str(opts.gold_max),
+             "--repeat", str(opts.repeat)],
             work / f"compare-{backend}.json")
     agreement(results["embedding"], work)
 
@@ -772,6 +774,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--repeat", type=int, default=2, help="timed passes over the comparison abstracts (best kept)")
     p.add_argument("--model-cache", help="where exported ONNX models live (default: the ARXIV_QA_MODEL_CACHE setting)")
     p.add_argument("--gold", default=str(HERE / "gold.jsonl"))
+    p.add_argument("--gold-max", type=int, default=0,
+                   help="answerable gold questions scored per backend, the first ones (0: all, the default)")
     p.add_argument("--server-size", type=int, default=100_000,
                    help="papers ingested into a `chroma run` server, precomputed vectors (0: skip; default 100000)")
     p.add_argument("--seed", type=int, default=0)
@@ -786,9 +790,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--chroma-url", help=argparse.SUPPRESS)
     opts = p.parse_args(argv)
     if opts.smoke:
-        opts.sizes = "150,300" if opts.sizes == p.get_default("sizes") else opts.sizes
-        opts.full_embed_max = 150 if opts.full_embed_max == p.get_default("full_embed_max") else opts.full_embed_max
-        opts.embed_sample = min(opts.embed_sample, 60)
+        opts.sizes = "40,80" if opts.sizes == p.get_default("sizes") else opts.sizes
+        opts.full_embed_max = 40 if opts.full_embed_max == p.get_default("full_embed_max") else opts.full_embed_max
+        opts.embed_sample = min(opts.embed_sample, 20)
+        opts.gold_max = opts.gold_max or 30
         opts.queries, opts.answers, opts.cold_runs = min(opts.queries, 20), min(opts.answers, 5), 1
         opts.compare_abstracts, opts.repeat = min(opts.compare_abstracts, 32), 1
         opts.server_size = 0 if opts.server_size == p.get_default("server_size") else opts.server_size

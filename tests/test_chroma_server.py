@@ -23,6 +23,7 @@ def chroma_url(tmp_path: Path) -> Iterator[str]:
         proc.wait(timeout=30)
 
 
+@pytest.mark.slow
 def test_ingest_and_ask_against_a_chroma_server(chroma_url: str, tmp_path: Path) -> None:
     env = {"ARXIV_QA_CHROMA_URL": chroma_url}
     store = tmp_path / "local"

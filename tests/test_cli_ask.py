@@ -19,6 +19,7 @@ def store(corpus_store: Settings, tmp_path_factory: pytest.TempPathFactory) -> P
     return copy
 
 
+@pytest.mark.slow
 def test_ask_prints_answer_and_sources(store: Path) -> None:
     done = run_cli("ask", "How many languages does Qwen3 support?", store=store)
     assert done.returncode == 0, done.stderr
@@ -26,6 +27,7 @@ def test_ask_prints_answer_and_sources(store: Path) -> None:
     assert done.stderr == ""  # no library chatter on a successful answer
 
 
+@pytest.mark.slow
 def test_ask_json_uses_the_data_model_fields(store: Path) -> None:
     done = run_cli("ask", "What is arXiv:2506.01939 about?", "--json", "--k", "3", "--mode", "extractive", store=store)
     answer = json.loads(done.stdout)
@@ -35,6 +37,7 @@ def test_ask_json_uses_the_data_model_fields(store: Path) -> None:
                                            "published", "updated", "versions", "categories", "doi", "journal_ref"}
 
 
+@pytest.mark.slow
 def test_batch_answers_every_line_with_its_id_in_one_process(store: Path, tmp_path: Path) -> None:
     batch = tmp_path / "q.jsonl"
     batch.write_text("\n".join(json.dumps(q) for q in [

@@ -42,6 +42,7 @@ def read_only_store(corpus_store: Settings, tmp_path: Path) -> Iterator[Path]:
         subprocess.run(["umount", "--lazy", str(target)], check=True)
 
 
+@pytest.mark.slow
 def test_read_only_store_answers_and_refuses_to_ingest(read_only_store: Path, tmp_path: Path) -> None:
     before = sorted(p.name for p in read_only_store.rglob("*"))
     answer = json.loads(run_cli("ask", "How many languages does Qwen3 support?", "--json",
@@ -67,6 +68,7 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
         subprocess.run(["umount", "--lazy", str(disk)], check=True)  # this process may hold files
 
 
+@pytest.mark.slow
 def test_disk_full_is_one_line_and_loses_nothing(small_disk: Path, tmp_path: Path) -> None:
     store = small_disk / "s"
     first = tmp_path / "first.txt"
@@ -88,6 +90,7 @@ def test_disk_full_is_one_line_and_loses_nothing(small_disk: Path, tmp_path: Pat
     assert final.stats()["papers"] == 27 and len(ids) == len(set(ids)) == final._catalog.count_chunk_ids()
 
 
+@pytest.mark.slow
 def test_failing_vector_write_rolls_back_and_the_next_run_cleans_up(settings: Settings, tmp_path: Path,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     from chromadb.errors import InternalError
@@ -115,6 +118,7 @@ def test_failing_vector_write_rolls_back_and_the_next_run_cleans_up(settings: Se
     assert fresh.stats()["papers"] == 27 and len(ids) == len(set(ids)) == fresh._catalog.count_chunk_ids()
 
 
+@pytest.mark.slow
 def test_chroma_server_down_mid_session_then_back(tmp_path: Path) -> None:
     port = free_port()
     server = start_chroma(tmp_path / "server", port)

@@ -49,6 +49,7 @@ def one_line_error(response: httpx.Response, status: int) -> str:
     return message
 
 
+@pytest.mark.slow
 def test_llm_endpoint_down(corpus_store: Settings, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     settings = llm_settings(corpus_store, f"http://127.0.0.1:{free_port()}/v1")  # nothing listens there
@@ -66,6 +67,7 @@ def test_llm_endpoint_down(corpus_store: Settings, caplog: pytest.LogCaptureFixt
     assert KEY not in caplog.text
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fault", [Status(500), Delay(5.0)], ids=["http-500", "past-the-timeout"])
 def test_llm_failing_then_recovering(corpus_store: Settings, fault: object) -> None:
     with FakeOpenAI(require_key=KEY) as fake:
@@ -91,6 +93,7 @@ def chroma(tmp_path: Path) -> Iterator[tuple[int, list[subprocess.Popen[bytes]]]
         server.wait(timeout=30)
 
 
+@pytest.mark.slow
 def test_chroma_server_down_while_serving(tmp_path: Path, chroma: tuple[int, list[subprocess.Popen[bytes]]]) -> None:
     port, servers = chroma
     settings = make_settings(tmp_path / "local", chroma_url=f"http://127.0.0.1:{port}")

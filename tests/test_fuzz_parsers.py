@@ -9,6 +9,7 @@ import json
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -18,6 +19,7 @@ from qa.ingest.sources import read_papers
 from qa.limits import MAX_JSON_DEPTH, Limits
 from qa.papers import Paper
 
+pytestmark = pytest.mark.slow  # hundreds of generated inputs per test
 FUZZ = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 WORDS = st.sampled_from("model data arXiv: Abstract: Created: 2025-06-05 <feed> { } \" \\ \n \r\n ü 数据 \x00 "
                         "percent $ \\textbf{ \\times 0.6B arXiv:2506.05176 arXiv:2506.0517612 <entry> </summary> "

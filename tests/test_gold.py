@@ -75,6 +75,7 @@ def test_splits_are_told_apart_by_file_name(check_gold: ModuleType) -> None:
     assert check_gold.jaccard("What is arXiv:2501.01257 about?", "what is arXiv:2501.01257 about") == 1.0
 
 
+@pytest.mark.slow
 def test_a_rewording_that_near_copies_a_test_question_is_reported(check_gold: ModuleType, tmp_path: Path,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """Rewordings are tuned on too, so one that repeats a held-out question would leak it into calibration."""

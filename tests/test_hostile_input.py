@@ -17,7 +17,7 @@ from qa.ingest.sources import detect_format, read_papers
 from qa.limits import MAX_JSON_DEPTH, JSONTooDeep, Limits, load_json
 from qa.papers import Paper
 from qa.settings import Settings
-from tests.conftest import DATA, count_with_peak_memory, run_cli
+from tests.conftest import DATA, HASH, HASH_ENV, count_with_peak_memory, run_cli
 from tests.corpusgen import write_blocks, write_kaggle
 
 DEEP_LINE = '{"id": "2501.00001", "abstract": "Deep.", "x": ' + "[" * 1000 + "]" * 1000 + "}"  # 2 KB
@@ -49,6 +49,7 @@ def test_deep_json_line_is_a_named_bad_line(tmp_path: Path, where: str) -> None:
     assert "nested deeper than 32 levels" in str(err.value) or "unrecognised layout" in str(err.value)
 
 
+@pytest.mark.slow
 def test_deep_json_beside_good_files_through_the_cli(tmp_path: Path) -> None:
     folder = tmp_path / "in"
     folder.mkdir()
@@ -56,7 +57,7 @@ def test_deep_json_beside_good_files_through_the_cli(tmp_path: Path) -> None:
     (folder / "deep_first.jsonl").write_text(DEEP_LINE + "\n")
     (folder / "deep_later.jsonl").write_text(f"{_kaggle_line(1)}\n{_kaggle_line(2)}\n{DEEP_LINE}\n")
     store = tmp_path / "s"
-    done = run_cli("ingest", str(folder), store=store)
+    done = run_cli("ingest", str(folder), store=store, env=HASH_ENV)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     errors = [line for line in done.stderr.splitlines() if line.startswith("arxiv-qa:")]
     assert len(errors) == 2 and "deep_first.jsonl" in errors[0] and "deep_later.jsonl: line 3" in errors[1]
@@ -65,7 +66,7 @@ def test_deep_json_beside_good_files_through_the_cli(tmp_path: Path) -> None:
     assert not (store / ".ingest-unfinished").exists()
     batch = tmp_path / "questions.jsonl"
     batch.write_text('{"id": 1, "question": "What is Qwen3?"}\n' + DEEP_LINE.replace('"id"', '"question"') + "\n")
-    asked = run_cli("ask", "--batch", str(batch), "--json", store=store)
+    asked = run_cli("ask", "--batch", str(batch), "--json", store=store, env=HASH_ENV)
     assert asked.returncode == 2 and asked.stdout == "" and "Traceback" not in asked.stderr
     assert asked.stderr.strip() == f"arxiv-qa: {batch}: line 2 is nested deeper than 32 levels"
 
@@ -91,6 +92,7 @@ def test_every_layout_reads_the_same_with_other_line_ends(tmp_path: Path, origin
 
 
 # --- a bad line mid-file: the file is read up to it, and the message says what is stored ---
+@pytest.mark.slow
 def test_truncated_kaggle_line_keeps_the_records_before_it_and_says_so(tmp_path: Path) -> None:
     path = tmp_path / "snapshot.jsonl"
     write_kaggle(path, 50)  # the attack's 2,300 good lines at 256 a batch, scaled down to 4 a batch
@@ -98,7 +100,7 @@ def test_truncated_kaggle_line_keeps_the_records_before_it_and_says_so(tmp_path:
         f.write(_kaggle_line(99)[:40] + "\n" + _kaggle_line(100) + "\n")  # a line cut short, then one more
     store = tmp_path / "s"
     for _ in range(2):  # the file is not recorded as done: the second run reads it again, and says the same
-        done = run_cli("ingest", str(path), store=store, env={"ARXIV_QA_INGEST_BATCH": "4"})
+        done = run_cli("ingest", str(path), store=store, env={**HASH_ENV, "ARXIV_QA_INGEST_BATCH": "4"})
         assert done.returncode == 2 and "Traceback" not in done.stderr
         errors = [line for line in done.stderr.splitlines() if line.startswith("arxiv-qa:")]
         assert len(errors) == 1 and errors[0].startswith(f"arxiv-qa: skipped the rest of {path}: line 51: not a "
@@ -111,13 +113,14 @@ def test_truncated_kaggle_line_keeps_the_records_before_it_and_says_so(tmp_path:
 
 
 # --- records and lines over the size limits ---
+@pytest.mark.slow
 def test_huge_records_are_skipped_with_one_line_each_and_the_rest_stored(tmp_path: Path) -> None:
     path = tmp_path / "snapshot.jsonl"
     huge, big = "Tokens and more tokens. " * 275_000, "Tokens and more tokens. " * 12_500  # 6.6 MB, 300 KB
     lines = [_kaggle_line(1), _kaggle_line(2, huge), _kaggle_line(3, big), _kaggle_line(4)]
     path.write_text("\n".join(lines) + "\n")
     store = tmp_path / "s"
-    done = run_cli("ingest", str(path), store=store, timeout=120)
+    done = run_cli("ingest", str(path), store=store, env=HASH_ENV, timeout=120)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     errors = [line for line in done.stderr.splitlines() if line.startswith("arxiv-qa:")]
     assert errors == [
@@ -127,7 +130,7 @@ def test_huge_records_are_skipped_with_one_line_each_and_the_rest_stored(tmp_pat
         "(ARXIV_QA_MAX_ABSTRACT_CHARS)"]
     assert "2 records stored (2 skipped)" in done.stdout
     assert json.loads(run_cli("stats", "--json", store=store).stdout)["papers"] == 2
-    raised = run_cli("ingest", str(path), store=store, env={"ARXIV_QA_MAX_ABSTRACT_CHARS": "400000"})
+    raised = run_cli("ingest", str(path), store=store, env={**HASH_ENV, "ARXIV_QA_MAX_ABSTRACT_CHARS": "400000"})
     assert raised.returncode == 2 and "3 records stored (1 skipped)" in raised.stdout  # not taken for unchanged
     assert json.loads(run_cli("stats", "--json", store=store).stdout)["papers"] == 3
 
@@ -190,7 +193,7 @@ def test_upserts_are_split_by_the_vector_stores_max_batch(settings: Settings, tm
         monkeypatch.setattr(Collection, name, capped)
     dump = tmp_path / "dump.txt"
     write_blocks(dump, 40)
-    store = Writer(settings.model_copy(update={"ingest_batch": 3000}))
+    store = Writer(settings.model_copy(update={**HASH, "ingest_batch": 3000}))
     report = ingest(store, [str(dump)])
     assert report.records == 40 and report.chunks_embedded > 2 * limit and max(sizes) == limit
     write_blocks(dump, 40, seed=5)  # every abstract changed: the old chunks are read and deleted in pieces too

@@ -18,7 +18,7 @@ from qa.index.writer import Writer
 from qa.ingest import bundled_corpus, ingest
 from qa.ingest.embed import load_tokenizer
 from qa.settings import Settings
-from tests.conftest import make_settings, run_cli
+from tests.conftest import HASH_ENV, make_settings, run_cli
 from tests.corpusgen import abstract, write_blocks
 
 EXPECTED_IDS = sorted(
@@ -28,6 +28,7 @@ EXPECTED_IDS = sorted(
 )
 
 
+@pytest.mark.slow
 def test_bundled_corpus_figures_through_the_cli(tmp_path: Path) -> None:
     store = tmp_path / "s"
     done = run_cli("ingest", "--store", str(store))
@@ -127,15 +128,16 @@ BAD_FILES = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("bad", sorted(BAD_FILES))
 def test_bad_file_alone_is_exit_2_with_one_line_and_store_kept(tmp_path: Path, bad: str) -> None:
     store = tmp_path / "s"
     good = tmp_path / "good.txt"
     write_blocks(good, 2)
-    assert run_cli("ingest", str(good), store=store).returncode == 0
+    assert run_cli("ingest", str(good), store=store, env=HASH_ENV).returncode == 0
     path = tmp_path / bad
     path.write_bytes(BAD_FILES[bad])
-    done = run_cli("ingest", str(path), store=store)
+    done = run_cli("ingest", str(path), store=store, env=HASH_ENV)
     assert done.returncode == 2
     errors = [line for line in done.stderr.splitlines() if line.startswith("arxiv-qa:")]
     assert len(errors) == 1 and str(path) in errors[0]
@@ -143,6 +145,7 @@ def test_bad_file_alone_is_exit_2_with_one_line_and_store_kept(tmp_path: Path, b
     assert json.loads(run_cli("stats", "--json", store=store).stdout)["papers"] == 2
 
 
+@pytest.mark.slow
 def test_bad_files_mixed_into_a_directory(tmp_path: Path) -> None:
     folder = tmp_path / "dumps"
     folder.mkdir()
@@ -164,6 +167,7 @@ def _papers_in(store: Path) -> int:
         return 0
 
 
+@pytest.mark.slow
 def test_kill_9_mid_ingest_then_resume(tmp_path: Path) -> None:
     dump = tmp_path / "dump.txt"
     write_blocks(dump, 120, seed=7)
@@ -190,6 +194,7 @@ def test_kill_9_mid_ingest_then_resume(tmp_path: Path) -> None:
     assert resumed.stats()["papers"] == 120
 
 
+@pytest.mark.slow
 def test_new_process_reopens_the_store_and_retrieves_the_same_chunks(corpus_store: Settings) -> None:
     question = "What model sizes does the Qwen3 Embedding series offer?"
     store = Writer(corpus_store)

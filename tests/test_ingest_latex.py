@@ -70,6 +70,7 @@ def test_answers_quote_plain_text(corpus_store: Settings) -> None:
     assert "38\u00d7" in simd.answer and "$" not in simd.answer
 
 
+@pytest.mark.slow
 def test_reingesting_a_store_made_before_cleans_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     settings = make_settings(tmp_path / "store")
     with monkeypatch.context() as m:  # a store as the version before made it: raw texts, no text form

@@ -54,6 +54,7 @@ def corpus_texts() -> list[str]:
     return texts + [abstract(rng, sentences=rng.randint(3, 30)) for _ in range(150)]
 
 
+@pytest.mark.slow
 def test_chunks_equal_the_plain_splitters_with_one_tokenization_per_abstract() -> None:
     texts = corpus_texts()
     counter = CountingTokenizer()
@@ -65,6 +66,7 @@ def test_chunks_equal_the_plain_splitters_with_one_tokenization_per_abstract() -
     assert counter.calls == 0  # every count came from the offsets of the one tokenization
 
 
+@pytest.mark.slow
 def test_our_sentences_chunk_abstracts_as_punkt_does() -> None:
     """The chunker cuts at our sentence ends, not NLTK Punkt's (LlamaIndex's default): same chunks here."""
     texts = corpus_texts()
@@ -95,6 +97,7 @@ ODD = st.sampled_from(["model", "3.5x", "e.g.", "Fig. 2", ";", ",", ".", "..", "
                        "arXiv:2506.05176", "é", "U.S.", "Dr.", "—", "...", "\t", "ß", "İ"])
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(ODD, min_size=1, max_size=400).map(" ".join), st.sampled_from([32, 64, 256]))
 def test_odd_texts_chunk_exactly_as_the_plain_splitter(text: str, max_tokens: int) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 import qa
 import qa.answer.engine  # importing the engine module must not shadow the `qa.ask` function
 from qa.settings import Settings
@@ -36,6 +38,7 @@ def test_one_warm_engine_per_settings(corpus_store: Settings) -> None:
     assert qa.get_engine(corpus_store) is not qa.get_engine(corpus_store.model_copy(update={"top_k": 3}))
 
 
+@pytest.mark.slow
 def test_ask_from_a_new_process_reads_the_environment(corpus_store: Settings) -> None:
     code = "import qa; a = qa.ask('What does arXiv:2506.01939 find?'); print(a.citations[0].key)"
     env = {"ARXIV_QA_STORE": str(corpus_store.store), "ARXIV_QA_MODEL_CACHE": str(corpus_store.model_cache),

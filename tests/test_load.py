@@ -6,11 +6,13 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
 from load import run
 
 from qa.settings import Settings
 
 
+@pytest.mark.slow
 def test_fifty_concurrent_requests_all_answered(corpus_store: Settings, tmp_path: Path) -> None:
     shutil.copytree(corpus_store.store, tmp_path / "store")
     report = run(tmp_path / "store", requests=50, clients=50, concurrency=2, gradio=True,

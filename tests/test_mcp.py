@@ -35,6 +35,8 @@ QWEN3 = "How many languages does Qwen3 support?"
 TOKEN = "mcp-token-planted-5e1d"
 KEY = "sk-mcp-planted-93c7"
 
+pytestmark = pytest.mark.slow  # the tests start `arxiv-qa mcp` processes, or talk to one
+
 
 @pytest.fixture(scope="module")
 def store(corpus_store: Settings, tmp_path_factory: pytest.TempPathFactory) -> Path:

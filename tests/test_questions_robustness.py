@@ -62,6 +62,7 @@ SECRET_KEY = "sk-planted-secret-1f2e3d"
 SECRET_SLACK = "xoxb-planted-secret-9a8b"
 
 
+@pytest.mark.slow
 def test_planted_secrets_never_reach_output_or_errors(corpus_store: Settings, tmp_path: Path) -> None:
     store = tmp_path / "store"
     shutil.copytree(corpus_store.store, store)

@@ -72,6 +72,7 @@ def test_empty_store_exit_2(tmp_path: Path) -> None:
     assert code == 2 and "is empty: run `arxiv-qa ingest` first" in output
 
 
+@pytest.mark.slow
 def test_missing_token_from_the_command_line_process() -> None:
     done = run_cli("slack", "--http", env={"SLACK_BOT_TOKEN": BOT}, timeout=120)
     assert done.returncode == 2
@@ -112,6 +113,7 @@ def test_socket_mode_refused_is_a_one_line_error(fake: FakeSlack, corpus_store: 
     assert not any(value in caplog.text for value in PLANTED)  # ...which was never logged
 
 
+@pytest.mark.slow
 def test_socket_mode_is_the_default_and_fails_in_one_line(fake: FakeSlack, corpus_store: Settings,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     """`arxiv-qa slack` with both tokens: bot token checked, then Socket Mode opened with the app token

@@ -155,6 +155,7 @@ def test_malformed_xml_after_good_entries_raises_after_yielding_them(tmp_path: P
         next(papers)
 
 
+@pytest.mark.slow
 def test_memory_stays_flat_on_a_long_feed(tmp_path: Path) -> None:
     path = tmp_path / "long.xml"
     summary = "Alpha models are compared on many tasks and found wanting. " * 15

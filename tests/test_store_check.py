@@ -27,7 +27,7 @@ from qa.index.lock import LOCK_FILE, WriteLock
 from qa.index.writer import Writer
 from qa.ingest import ingest
 from qa.settings import Settings
-from tests.conftest import MODEL_CACHE, make_settings, run_cli
+from tests.conftest import HASH, MODEL_CACHE, make_settings, run_cli
 from tests.corpusgen import write_blocks
 
 
@@ -50,6 +50,7 @@ def store_copy(corpus_store: Settings, tmp_path: Path) -> Path:
     return copy
 
 
+@pytest.mark.slow
 def test_check_finds_deleted_and_stray_vectors_and_repair_mends_them(store_copy: Path) -> None:
     code, health = _check(store_copy)
     assert code == 0 and health["healthy"] and health["chunks"] == health["vectors"] == 57
@@ -97,7 +98,7 @@ def test_a_second_writer_in_the_same_process_waits_then_gives_up_naming_the_hold
                                                                                    tmp_path: Path) -> None:
     dump = tmp_path / "dump.txt"
     write_blocks(dump, 2)
-    store = Writer(settings.model_copy(update={"write_lock_wait": 0.6}))
+    store = Writer(settings.model_copy(update={**HASH, "write_lock_wait": 0.6}))
     holding, done = threading.Event(), threading.Event()
 
     def upload() -> None:  # another writer on the same store: an upload being ingested by `serve`, say
@@ -142,6 +143,7 @@ def _start_ingest(path: Path, store: Path, wait: str) -> subprocess.Popen[str]:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
+@pytest.mark.slow
 def test_two_ingest_processes_on_one_store_take_turns(tmp_path: Path) -> None:
     first, second = tmp_path / "a.txt", tmp_path / "b.txt"
     write_blocks(first, 150, seed=1, first_id=10000)

@@ -34,8 +34,9 @@ LLM_REPLY = "Qwen3 expands multilingual support to 119 languages and dialects [a
 
 if not CHROMIUM.exists() and os.environ.get("CI"):
     raise RuntimeError("CI must run the browser tests, but /usr/bin/chromium is missing (make test installs it)")
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium: `apt-get install chromium` "
-                                "(make test installs it when run as root)")
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium: `apt-get install chromium` "
+                                 "(make test installs it when run as root)")]
 
 # Records, in the page, when Enter is pressed, when the newest answer first shows text, and when it is final.
 TIMING_JS = """() => {

@@ -24,7 +24,7 @@ from tests.test_api import running, store_copy
 from tests.test_ui_browser import TIMING_JS, ask, last_answer
 from ui.web.server import create_app
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium")
+pytestmark = [pytest.mark.browser, pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium")]
 
 
 @pytest.fixture(scope="module")

