@@ -38,6 +38,7 @@ def engine(store: Writer, fake: FakeOpenAI, **kw: object) -> QA:
     return QA(settings, store)
 
 
+@pytest.mark.slow
 def test_auto_mode_uses_the_llm_and_streams(store: Writer, fake: FakeOpenAI) -> None:
     fake.script = [Reply("Qwen3 supports 119 languages and dialects [arXiv:2505.09388].")]
     items = list(engine(store, fake).stream("How many languages does Qwen3 support?"))
@@ -106,6 +107,7 @@ def test_429_past_the_retries_is_a_clear_error(store: Writer, fake: FakeOpenAI) 
         engine(store, fake).ask("How many languages does Qwen3 support?", mode="llm")
 
 
+@pytest.mark.slow
 def test_timeout_is_a_clear_error_and_auto_falls_back(store: Writer, fake: FakeOpenAI) -> None:
     fake.script = [Delay(3.0)] * 2
     with pytest.raises(LLMError, match=r"did not answer within 0\.5 s"):
@@ -209,6 +211,7 @@ def test_non_json_200_to_the_rewrite_keeps_the_heuristic(store: Writer, fake: Fa
     assert answer.mode == "llm" and [c.key for c in answer.citations] == ["arXiv:2506.05176"]
 
 
+@pytest.mark.slow
 def test_long_reply_is_cut_at_the_cap_with_a_warning(store: Writer, fake: FakeOpenAI) -> None:
     flood = "Qwen3 supports 119 languages [arXiv:2505.09388]. " + "and more " * 300_000  # 2.7 MB
     fake.script = [Reply(flood)]

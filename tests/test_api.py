@@ -89,6 +89,7 @@ def test_ask_returns_the_answer_json(url: str) -> None:
                                     "url": "https://arxiv.org/abs/2505.09388"}
 
 
+@pytest.mark.slow
 def test_llm_answer_json_lists_its_unsupported_claims(qa: QA) -> None:
     with FakeOpenAI() as fake:
         fake.default = Reply("Qwen3 expands multilingual support to 119 languages [arXiv:2505.09388]. "
@@ -272,6 +273,7 @@ def test_unexpected_error_is_a_json_500_without_traceback(tmp_path: Path) -> Non
     assert got.status_code == 500 and got.json() == {"error": "internal error; see the server log"}
 
 
+@pytest.mark.slow
 def test_excess_requests_wait_for_a_worker(tmp_path: Path) -> None:
     stub = StubQA(make_settings(tmp_path, concurrency_limit=2), delay=0.3)
     with running(create_api(stub)) as base, ThreadPoolExecutor(6) as pool:  # type: ignore[arg-type]

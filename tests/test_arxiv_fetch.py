@@ -18,6 +18,7 @@ from tests.conftest import make_settings, run_cli
 from tests.fakes.arxiv_server import FakeArxiv
 
 
+@pytest.mark.slow
 def test_fetch_ids_ingests_both_stats_counts_them_and_ask_cites_real_metadata(tmp_path: Path) -> None:
     store = tmp_path / "store"
     dump = tmp_path / "dump.txt"  # the Qwen2.5 abstract as a dump gives it: no ID, no title
@@ -49,6 +50,7 @@ def test_fetch_ids_ingests_both_stats_counts_them_and_ask_cites_real_metadata(tm
     assert qwen25["categories"] == ["cs.CL"]
 
 
+@pytest.mark.slow
 def test_a_label_guessed_from_the_abstract_is_marked(tmp_path: Path) -> None:
     dump = tmp_path / "dump.txt"
     dump.write_text(f"Abstract:{corpus_abstract(QWEN25_KEY)}\n")
@@ -122,12 +124,14 @@ def test_interrupted_fetch_embeds_nothing_twice(fast: Settings) -> None:
     (("--category", "cs.CL", "--since", "2025-13-01"), "--since: '2025-13-01' is not a date"),
     (("--ids", "2505.09388", "--since", "2025-01-01"), "--since needs --query or --category"),
 ])
+@pytest.mark.slow
 def test_bad_input_is_one_line_exit_2(tmp_path: Path, args: tuple[str, ...], message: str) -> None:
     done = run_cli("fetch", *args, store=tmp_path / "store", env={"ARXIV_QA_ARXIV_API_URL": "http://127.0.0.1:9/"})
     assert done.returncode == 2 and done.stderr.startswith(f"arxiv-qa: {message}"), done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_unreachable_api_is_one_line_exit_1(tmp_path: Path) -> None:
     env = {"ARXIV_QA_ARXIV_API_URL": "http://127.0.0.1:9/query", "ARXIV_QA_ARXIV_DELAY": "0",
            "ARXIV_QA_ARXIV_RETRIES": "0"}

@@ -27,6 +27,7 @@ def oai_settings(store: Path, url: str) -> Settings:
     return make_settings(store, arxiv_delay=0, oai_url=url)
 
 
+@pytest.mark.slow
 def test_harvest_follows_tokens_and_the_second_harvest_fetches_nothing_new(tmp_path: Path) -> None:
     with FakeOAI(papers(), page_size=2) as oai:
         settings = oai_settings(tmp_path / "store", oai.url)
@@ -59,6 +60,7 @@ def _snapshot(store: Path) -> tuple[list[str], dict[str, int | list[str] | dict[
     return rows, Writer(settings).stats()
 
 
+@pytest.mark.slow
 def test_killed_in_the_middle_and_rerun_equals_an_uninterrupted_harvest(tmp_path: Path) -> None:
     with FakeOAI(papers(), page_size=1) as oai:
         whole = tmp_path / "whole"
@@ -108,6 +110,7 @@ def test_an_oai_page_is_an_input_format_too(tmp_path: Path) -> None:
     (("--from", "2025-02-30"), "--from: '2025-02-30' is not a date (YYYY-MM-DD)"),
     (("--from", "2025-06-01", "--until", "2025-01-01"), "--from is after --until"),
 ])
+@pytest.mark.slow
 def test_bad_input_is_one_line_exit_2(tmp_path: Path, args: tuple[str, ...], message: str) -> None:
     done = run_cli("harvest", *args, store=tmp_path / "store", env={"ARXIV_QA_OAI_URL": "http://127.0.0.1:9/"})
     assert done.returncode == 2 and done.stderr.strip() == f"arxiv-qa: {message}", done.stderr

@@ -45,6 +45,7 @@ def keys_found(settings: Settings, query: str, filters: Filters | None = None) -
     return {p.chunk.doc_key for p in Retriever(Writer(settings)).retrieve(query, 10, filters).passages}
 
 
+@pytest.mark.slow
 def test_category_and_author_filters_narrow_retrieval_itself(fetched: Settings) -> None:
     assert keys_found(fetched, "random walks and Qwen models") >= {"arXiv:2501.00001", "arXiv:2505.09388"}
     assert keys_found(fetched, "Qwen models", Filters(categories=("math.PR",))) == {"arXiv:2501.00001"}
@@ -68,6 +69,7 @@ def test_filters_read_from_the_question(fetched: Settings) -> None:
     assert nothing.refused and nothing.answer == "No papers by Nobody Known in the store."
 
 
+@pytest.mark.slow
 def test_ask_cli_category_and_author(fetched: Settings) -> None:
     done = run_cli("ask", "What do they find about speaking styles or graphs?", "--json", "--category", "math",
                    "--author", "Collins", store=fetched.store)
@@ -112,6 +114,7 @@ def test_mcp_ask_and_search_take_category_and_author(fetched: Settings) -> None:
     assert {p["key"] for p in answer["passages"]} == {"arXiv:2501.00001"}  # type: ignore[index]
 
 
+@pytest.mark.slow
 def test_similar_papers_cli_and_library(fetched: Settings) -> None:
     near = similar_papers(Writer(fetched), "arXiv:2505.09388", k=4)
     assert len(near) == 4 and near[0].key in {"arXiv:2412.15115", "arXiv:2506.05176"}

@@ -104,6 +104,7 @@ def test_streamed_index_ranks_as_bm25s_on_the_bundled_corpus(corpus_store: Setti
     _check_corpus(_bundled(corpus_store), tmp_path, segment_rows=20)
 
 
+@pytest.mark.slow
 def test_streamed_index_ranks_as_bm25s_on_a_generated_corpus(tmp_path: Path) -> None:
     _check_corpus(_generated(3000), tmp_path, segment_rows=700, k=20)
 
@@ -112,6 +113,7 @@ def _subset(chunks: Chunks, keep: list[int]) -> Chunks:
     return tuple([part[i] for i in keep] for part in chunks)  # type: ignore[return-value]
 
 
+@pytest.mark.slow
 def test_an_updated_index_equals_a_rebuilt_one(tmp_path: Path) -> None:
     """Papers removed, changed and added in place rank as an index built from scratch over the result."""
     chunks = _generated(2000)
@@ -214,6 +216,7 @@ print(tracemalloc.get_traced_memory()[1] / 2**20, index.live)
     return float(out[0])
 
 
+@pytest.mark.slow
 def test_the_streamed_build_holds_one_segment_whatever_the_corpus_size(tmp_path: Path) -> None:
     small = _peak_of_build(2000, tmp_path / "a")
     large = _peak_of_build(8000, tmp_path / "b")

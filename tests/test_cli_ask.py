@@ -61,12 +61,14 @@ def test_batch_answers_every_line_with_its_id_in_one_process(store: Path, tmp_pa
         (["ask", "Q?", "--k", "0"], "--k"),
     ],
 )
+@pytest.mark.slow
 def test_bad_input_is_one_line_and_exit_2(store: Path, args: list[str], message: str) -> None:
     done = run_cli(*args, store=store)
     assert done.returncode == 2
     assert message in done.stderr and "Traceback" not in done.stderr
 
 
+@pytest.mark.slow
 def test_bad_batch_line_is_named(store: Path, tmp_path: Path) -> None:
     batch = tmp_path / "bad.jsonl"
     batch.write_text('{"id": 1, "question": "ok?"}\nnot json\n')
@@ -74,6 +76,7 @@ def test_bad_batch_line_is_named(store: Path, tmp_path: Path) -> None:
     assert done.returncode == 2 and "line 2 is not JSON" in done.stderr
 
 
+@pytest.mark.slow
 def test_empty_store_says_to_ingest(tmp_path: Path) -> None:
     done = run_cli("ask", "What is Qwen3?", store=tmp_path / "nothing")
     assert done.returncode == 2 and "arxiv-qa ingest" in done.stderr

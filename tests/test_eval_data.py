@@ -40,6 +40,7 @@ def test_paraphrases_are_valid(check_gold: ModuleType) -> None:
     assert [r["id"] for r in _read(check_gold.DEFAULT_PARAPHRASES)] == gold_ids
 
 
+@pytest.mark.slow
 def test_main_summarises_both_files(check_gold: ModuleType, monkeypatch: pytest.MonkeyPatch,
                                     capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setattr(sys, "argv", ["check_gold.py"])

@@ -315,6 +315,7 @@ def test_synthetic_misses(tmp_path: Path) -> None:
     assert [m.kind for m in question_misses(answered, ["extractive"])] == ["wrong_refusal"]
 
 
+@pytest.mark.slow
 def test_write_report(tmp_path: Path) -> None:
     report = synthetic_report(tmp_path)
     written = write_report(report, tmp_path / "out" / "nested")
@@ -384,6 +385,7 @@ def test_turn_and_paraphrase_misses(tmp_path: Path) -> None:
     assert figures["categories"]["fact"] == {"questions": 1, "hybrid_hit@5": 1.0, "right": {"extractive": 1.0}}
 
 
+@pytest.mark.slow
 def test_write_report_of_two_splits(tmp_path: Path) -> None:
     dev, test = synthetic_turns(tmp_path), synthetic_report(tmp_path)
     test.split = "test"

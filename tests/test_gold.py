@@ -17,6 +17,7 @@ def test_gold_file_is_valid(check_gold: ModuleType) -> None:
     assert len(rows) >= check_gold.MIN_TOTAL
 
 
+@pytest.mark.slow
 def test_main_exits_zero(check_gold: ModuleType, monkeypatch: pytest.MonkeyPatch,
                          capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setattr(sys, "argv", ["check_gold.py"])

@@ -171,6 +171,7 @@ def test_abstract_over_many_lines_is_capped_while_read(tmp_path: Path) -> None:
     assert peak < 8_000_000
 
 
+@pytest.mark.slow
 def test_upserts_are_split_by_the_vector_stores_max_batch(settings: Settings, tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     """A batch holding more chunks than Chroma takes in one call (5,461 on this machine; lowered to 20

@@ -57,6 +57,7 @@ def test_doc_keys_are_those_of_the_original_texts(corpus_store: Settings) -> Non
     assert marge.doc_key == "doc:8c88a21d7fdb" and marge.abstract_raw and r"\textbf{Ma}th" in marge.abstract_raw
 
 
+@pytest.mark.slow
 def test_answers_quote_plain_text(corpus_store: Settings) -> None:
     questions = ["What speedups does the SIMD permutation toolkit achieve?", "What does MARGE stand for?",
                  "How much less memory does ParScale need than parameter scaling?",

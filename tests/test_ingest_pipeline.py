@@ -173,6 +173,7 @@ def test_a_store_written_with_chroma_documents_still_reads(settings: Settings, t
         assert hits and all(h.chunk.text == texts[h.chunk.chunk_id] for h in hits)
 
 
+@pytest.mark.slow
 def test_the_model_gets_each_batch_as_soon_as_it_is_chunked(settings: Settings, tmp_path: Path,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "dump.txt"

@@ -60,6 +60,7 @@ LATEX_BITS = st.sampled_from(r"\textbf{ \href{ \url{ } { $ $$ \( \) \[ \] \times
                              r"\end{x} \"o \' \verb|x| _ ^ & # \frac{1}{2} \sqrt[3]{ [ ] x 5 \x00 ü".split(" "))
 
 
+@pytest.mark.slow
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.one_of(LATEX_BITS, st.text(max_size=5)), max_size=80).map("".join))
 def test_hostile_input_never_raises(text: str) -> None:

@@ -102,6 +102,7 @@ def test_connect_reports_a_rejected_token_without_it(caplog: pytest.LogCaptureFi
     assert BOT not in caplog.text
 
 
+@pytest.mark.slow
 def test_socket_mode_refused_is_a_one_line_error(fake: FakeSlack, corpus_store: Settings,
                                                  caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)

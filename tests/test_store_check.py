@@ -89,11 +89,13 @@ def test_check_finds_a_bm25_index_that_disagrees(store_copy: Path) -> None:
     assert repaired.healthy and repaired.bm25 == "57 chunks, as the catalog"
 
 
+@pytest.mark.slow
 def test_check_of_no_store_is_bad_input(tmp_path: Path) -> None:
     done = run_cli("check", store=tmp_path / "nothing")
     assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1 and "no store" in done.stderr
 
 
+@pytest.mark.slow
 def test_a_second_writer_in_the_same_process_waits_then_gives_up_naming_the_holder(settings: Settings,
                                                                                    tmp_path: Path) -> None:
     dump = tmp_path / "dump.txt"

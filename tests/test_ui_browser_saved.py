@@ -30,7 +30,7 @@ from ui.web.app import ChatApp, Conversation, Turn
 from ui.web.saved import SAVED_FILE
 from ui.web.server import create_app
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium")
+pytestmark = [pytest.mark.browser, pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium")]
 
 
 def free_port() -> int:

@@ -320,6 +320,7 @@ def server_paths(tmp_path: Path, folder: Path) -> list[str]:
             "server-notes.txt", str(planted), str(link), f"file://{notes}"]
 
 
+@pytest.mark.slow
 def test_upload_handler_refuses_server_files(upload_server: tuple[str, QA, Path], tmp_path: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     url, qa, folder = upload_server
@@ -402,6 +403,7 @@ def test_login_backoff_memory_is_bounded() -> None:
     assert len(backoff._clients) <= 100
 
 
+@pytest.mark.slow
 def test_login_form_backs_off_after_failures(corpus_store: Settings) -> None:
     clock = Clock()
     settings = corpus_store.model_copy(update={"auth": SecretStr("team:pw")})
