@@ -9,8 +9,6 @@ from __future__ import annotations
 import shutil
 import socket
 import sqlite3
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,13 +16,12 @@ from typing import Any
 
 import gradio as gr
 import pytest
-import uvicorn
 
 from qa.answer.engine import QA
 from qa.index.store import Store
 from qa.settings import Settings
 from tests.conftest import CHROMIUM, make_settings
-from tests.test_api import store_copy
+from tests.test_api import running, store_copy
 from tests.test_ui_browser import ask, last_answer
 from ui.web.app import ChatApp, Conversation, Turn
 from ui.web.saved import SAVED_FILE
@@ -42,19 +39,8 @@ def free_port() -> int:
 @contextmanager
 def serving(settings: Settings, port: int) -> Iterator[str]:
     """A fresh app (a new QA over the store) on a fixed port: the browser's storage belongs to the port."""
-    server = uvicorn.Server(uvicorn.Config(create_app(QA(settings, Store(settings))), host="127.0.0.1", port=port,
-                                           log_level="warning", timeout_graceful_shutdown=2))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(15)
+    with running(create_app(QA(settings, Store(settings))), port) as url:
+        yield url
 
 
 def opened(page: Any, url: str, questions: int = 0) -> Any:

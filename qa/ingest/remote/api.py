@@ -16,14 +16,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
-from xml.etree.ElementTree import Element, ParseError
 
-from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import fromstring
-
-from qa.errors import BadInput, RemoteError
+from qa.errors import BadInput
 from qa.ingest.pipeline import Ingester, Target
-from qa.ingest.remote.http import PoliteClient
+from qa.ingest.remote.http import PoliteClient, xml_root
 from qa.ingest.remote.pages import RemoteReport, content_name, ingest_page, keep_page
 from qa.ingest.sources.atom import ATOM
 from qa.papers import ARXIV_ID_RE
@@ -101,12 +97,7 @@ class Page:
 
 def read_page(body: bytes, url: str) -> Page:
     """The entry count and total of an API answer; `RemoteError` for malformed XML, `BadInput` for the API's error."""
-    try:
-        root: Element = fromstring(body)
-    except (ParseError, DefusedXmlException) as e:
-        raise RemoteError(f"{url}: the arXiv API answered malformed XML ({str(e)[:120]})") from None
-    if root.tag != f"{ATOM}feed":
-        raise RemoteError(f"{url}: the arXiv API answered <{root.tag}>, not an Atom feed")
+    root = xml_root(body, url, "the arXiv API", f"{ATOM}feed", "an Atom feed")
     entries = root.findall(f"{ATOM}entry")
     for entry in entries:
         if (entry.findtext(f"{ATOM}id") or "").startswith(_API_ERROR_ID):

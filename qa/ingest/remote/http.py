@@ -12,8 +12,11 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from xml.etree.ElementTree import Element, ParseError
 
 import httpx
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring
 
 from qa.errors import RemoteError
 from qa.settings import Settings
@@ -22,6 +25,18 @@ log = logging.getLogger(__name__)
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 MAX_WAIT = 600.0  # the longest Retry-After honoured, in seconds; a server asking more is given up on
 USER_AGENT = "arxiv-qa (https://pypi.org/project/arxiv-qa/)"
+
+
+def xml_root(body: bytes, url: str, service: str, tag: str, name: str) -> Element:
+    """The root element of a remote answer, which must be `tag`; `RemoteError` naming the `service` when the
+    body is malformed XML (or XML that entities or DTDs would make hostile) or another document (not `name`)."""
+    try:
+        root: Element = fromstring(body)
+    except (ParseError, DefusedXmlException) as e:
+        raise RemoteError(f"{url}: {service} answered malformed XML ({str(e)[:120]})") from None
+    if root.tag != tag:
+        raise RemoteError(f"{url}: {service} answered <{root.tag}>, not {name}")
+    return root
 
 
 def retry_after(value: str | None) -> float | None:

@@ -19,14 +19,10 @@ import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import date
-from xml.etree.ElementTree import Element, ParseError
-
-from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import fromstring
 
 from qa.errors import BadInput, RemoteError
 from qa.ingest.pipeline import Ingester, Target
-from qa.ingest.remote.http import PoliteClient
+from qa.ingest.remote.http import PoliteClient, xml_root
 from qa.ingest.remote.pages import RemoteReport, ingest_page, keep_page
 from qa.ingest.sources.oai import OAI
 
@@ -69,12 +65,7 @@ def load_state(store: Target, set_spec: str, prefix: str) -> HarvestState:
 def read_answer(body: bytes, url: str) -> Answer:
     """What an OAI-PMH answer says; `RemoteError` for malformed XML, `BadInput` for an OAI-PMH error
     (but ``noRecordsMatch``, an empty harvest, and ``badResumptionToken``, reported as a token of "")."""
-    try:
-        root: Element = fromstring(body)
-    except (ParseError, DefusedXmlException) as e:
-        raise RemoteError(f"{url}: the OAI-PMH endpoint answered malformed XML ({str(e)[:120]})") from None
-    if root.tag != f"{OAI}OAI-PMH":
-        raise RemoteError(f"{url}: the OAI-PMH endpoint answered <{root.tag}>, not OAI-PMH")
+    root = xml_root(body, url, "the OAI-PMH endpoint", f"{OAI}OAI-PMH", "OAI-PMH")
     day = (root.findtext(f"{OAI}responseDate") or "").strip()[:10]
     error = root.find(f"{OAI}error")
     if error is not None:
