@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from qa.papers import namelike
+from qa.papers import NAMELIKE_RE, namelike
 
 
 def mentions(text: str, name: str) -> bool:
@@ -65,13 +65,11 @@ def family(word: str, papers: Mapping[str, str], labels: Mapping[str, str | None
     out = []
     for key, text in papers.items():
         label = labels.get(key) or ""
-        names = [label, *_NAME_RE.findall(text[:400])]
+        names = [label, *(n for n in NAMELIKE_RE.findall(text[:400]) if n[0].isupper())]
         if any((n.lower().startswith(low) and namelike(n)) or n.lower() == low for n in names if n):
             out.append(key)
     return out
 
-
-_NAME_RE = re.compile(r"\b[A-Z][A-Za-z0-9]*(?:[.\-][A-Za-z0-9]+)*\b")
 
 
 def expansion(acronym: str, text: str) -> str | None:
