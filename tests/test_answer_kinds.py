@@ -147,3 +147,48 @@ def test_doctests(module: str) -> None:
 
     failed, tried = doctest.testmod(importlib.import_module(module), verbose=False)
     assert tried > 0 and failed == 0
+
+
+@pytest.mark.parametrize(("question", "kind"), [
+    ("List the May 2025 preprints.", Kind.LIST),
+    ("Show the submissions of June 2025.", Kind.LIST),
+])
+def test_a_month_list_in_other_words_is_a_list(question: str, kind: Kind) -> None:
+    assert parse(question).kind is kind
+
+
+@pytest.mark.parametrize(("question", "asks_unstated"), [
+    ("On which processor did the permutation toolkit run its benchmarks?", True),
+    ("What CPU were the experiments timed on?", True),
+    ("Can permutations be sped up with vector CPU instructions?", False),  # CPU as context, not asked for
+])
+def test_hardware_is_asked_only_when_asked(question: str, asks_unstated: bool) -> None:
+    assert bool(parse(question).unstated) is asks_unstated
+
+
+def test_a_figure_must_count_the_thing_asked_for() -> None:
+    from qa.answer.extractive import states_figure_of
+
+    assert states_figure_of("We release models with 32 experts in each layer.", ["expert"])
+    assert not states_figure_of("Sizes range from 0.5 to 72 billion parameters across dense models and, "
+                                "for the first time in this family of releases, sparse experts.", ["expert"])
+    assert states_figure_of("It reaches 83% accuracy.", ["accuraci"])
+    assert states_figure_of("The gain is 12 points.", [])  # nothing named: any figure
+    assert not states_figure_of("Qwen2.5 improves over Qwen2.", [])  # versions in names are not figures
+
+
+@pytest.mark.parametrize("question", ["Spell out the MTR of MTR-Bench.", "What is MTR in MTR-Bench short for?"])
+def test_an_acronym_spelled_out_away_from_it(qa: QA, question: str) -> None:
+    """MTR-Bench's abstract gives "Multi-Turn Reasoning" later in the sentence, not beside the acronym."""
+    answer = qa.ask(question)
+    assert answer.answer.startswith("MTR stands for Multi-Turn Reasoning") and cited(answer) == ["doc:9faae8293108"]
+
+
+def test_a_month_list_in_other_words_lists_the_month(qa: QA) -> None:
+    answer = qa.ask("Show me the September 2024 preprints.")
+    assert {"arXiv:2409.12186", "arXiv:2409.12191"} <= set(cited(answer))
+
+
+def test_a_processor_question_is_refused(qa: QA) -> None:
+    answer = qa.ask("On which processor did the SIMD permutation toolkit run its benchmarks?")
+    assert answer.refused and not answer.citations

@@ -36,6 +36,29 @@ _COUNT_WORDS_RE = re.compile(r"\b(?:two|three|four|five|six|seven|eight|nine|ten
 def has_number(sentence: str) -> bool:
     """Does the sentence state a figure (not just a version in a name)?"""
     return NUMBER_RE.search(_VERSION_RE.sub(" ", sentence)) is not None or bool(_COUNT_WORDS_RE.search(sentence))
+
+
+FIGURE_WINDOW = 8  # words between a figure and the thing it counts ("over 5.5 trillion tokens")
+_COUNTING_RE = re.compile(r"two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|hundreds?|thousands?",
+                          re.IGNORECASE)
+_WORD_RE = re.compile(r"[\w.\-\u00d7%]+")
+
+
+def states_figure_of(sentence: str, focus: list[str]) -> bool:
+    """Does the sentence state a figure, and one of the asked-for thing when it names that thing?
+
+    "How many experts?" is not answered by "0.5 to 72 billion parameters, ... a Mixture-of-Experts model":
+    the figure counts something else, far from "experts".
+    """
+    if not has_number(sentence):
+        return False
+    words = _WORD_RE.findall(_VERSION_RE.sub(" ", sentence))
+    at = [i for i, w in enumerate(words) if focus and set(words_of(w)) & set(focus)]
+    if not at:
+        return True  # the thing asked for is worded otherwise here: its meaning was checked
+    figures = [i for i, w in enumerate(words) if re.search(r"\d", w) or _COUNTING_RE.fullmatch(w)]
+    return any(abs(i - j) <= FIGURE_WINDOW for i in at for j in figures)
+
 MULTI_RE = re.compile(r"\b(and|or|vs\.?|versus|compared?|comparison|both|between|each|to)\b", re.IGNORECASE)
 ENUMERATION_RE = re.compile(r"\(\s*(?:1|i|a)\s*\)|\b(?:first|firstly)\b.*\b(?:second|then)\b|:\s*\w[^.]*,[^.]*\band\b",
                             re.IGNORECASE)
@@ -352,7 +375,7 @@ def _answer_sentences(q: Question, pool: list[Scored], owned: dict[str, list[str
     none when a subject has no sentence that answers (a refusal)."""
     owners = {k for keys in owned.values() for k in keys}
     answering = [s for s in pool if supported(s, params, s.key in owners) and has_focus(q, s, params)
-                 and (q.kind is not Kind.NUMBER or has_number(s.text))]
+                 and (q.kind is not Kind.NUMBER or states_figure_of(s.text, q.focus))]
     if not answering or any(not any(s.key in keys or mentions(s.text, name) for s in answering)
                             for name, keys in owned.items()):
         return []

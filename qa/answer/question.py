@@ -47,7 +47,7 @@ QUESTION_WORDS = set(tokenize([
     "offer offers offered provide provides exist exists existing whole overall generally typically "
     "exactly precisely approximately roughly around about regarding concerning change changed changes differ "
     "differs difference differences compare compared comparison versus vs evolve evolved switch switching turning "
-    "moving"
+    "moving submission submissions preprint preprints"
 ])[0])
 # Words naming a kind of attribute, not the attribute itself ("what sizes", "which two losses").
 GENERIC_TERMS = set(tokenize([
@@ -80,7 +80,8 @@ UNSTATED: list[tuple[str, str]] = [
     (r"(?:learning[\s-]rate |lr )?schedul(?:e|es|er|ing)", r"schedul"),
     (r"hyper[\s-]?parameters?", r"hyper[\s-]?parameter"),
     (r"random seeds?|seeds?", r"\bseed"),
-    (r"gpus?|tpus?|hardware|accelerators?|a100s?|h100s?|chips?", r"\bgpu|\btpu|hardware|accelerator|a100|h100|h800"),
+    (r"gpus?|tpus?|(?:which|what)\s+(?:\w+\s+)?(?:cpus?|processors?)|hardware|accelerators?|a100s?|h100s?|chips?",
+     r"\bgpu|\btpu|\bcpu|processor|hardware|accelerator|a100|h100|h800|intel|\bamd\b|\barm\b|xeon|epyc|avx|neon"),
     (r"compute budget|flops budget|gpu[\s-]hours", r"budget|gpu[\s-]hours|flop"),
     (r"training time|wall[\s-]?clock|how long did (?:it|they|the \w+) (?:take|train)|how long (?:was|were) \w+ trained"
      r"|(?:hours|days|weeks) (?:of|did|does|to) train\w*|took to train", r"\bhours?\b|\bdays?\b|\bweeks?\b"),
@@ -114,12 +115,12 @@ _NUMBER_RE = re.compile(
 )
 _EXPANSION_RE = re.compile(
     r"\b(?:stand|stands)\s+for\b|\bshort\s+for\b|\babbreviat\w*|\bacronym\b|\bfull\s+(?:name|form)\b"
-    r"|\bexpan(?:d|sion)\b|\bspelled?\s+out\b",
+    r"|\bexpan(?:d|sion)\b|\bspell(?:s|ed)?\s+(?:\w+\s+)?out\b",
     re.IGNORECASE,
 )
 _LIST_RE = re.compile(
     r"^\s*(?:which|what|list|name|identify|show|give|find|enumerate)\b.{0,60}?\b(?:papers|works|studies|articles|"
-    r"abstracts|reports|publications)\b"
+    r"abstracts|reports|publications|submissions|preprints)\b"
     r"|\b(?:which|what) (?:paper|work|study|article|report)s?\b.{0,30}\b(?:corpus|collection)\b"
     r"|^\s*(?:which|what|list|name)\s+(?:\w+\s+)?(?:benchmarks|datasets)\b",
     re.IGNORECASE,

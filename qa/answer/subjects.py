@@ -81,6 +81,8 @@ def expansion(acronym: str, text: str) -> str | None:
     'Reinforcement Learning with Verifiable Rewards'
     >>> expansion("MARGE", "we propose MARGE: Improving Math Reasoning with Guided Exploration, a method")
     'Math Reasoning with Guided Exploration'
+    >>> expansion("MTR", "we present MTR-Bench for LLMs' Multi-Turn Reasoning evaluation.")
+    'Multi-Turn Reasoning'
     """
     for m in re.finditer(rf"\(\s*{re.escape(acronym)}s?\s*\)", text):
         words = re.findall(r"[\w\-]+", text[max(0, m.start() - 200):m.start()])
@@ -93,6 +95,13 @@ def expansion(acronym: str, text: str) -> str | None:
             for end in range(start + 1, len(words) + 1):
                 if _spells(acronym, words[start:end]):
                     return " ".join(words[start:end])
+    if re.search(rf"(?<![\w\-]){re.escape(acronym)}", text):  # "MTR-Bench for LLMs' Multi-Turn Reasoning evaluation"
+        for m in re.finditer(r"(?<![\w\-])[A-Z][\w\-]*", text):
+            words = re.findall(r"[\w\-]+", text[m.start():m.start() + 200])[:8]
+            capitalised = [w for w in words if w[0].isupper() or w.lower() in _SMALL]
+            for end in range(len(capitalised), 1, -1):
+                if words[:end] == capitalised[:end] and _spells(acronym, words[:end]) and words[0] != acronym:
+                    return " ".join(words[:end])
     return None
 
 
