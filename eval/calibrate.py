@@ -11,7 +11,9 @@ gets the most dev questions right:
 
 (an unrelated answer with a real citation is the worst failure, so a refusal counts double), among the
 settings that refuse at least REFUSAL_FLOOR of the unanswerable dev questions (the product's target for
-honest refusals) when any does; a setting short of it only ever wins over one further short. Ties keep
+honest refusals) when any does: such a setting beats every one short of the floor, and among those short
+of it the score decides (ranking them by refusals alone would give up any number of right answers for
+one more refusal, which the doubled weight already prices). Ties keep
 the current value, so a rerun reproduces the constants in the code; `--check` exits 1 when they differ.
 Each run writes what it found to eval/calibration.json (tests/test_calibrate.py checks the code uses it).
 
@@ -111,10 +113,9 @@ class Bench(Scorer):
 def calibrate(bench: Scorer, start: Params = PARAMS, passes: int = 3) -> tuple[Params, tuple[int, int, int]]:
     """Coordinate ascent over `GRID` from `start` (by refusal floor met, then objective); ties keep the current
     value."""
-    def rank(score: tuple[int, int, int]) -> tuple[float, int]:
-        """How near the refusal floor (1.0: met), then the objective."""
-        floor = REFUSAL_FLOOR * bench.unanswerable
-        return (min(score[2] / floor, 1.0) if floor else 1.0), score[0]
+    def rank(score: tuple[int, int, int]) -> tuple[bool, int]:
+        """Whether the refusal floor is met, then the objective."""
+        return score[2] >= REFUSAL_FLOOR * bench.unanswerable, score[0]
 
     best, best_score = start, bench.score(start)
     for _ in range(passes):

@@ -70,6 +70,22 @@ def test_the_refusal_floor_comes_before_the_objective() -> None:
     assert found.focus_dense == 0.7 and score == (90, 50, 20)  # 90 < 94, but 17/20 is short of 0.95
 
 
+class Short(calibrate.Scorer):
+    """No setting reaches the floor (19 of 20): one more refusal would cost ten right answers."""
+
+    unanswerable = 20
+
+    def score(self, params: Params) -> tuple[int, int, int]:
+        refused = 16 if params.support_dense == 0.45 else 15
+        right = 50 if params.support_dense == 0.45 else 60
+        return right + calibrate.REFUSAL_WEIGHT * refused, right, refused
+
+
+def test_short_of_the_floor_the_objective_decides() -> None:
+    found, score = calibrate.calibrate(Short(), replace(PARAMS, support_dense=0.35))
+    assert found.support_dense == 0.35 and score == (90, 60, 15)  # 82 for one refusal more: not worth it
+
+
 @pytest.mark.slow
 def test_a_run_without_a_store_fills_a_fresh_one_and_records_what_it_found(monkeypatch: pytest.MonkeyPatch,
                                                                            tmp_path: Path) -> None:
