@@ -6,6 +6,7 @@ command, and the optional LLM answers and LLM judge against a fake endpoint.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 import tomllib
@@ -284,6 +285,9 @@ def small_gold(tmp_path: Path) -> Path:
 
 
 def test_llm_answers_and_judge(corpus_store: Settings, fake: FakeOpenAI, tmp_path: Path) -> None:
+    # A loop run and closed before, as anything in the process may do (an MCP call, a test): the judge's
+    # client must not be left pooling connections on a closed loop between its calls.
+    asyncio.run(asyncio.sleep(0))
     settings = corpus_store.model_copy(update={"openai_base_url": fake.base_url, "llm_max_retries": 0})
     gold = small_gold(tmp_path)
     report = Evaluator(settings, Writer(settings)).run(load_gold(gold), gold, judge=True)

@@ -389,11 +389,14 @@ class Evaluator:
 
     def _judge(self, rows: list[QuestionResult]) -> None:
         judge = Judge(self.settings)
-        for mode in dedupe(m for r in rows for m in r.outcomes):
-            self.log(f"judge ({mode}): {len(rows)} answers")
-            for r in rows:
-                o = r.outcomes[mode]
-                o.judge = judge.score(r.item.question, o.answer, r.item.answer)
+        try:
+            for mode in dedupe(m for r in rows for m in r.outcomes):
+                self.log(f"judge ({mode}): {len(rows)} answers")
+                for r in rows:
+                    o = r.outcomes[mode]
+                    o.judge = judge.score(r.item.question, o.answer, r.item.answer)
+        finally:
+            judge.close()
 
 
 def evaluate_store(settings: Settings, gold_path: Path, judge: bool = False, log: Log | None = None,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from qa.errors import BadInput, LLMError
 from qa.settings import Settings
 
@@ -26,6 +28,10 @@ class Judge:
                          api_key=key.get_secret_value() if key else "no-key", is_chat_model=True,
                          temperature=0.0, timeout=settings.llm_timeout, max_retries=settings.llm_max_retries)
         self.evaluator = CorrectnessEvaluator(llm=llm)
+        # One event loop for every call: the LLM client pools its connections on the loop that opened them,
+        # and the evaluator's own sync wrapper may start a new loop per call (it does once anything in the
+        # process has run and closed a loop), leaving the pool on a closed loop: "Event loop is closed".
+        self._loop = asyncio.new_event_loop()
 
     def score(self, question: str, answer: str, reference: str) -> float | None:
         """The judge's score of `answer`, or None when its reply had no score. Raises `LLMError`."""
@@ -33,7 +39,11 @@ class Judge:
         import openai
 
         try:
-            result = self.evaluator.evaluate(query=question, response=answer, reference=reference)
+            result = self._loop.run_until_complete(
+                self.evaluator.aevaluate(query=question, response=answer, reference=reference))
         except (openai.OpenAIError, httpx.HTTPError) as e:
             raise LLMError(f"the LLM judge failed ({type(e).__name__})") from None
         return result.score
+
+    def close(self) -> None:
+        self._loop.close()
