@@ -257,26 +257,25 @@ def test_phone_keeps_the_question_box_on_screen_and_the_sources_reachable(browse
     context.close()
 
 
+def tab_to(page: Any, key: str, reached: str, presses: int) -> bool:
+    """Press `key` (Tab or Shift+Tab) until the script `reached` holds, at most `presses` times."""
+    for _ in range(presses):
+        page.keyboard.press(key)
+        if page.evaluate(reached):
+            return True
+    return False
+
+
 def test_keyboard_only(offline: tuple[Any, list[str]], site: tuple[str, Path]) -> None:
     """Tab to the question box, type, Enter; Tab back to a citation, Enter opens its card."""
     page = open_chat(offline[0], site[0])
     page.evaluate("document.activeElement.blur()")
-    focused = "() => document.activeElement.closest('#question') !== null"
-    for _ in range(60):
-        page.keyboard.press("Tab")
-        if page.evaluate(focused):
-            break
-    assert page.evaluate(focused)
+    assert tab_to(page, "Tab", "() => document.activeElement.closest('#question') !== null", 60)
     page.evaluate(TIMING_JS)
     page.keyboard.type("How many languages does Qwen3 support?")
     page.keyboard.press("Enter")
     page.wait_for_function("() => window.__timing.done !== null", timeout=60_000)
-    on_cite = "() => document.activeElement.matches('#chat .cite')"
-    for _ in range(40):
-        page.keyboard.press("Shift+Tab")
-        if page.evaluate(on_cite):
-            break
-    assert page.evaluate(on_cite)
+    assert tab_to(page, "Shift+Tab", "() => document.activeElement.matches('#chat .cite')", 40)
     page.keyboard.press("Enter")
     page.wait_for_function("() => document.querySelector('#chat .source.current') !== null")
     card = last_answer(page).locator(".source.current")
