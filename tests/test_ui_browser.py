@@ -81,6 +81,7 @@ def page(browser: Any, site: tuple[str, Path]) -> Iterator[Any]:
 
 def ask(page: Any, question: str, timeout: float = 60_000) -> dict[str, float]:
     """Type a question, press Enter, wait for the final answer; the latencies in seconds."""
+    page.wait_for_selector("#chat")  # re-rendered after "New chat": the observer needs it there
     page.evaluate(TIMING_JS)
     box = page.locator("#question textarea")
     box.fill(question)

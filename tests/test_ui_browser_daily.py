@@ -64,6 +64,8 @@ def open_chat(context: Any, url: str) -> Any:
     page = context.new_page()
     page.goto(url + "/")
     page.wait_for_selector("#question textarea")
+    # The load handlers have run (this browser's id is stored): a field filled before may be reset.
+    page.wait_for_function("() => localStorage.getItem('arxiv-qa-browser') !== null")
     return page
 
 
