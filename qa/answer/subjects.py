@@ -71,7 +71,6 @@ def family(word: str, papers: Mapping[str, str], labels: Mapping[str, str | None
     return out
 
 
-
 def expansion(acronym: str, text: str) -> str | None:
     """What `acronym` stands for in `text`: the words beside it whose initials spell it.
 
