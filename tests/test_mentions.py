@@ -104,3 +104,19 @@ def test_every_lookup_by_id_or_key_is_indexed(catalog: Catalog) -> None:
     for sql in statements:
         plan = " ".join(str(row[-1]) for row in catalog.db.execute(f"EXPLAIN QUERY PLAN {sql}"))
         assert "SCAN" not in plan, (sql, plan)
+
+
+def test_an_id_is_found_as_a_whole_not_inside_a_longer_word_or_number() -> None:
+    text = ('{"comments": "see https://arxiv.org/abs/hep-th/9901001v2, arXiv:2401.01234 and [2402.00001]", '
+            '"note": "ref x2403.00002, run 12404.00003, tag math.AG/0101001"}')
+    assert mentioned_ids(text) == {"hep-th/9901001", "2401.01234", "2402.00001", "math.ag/0101001"}
+
+
+def test_finding_mentions_stays_linear_in_long_words() -> None:
+    # A record of long letter runs: a search that restarted inside each word would scan it again per letter.
+    import time
+
+    text = " ".join(["a" * 4000] * 50)
+    start = time.perf_counter()
+    assert mentioned_ids(text) == set()
+    assert time.perf_counter() - start < 0.5
