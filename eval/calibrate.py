@@ -94,7 +94,7 @@ class Bench(Scorer):
         self.engine = engine
         self.items = items
         self.unanswerable = sum(not i.answerable for i in items)
-        self.retrievals: list[Retrieval] = [engine.retriever.retrieve(i.question, None, parse_filters(i.question))
+        self.retrievals: list[Retrieval] = [engine.retrieve(i.question, None, parse_filters(i.question))
                                             for i in items]
 
     def score(self, params: Params) -> tuple[int, int, int]:

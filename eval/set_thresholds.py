@@ -3,6 +3,12 @@
     .venv/bin/python eval/set_thresholds.py                              # runs the eval on a fresh ingest
     .venv/bin/python eval/set_thresholds.py --from eval/out/report.json  # from a recorded `arxiv-qa eval`
     .venv/bin/python eval/set_thresholds.py --from r.json --spread eval/spread.json --out /tmp/thresholds.toml
+    .venv/bin/python eval/set_thresholds.py --from r.json --also eval/thresholds.toml  # keep another machine's
+
+The figures differ a little from one CPU to another (the int8 embedding model's kernels differ, e.g. with
+and without AVX-512 VNNI), so a gate written on one machine could fail on another with no change to the
+code. `--also` gives figures measured elsewhere: a report.json, or a thresholds.toml, whose "measured"
+lines record the figures it was written from; each minimum is then taken from the lowest measurement.
 
 The eval is `arxiv-qa eval --split all`, extractive answers only (the LLM answerer is not gated).
 Margin of a figure = one question's worth of its denominator (1/answerable for retrieval and answer
@@ -23,7 +29,7 @@ import math
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +63,7 @@ HEADER = """\
 # bundled corpus and fails when a figure falls below its number here (or, under a `max` table, rises
 # above it). Keys are those of `arxiv-qa eval --json`, one table per split. eval/README.md, "Thresholds".
 #
-# WRITTEN BY eval/set_thresholds.py on {date} from {source}.
+# WRITTEN BY eval/set_thresholds.py on {date} from {source}.{also}
 # Do not edit by hand: rerun it (after eval/spread.py when retrieval changes).
 # Minimum = measured - margin, rounded down to 0.001; margin = one question's worth of the figure's
 # denominator (given per line) + the run-to-run spread of retrieval over {runs} fresh ingests
@@ -151,6 +157,46 @@ def table_lines(split: str, table: str, figures: Mapping[str, Any], spread: Mapp
     return [*lines, *kept, ""]
 
 
+def measured_in(source: Path) -> dict[str, Any]:
+    """The figures a report.json holds, or those a thresholds.toml was written from (its "measured" lines)."""
+    text = source.read_text(encoding="utf-8")
+    if source.suffix != ".toml":
+        return {split: dict(figs) for split, figs in split_figures(json.loads(text)).items()}
+    out: dict[str, Any] = {}
+    table: list[str] = []
+    for line in text.splitlines():
+        if line.startswith("[") and line.endswith("]"):
+            table = line[1:-1].split(".")
+        elif line.startswith("# measured: ") and table and table[-1] != "max":
+            node = out
+            for part in table:
+                node = node.setdefault(part, {})
+            for item in line[len("# measured: "):].split(";")[0].split(", "):
+                metric, _, value = item.rpartition(" ")
+                node[metric] = float(value)
+    return out
+
+
+def measured_in_split(other: Mapping[str, Any], split: str) -> Mapping[str, Any]:
+    return other.get(split, {}) if isinstance(other.get(split), Mapping) else {}
+
+
+def lowest_of(figures: Mapping[str, Any], others: Sequence[Mapping[str, Any]], table: str) -> Mapping[str, Any]:
+    """`figures` with the gated figures of `table` lowered to the lowest any other measurement gives."""
+    own = lookup(figures, table)
+    if not own:
+        return figures
+    lowered = {m: min([v, *(x for o in others if isinstance(x := lookup(o, table).get(m), int | float))])
+               if isinstance(v, int | float) and m in GATED[table] else v for m, v in own.items()}
+    out = json.loads(json.dumps(figures))
+    node = out
+    *parents, last = table.split(".")
+    for part in parents:
+        node = node[part]
+    node[last] = lowered
+    return dict(out)
+
+
 def max_lines(split: str, figures: Mapping[str, Any]) -> list[str]:
     """The maxima of one split's extractive answers (fixed: the floors)."""
     measured = lookup(figures, f"answers.{ANSWERER}")
@@ -165,15 +211,22 @@ def _key(metric: str) -> str:
     return f'"{metric}"' if not metric.replace("_", "").isalnum() else metric
 
 
-def render(figures: Mapping[str, Any], spread: Mapping[str, Any], source: str) -> tuple[str, list[str]]:
-    """The whole thresholds.toml for a measured eval, and the warnings (figures below a floor)."""
+def render(figures: Mapping[str, Any], spread: Mapping[str, Any], source: str,
+           others: Sequence[Mapping[str, Any]] = (), also_sources: Sequence[str] = ()) -> tuple[str, list[str]]:
+    """The whole thresholds.toml for a measured eval, and the warnings (figures below a floor).
+
+    `others`: the figures of the same eval measured on other machines (`measured_in`); each minimum is
+    taken from the lowest measurement of its figure."""
     warnings: list[str] = []
-    text = HEADER.format(date=datetime.date.today().isoformat(), source=source, runs=spread.get("runs", 0),
+    also = "".join(f"\n# Each \"measured\" figure is the lowest of that run and of the one on another machine ({a})."
+                   for a in also_sources)
+    text = HEADER.format(date=datetime.date.today().isoformat(), source=source, also=also, runs=spread.get("runs", 0),
                          spread_date=spread.get("date", "never"), max_spread=spread.get("max_spread", 0.0))
     lines = [text]
     for split, split_figs in split_figures(figures).items():
         for table in GATED:
-            lines += table_lines(split, table, split_figs, spread, warnings)
+            lowest = lowest_of(split_figs, [measured_in_split(o, split) for o in others], table)
+            lines += table_lines(split, table, lowest, spread, warnings)
         lines += max_lines(split, split_figs)
     return "\n".join(lines).rstrip() + "\n", warnings
 
@@ -207,6 +260,9 @@ def source_of(args: argparse.Namespace) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--from", dest="source", type=Path, help="a recorded report.json or `eval --json` output")
+    parser.add_argument("--also", type=Path, action="append", default=[],
+                        help="figures of the same eval measured on another machine: a report.json, or a "
+                        "thresholds.toml (its measured lines); repeatable")
     parser.add_argument("--spread", type=Path, default=DEFAULT_SPREAD, help="eval/spread.py's output")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="the file to write (eval/thresholds.toml)")
     parser.add_argument("--store", type=Path, help="evaluate this store instead of a fresh ingest")
@@ -216,7 +272,8 @@ def main() -> None:
         raise SystemExit(f"set_thresholds: no {args.spread}: run eval/spread.py first")
     spread = json.loads(args.spread.read_text(encoding="utf-8"))
     figures = json.loads(args.source.read_text(encoding="utf-8")) if args.source else measure(args.store, args.data)
-    text, warnings = render(figures, spread, source_of(args))
+    others = [measured_in(path) for path in args.also]  # read before --out may overwrite one of them
+    text, warnings = render(figures, spread, source_of(args), others, [str(p) for p in args.also])
     args.out.write_text(text, encoding="utf-8")
     for warning in warnings:
         print(f"set_thresholds: warning: {warning}", file=sys.stderr)

@@ -192,3 +192,45 @@ def test_a_month_list_in_other_words_lists_the_month(qa: QA) -> None:
 def test_a_processor_question_is_refused(qa: QA) -> None:
     answer = qa.ask("On which processor did the SIMD permutation toolkit run its benchmarks?")
     assert answer.refused and not answer.citations
+
+
+@pytest.mark.parametrize(("name", "keys", "expected"), [
+    ("Qwen2", ["arXiv:2407.10671", "doc:73d486c3a6a6"], "arXiv:2407.10671"),  # Qwen2.5 is a later version
+    ("Qwen2", ["doc:73d486c3a6a6", "arXiv:2409.12191"], None),  # Qwen2.5 and Qwen2-VL: neither is about Qwen2
+    ("Qwen3", ["arXiv:2506.05176"], None),  # the Qwen3 Embedding paper is built on Qwen3, not about it
+    ("Qwen3", ["arXiv:2505.09388", "arXiv:2506.05176"], "arXiv:2505.09388"),
+    ("Qwen2.5", ["doc:73d486c3a6a6", "arXiv:2409.12186", "arXiv:2501.15383"], "doc:73d486c3a6a6"),
+])
+def test_a_later_version_or_a_sibling_does_not_own_a_name(qa: QA, name: str, keys: list[str],
+                                                           expected: str | None) -> None:
+    from qa.answer.subjects import owner
+
+    papers = {key: qa.store.paper(key).abstract for key in keys}  # type: ignore[union-attr]
+    assert owner(name, papers, {key: qa.label(key) for key in keys}) == expected
+
+
+def test_each_paper_a_comparison_names_is_brought_in(qa: QA) -> None:
+    """The search for the whole question finds Qwen2-VL, Qwen2.5-VL and the Qwen3 Embedding paper, not Qwen3's own."""
+    assert "arXiv:2505.09388" not in {p.chunk.doc_key for p in qa.retriever.retrieve(
+        "What are the sizes of Qwen2-VL and Qwen3?").passages}
+    answer = qa.ask("What are the sizes of Qwen2-VL and Qwen3?")
+    assert {"arXiv:2505.09388", "arXiv:2409.12191"} <= set(cited(answer))
+    assert "arXiv:2506.05176" not in cited(answer) and "235 billion" in answer.answer
+
+
+def test_a_subject_is_held_to_what_the_answer_about_another_says() -> None:
+    """A comparison: one subject's sentence settles the wording; the other's sentence with the same words and a
+    figure answers too, one without the figure does not."""
+    from qa.answer.extractive import PARAMS, Scored, _answer_sentences
+
+    q = parse("How did multilingual coverage change from Alpha-1 to Alpha-2?")
+    # Half the asked-for words ("multilingual", not "coverage"): each sentence is judged by its meaning alone.
+    settled = Scored("Alpha-2 expands multilingual support from 30 to 100 languages.", "b", 0, 0.5, 0.8, 0.29, 0.6)
+
+    def other(text: str) -> Scored:
+        return Scored(text, "a", 1, 0.5, 0.6, 0.29, 0.3)  # too far in meaning to answer alone
+
+    owned = {"Alpha-1": ["a"], "Alpha-2": ["b"]}
+    with_figure = other("Alpha-1 is strong in multilingual tasks, covering about 30 languages.")
+    assert [s.key for s in _answer_sentences(q, [settled, with_figure], owned, PARAMS)] == ["b", "a"]
+    assert _answer_sentences(q, [settled, other("Alpha-1 is strong in multilingual tasks.")], owned, PARAMS) == []

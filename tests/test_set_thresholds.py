@@ -111,3 +111,25 @@ def test_the_file_explains_itself(written: tuple[dict[str, Any], str, str]) -> N
 def test_the_recorded_run_passes_its_own_gate_but_for_the_floors(written: tuple[dict[str, Any], str, str]) -> None:
     assert gate(REPORT, written[0]) == ["dev.retrieval.hybrid.hit@5 = 0.9 < 0.95",
                                         "dev.answers.extractive.refusal_recall = 0.75 < 0.9"]
+
+
+def test_figures_of_another_machine_lower_the_minimums(tmp_path: Path,
+                                                        written: tuple[dict[str, Any], str, str]) -> None:
+    """`--also` an earlier thresholds.toml (another CPU): each minimum comes from the lower of the two figures,
+    and the file written that way carries the lower figure on, for the next machine."""
+    _, first_text, _ = written
+    earlier = tmp_path / "earlier.toml"
+    earlier.write_text(first_text)
+    here = json.loads(json.dumps(REPORT))
+    here["splits"]["test"]["answers"]["extractive"]["must_include"] = 0.7  # lower here
+    here["splits"]["dev"]["retrieval"]["dense"]["hit@1"] = 0.9  # higher here
+    (tmp_path / "here.json").write_text(json.dumps(here))
+    out = tmp_path / "both.toml"
+    done = subprocess.run([sys.executable, str(SCRIPT), "--from", str(tmp_path / "here.json"), "--also", str(earlier),
+                           "--spread", str(tmp_path / "spread.json"), "--out", str(out)],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    both = tomllib.loads(out.read_text())
+    assert both["test"]["answers"]["extractive"]["must_include"] == 0.67  # 0.7 - 1/50 - spread 0.01
+    assert both["dev"]["retrieval"]["dense"]["hit@1"] == 0.687  # the earlier 0.75 - 1/16, not 0.9's
+    assert "another machine" in out.read_text() and "# measured: " in out.read_text()

@@ -22,6 +22,7 @@ from qa.answer import extractive
 from qa.answer.answerers import Answerer, Draft, Extractive, LLMAnswerer
 from qa.answer.chat import Message, needs_context, standalone_question, subjects
 from qa.answer.citations import check_citations, key_url
+from qa.answer.question import entities
 from qa.answer.subjects import mentions, owner
 from qa.answer.variants import disagreement_note
 from qa.errors import BadInput, LLMError
@@ -29,7 +30,7 @@ from qa.index.retrieve import Retrieval, Retriever, parse_filters, with_controls
 from qa.index.store import Store
 from qa.papers import Paper, paper_label, split_sentences
 from qa.settings import MAX_K, Settings
-from qa.types import REFUSAL, Answer, Citation
+from qa.types import REFUSAL, Answer, Citation, Filters
 
 if TYPE_CHECKING:
     from qa.answer.llm import LLM
@@ -102,7 +103,7 @@ class QA:
         timings: dict[str, float] = {}
         standalone = self._standalone(question, history, mode, timings)
         filters = with_controls(parse_filters(standalone), months, category, author)
-        retrieval = self.retriever.retrieve(standalone, k, filters)
+        retrieval = self.retrieve(standalone, k, filters)
         timings.update(retrieval.timings)
         answer = yield from self._answer(question, standalone, retrieval, mode, fallback, timings)
         answer.standalone_question = standalone if standalone != question else None
@@ -169,6 +170,37 @@ class QA:
             if owner(name, papers, labels):
                 return name
         return next((label for key in cited if (label := labels.get(key))), None)
+
+    def retrieve(self, question: str, k: int | None = None, filters: Filters | None = None) -> Retrieval:
+        """The passages a standalone `question` is answered from: the retriever's, and a passage of each paper
+        it names that they lack."""
+        retrieval = self.retriever.retrieve(question, k, filters)
+        self._cover_subjects(question, retrieval)
+        return retrieval
+
+    def _cover_subjects(self, question: str, retrieval: Retrieval) -> None:
+        """Give each paper the question names a passage: a name whose own paper is not among the retrieved
+        ones (only siblings: "Qwen3 Embedding" for "Qwen3"), and whose own paper a search for the name alone
+        finds, brings that paper's best passage in. "Compare Qwen2 and Qwen3" needs both papers, and one
+        search for the whole question can fill its places with one; a name no paper is about (a benchmark,
+        a rival model) brings nothing."""
+        if not retrieval.passages:
+            return
+        t = time.perf_counter()
+        have = {p.chunk.doc_key: self.store.paper(p.chunk.doc_key) for p in retrieval.passages}
+        papers = {key: paper.abstract for key, paper in have.items() if paper}
+        labels = {key: self.label(key) for key in papers}
+        for name in entities(question)[:4]:
+            if owner(name, papers, labels):
+                continue  # its own paper is in
+            found = self.retriever.retrieve(name, 8, retrieval.filters).passages
+            near = {key: paper.abstract for key in dict.fromkeys(p.chunk.doc_key for p in found)
+                    if (paper := self.store.paper(key))}
+            key = owner(name, near, {key: self.label(key) for key in near})
+            if key and key not in have:
+                retrieval.passages.append(next(p for p in found if p.chunk.doc_key == key))
+                have[key] = None
+        retrieval.timings["subjects"] = time.perf_counter() - t
 
     def _names_a_paper(self, name: str) -> bool:
         """Is `name` some stored paper's own name (its label, or the name it uses most)?"""

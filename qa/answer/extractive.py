@@ -376,6 +376,7 @@ def _answer_sentences(q: Question, pool: list[Scored], owned: dict[str, list[str
     owners = {k for keys in owned.values() for k in keys}
     answering = [s for s in pool if supported(s, params, s.key in owners) and has_focus(q, s, params)
                  and (q.kind is not Kind.NUMBER or states_figure_of(s.text, q.focus))]
+    answering += _on_par(q, pool, owned, answering, params)
     if not answering or any(not any(s.key in keys or mentions(s.text, name) for s in answering)
                             for name, keys in owned.items()):
         return []
@@ -384,6 +385,31 @@ def _answer_sentences(q: Question, pool: list[Scored], owned: dict[str, list[str
         if not any(s.key in keys for s in chosen):
             chosen += [s for s in sorted(answering, key=lambda s: -s.score) if s.key in keys][:1]
     return chosen
+
+
+def _on_par(q: Question, pool: list[Scored], owned: dict[str, list[str]], answering: list[Scored],
+            params: Params) -> list[Scored]:
+    """For a question about several named subjects, the sentence of each subject left without an answer that
+    says what an accepted answer about another subject says: the same asked-for words, at least as many of them,
+    and a figure when that answer is one.
+
+    The question asks the same thing of each subject ("from Qwen2 to Qwen3"); one subject's sentence that
+    carries it settles how it is worded, and another subject's sentence is held to that, not to a fixed bar.
+    """
+    owners = {k for keys in owned.values() for k in keys}
+    settled = [s for s in answering if s.key in owners]
+    if len(owned) < 2 or not settled:
+        return []
+    bar = min(s.attribute for s in settled)
+    figure = q.kind is Kind.NUMBER or all(has_number(s.text) for s in settled)
+    out: list[Scored] = []
+    for keys in owned.values():
+        if any(s.key in keys for s in answering):
+            continue
+        ok = [s for s in pool if s.key in keys and s.attribute >= bar > 0 and has_focus(q, s, params)
+              and (not figure or states_figure_of(s.text, q.focus))]
+        out += sorted(ok, key=lambda s: -s.score)[:1]
+    return out
 
 
 SUB_QUESTION_RE = re.compile(r",?\s+(?:and|along with)\s+(?=(?:what|which|how|on|in|who|where|when|does|do|is|are|why|"

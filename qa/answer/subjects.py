@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from qa.papers import NAMELIKE_RE, namelike
+from qa.papers import NAMELIKE_RE, namelike, paper_label
 
 
 def mentions(text: str, name: str) -> bool:
@@ -50,13 +50,19 @@ def owner(name: str, papers: Mapping[str, str], labels: Mapping[str, str | None]
 
 
 def _aboutness(name: str, text: str, label: str | None) -> float:
+    own = paper_label(text)
+    if own and not _same(own, name) and re.match(rf"{re.escape(name)}[\s\-]\w", own, re.IGNORECASE):
+        return 0.0  # a sibling: the paper introduces a longer name ("Qwen3 Embedding" is not about "Qwen3")
     exact = count_mentions(text, name)
-    longer = len(re.findall(rf"(?<![\w.\-]){re.escape(name)}[\-.]\w", text, re.IGNORECASE))
+    # Longer names of the same thing ("Qwen2.5-Math-Instruct" for "Qwen2.5-Math"), not later versions:
+    # "Qwen2.5" is not a longer "Qwen2".
+    longer = len(re.findall(rf"(?<![\w.\-]){re.escape(name)}-\w", text, re.IGNORECASE))
     introduced = re.search(rf"\b(?:introduce|present|propose)s?\b[^.]{{0,80}}(?<![\w.\-]){re.escape(name)}(?![\w\-])",
                            text, re.IGNORECASE) is not None
-    if not exact and not longer:
-        return 0.0
-    return 3.0 * bool(label and _same(label, name)) + 2.0 * introduced + exact + 0.5 * longer
+    labelled = bool(label and _same(label, name))
+    if not exact and not labelled:
+        return 0.0  # only longer names: a sibling ("Qwen2-VL" for "Qwen2"), not a paper about the name
+    return 3.0 * labelled + 2.0 * introduced + exact + 0.5 * longer
 
 
 def family(word: str, papers: Mapping[str, str], labels: Mapping[str, str | None]) -> list[str]:
