@@ -239,6 +239,11 @@ _INTRO_RE = re.compile(
     r"\b(?:introduce|introduces|present|presents|propose|proposes|named|dubbed|called)\s+(?:the\s+|an?\s+)?"
     r"(?:\\textbf\{)?(?P<name>" + _NAME + r")\}?\$?(?:\s*\((?P<acronym>[A-Z][\w\-]+)\))?"
 )
+# "we present a series of math-specific large language models: Qwen2.5-Math and ..."
+_INTRO_SERIES_RE = re.compile(
+    r"\b(?:introduce|introduces|present|presents|propose|proposes|release|releases)\s+(?:a|an|the|our)\s+"
+    r"(?:new\s+)?(?:family|series|suite|set|collection)\s+of\b[^.:]{0,80}:\s*(?P<name>" + _NAME + r")"
+)
 NAMELIKE_RE = re.compile(r"\b[A-Za-z][A-Za-z0-9]*(?:[.\-][A-Za-z0-9]+)*\b")
 _NOT_NAMES = {"LLM", "LLMs", "AI", "SFT", "RL", "MoE", "API", "APIs", "CoT", "GPU", "GPUs", "SOTA", "NLP", "MLLMs",
               "MLLM", "LVLMs", "Series", "In", "We", "Our", "This", "The", "To", "However", "Moreover"}
@@ -258,6 +263,8 @@ def paper_label(abstract: str) -> str | None:
     'Qwen3 Embedding'
     >>> paper_label("This paper introduces Group Sequence Policy Optimization (GSPO), our algorithm.")
     'GSPO'
+    >>> paper_label("We present a series of math models: Alpha-Math and Alpha-Math-Instruct. Beta-RM, Beta-RM.")
+    'Alpha-Math'
     >>> paper_label("Training with rationales has been shown to help. We find it does not.") is None
     True
     """
@@ -265,6 +272,10 @@ def paper_label(abstract: str) -> str | None:
         if m["acronym"] and namelike(m["acronym"]):
             return m["acronym"]
         name = re.sub(r"\s+(?:Series|Models?|Family)$", "", m["name"].strip(" .,-"))
+        if namelike(name.split()[0]):
+            return name
+    for m in _INTRO_SERIES_RE.finditer(abstract):
+        name = m["name"].strip(" .,-")
         if namelike(name.split()[0]):
             return name
     counts: dict[str, int] = {}

@@ -234,3 +234,15 @@ def test_a_subject_is_held_to_what_the_answer_about_another_says() -> None:
     with_figure = other("Alpha-1 is strong in multilingual tasks, covering about 30 languages.")
     assert [s.key for s in _answer_sentences(q, [settled, with_figure], owned, PARAMS)] == ["b", "a"]
     assert _answer_sentences(q, [settled, other("Alpha-1 is strong in multilingual tasks.")], owned, PARAMS) == []
+
+
+def test_a_capitalised_topic_word_does_not_narrow_a_list(qa: QA) -> None:
+    """"LLMs" names no paper: the list is not cut down to the papers whose openings say "LLMs"."""
+    answer = qa.ask("Which papers study speech or audio with LLMs?")
+    assert not answer.refused and {"doc:3d6d4d85b2b4", "arXiv:2503.20215"} <= set(cited(answer))
+
+
+def test_a_paper_is_named_by_the_series_it_presents(qa: QA) -> None:
+    """"We present a series of math-specific large language models: Qwen2.5-Math and ...": not the
+    Qwen2-Math-Instruct it uses most often."""
+    assert qa.label("doc:f0ef09a8247f") == "Qwen2.5-Math"

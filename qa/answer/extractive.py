@@ -302,8 +302,11 @@ def with_labels(question: Question, labels: dict[str, str | None]) -> Question:
 def _listing(question: Question, scored: list[Scored], papers: dict[str, str], labels: dict[str, str | None],
              scoped: bool, params: Params) -> list[Scored]:
     """The papers a list question asks for: one line each (refused when none is on its topic)."""
+    # A family is a name some retrieved paper's own name starts with ("Qwen": Qwen2.5-1M); a capitalised
+    # word no paper is named by ("LLMs", "RL") is a topic, and must not narrow the list to the papers using it.
+    names = [v.lower() for v in labels.values() if v]
     families = [w for w in re.findall(r"\b[A-Z][A-Za-z0-9.\-]*\b", question.text)
-                if w.lower() not in LIST_WORDS]
+                if w.lower() not in LIST_WORDS and any(n.startswith(w.lower()) for n in names)]
     members = {k for w in families for k in family(w, papers, labels)}
     if members:
         scored = [s for s in scored if s.key in members]
