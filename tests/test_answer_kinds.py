@@ -123,6 +123,10 @@ def test_a_question_that_switches_topic_is_not_rewritten(qa: QA) -> None:
     ("How many GPUs were used?", Kind.NUMBER),
     ("Tell me what arXiv:2506.01939 discovers.", Kind.SUMMARY),
     ("How does the gate work?", Kind.OTHER),
+    ("What allows a model to choose how much memory the cache takes?", Kind.OTHER),  # the thing, not a figure
+    ("Which switch sets how many experts are active?", Kind.OTHER),
+    ("What is the model, and how many parameters does it have?", Kind.NUMBER),  # a second question asks one
+    ("In ParScale, how much memory is saved?", Kind.NUMBER),
 ])
 def test_the_kind_of_answer_a_question_wants(question: str, kind: Kind) -> None:
     assert parse(question).kind is kind

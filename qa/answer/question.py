@@ -208,6 +208,13 @@ COMMON_CAPITALS = {"English", "Chinese", "Spanish", "French", "German", "Arabic"
                    "Name", "Does", "Switching", "Turning", "Besides", "Also", "According", "Compared", "Between"}
 
 
+def _embedded_how(question: str, m: re.Match[str]) -> bool:
+    """Is this "how much/many ..." inside a question led by "what/which/who" ("What lets users decide how much
+    compute to spend?"): the answer is the thing asked for, not a figure."""
+    return (m.group().lower().startswith("how") and re.match(r"\s*(?:what|which|who)\b", question, re.I) is not None
+            and re.search(r"[,:;]\s*(?:and\s+)?$", question[: m.start()]) is None)
+
+
 def unstated_asked(question: str) -> list[re.Pattern[str]]:
     """The evidence a sentence needs for each rarely-stated detail the question asks for."""
     return [evidence for asked, evidence in _UNSTATED if asked.search(question)]
@@ -222,7 +229,7 @@ def kind_of(question: str) -> Kind:
     words = set(tokenize([question])[0])
     if words & PART_WORDS and re.search(r"^\s*(?:what|which|name|list|describe|give)\b", question, re.I):
         return Kind.PARTS
-    if _NUMBER_RE.search(question):
+    if any(not _embedded_how(question, m) for m in _NUMBER_RE.finditer(question)):
         return Kind.NUMBER
     if _SUMMARY_RE.search(question):
         return Kind.SUMMARY
