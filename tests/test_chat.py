@@ -28,3 +28,14 @@ def test_no_history_means_no_rewrite() -> None:
 
 def test_needs_context() -> None:
     assert needs_context("what sizes are there?") and not needs_context("What sizes does Qwen3 come in?")
+
+
+def test_itself_points_at_the_questions_own_subject() -> None:
+    """A reflexive is bound inside its sentence: "the X series itself" names X, it does not point back."""
+    assert not needs_context("And what sizes does the Qwen3 series itself span?")
+    assert not needs_context("How do GSPO and GRPO themselves differ?")
+    assert needs_context("And what sizes does it span?")
+    history = [{"role": "user", "content": "What is Qwen3 Embedding?"},
+               {"role": "assistant", "content": "An embedding series. [arXiv:2506.05176]"}]
+    assert standalone_question("What parameter range does Qwen3 itself span?", history) == \
+        "What parameter range does Qwen3 itself span?"

@@ -26,10 +26,11 @@ Topic = Callable[[str, list[str]], "str | None"]
 
 _LEAD_RE = re.compile(r"^\s*(and|also|what about|how about|then|so|same)\b", re.IGNORECASE)
 _PRONOUN_RE = re.compile(
-    r"\b(it|its|it's|itself|they|them|their|theirs|this|that|these|those|the model|the models|the paper|"
+    r"\b(it|its|it's|itself|themselves|they|them|their|theirs|this|that|these|those|the model|the models|the paper|"
     r"the method|the benchmark|the same|he|she|his|her)\b",
     re.IGNORECASE,
 )
+_REFLEXIVES = {"itself", "themselves"}
 _SWITCH_RE = re.compile(
     r"^\s*(?:switching|turning|moving on|now|new topic|changing topic|different topic|another topic|"
     r"on another note|unrelated)\b[^:?]*?(?:to|about|:)\s",
@@ -61,8 +62,8 @@ def needs_context(question: str, known: Callable[[str], bool] | None = None) -> 
     switch = bool(own) and re.match(rf"\s*(?:what|how) about\s+(?:the\s+)?{re.escape(own[0])}\b", question, re.I)
     if _SWITCH_RE.search(question) or switch:
         return False
-    if own:
-        return bool(_PRONOUN_RE.search(question))  # a subject of its own, unless "it" points back
+    if own:  # a subject of its own, unless "it" points back ("itself" points at a name in the question)
+        return any(m.group().lower() not in _REFLEXIVES for m in _PRONOUN_RE.finditer(question))
     return True
 
 
