@@ -279,22 +279,24 @@ def report(work: Path, target: Path) -> str:
         ("1,000 papers into the grown store ≤ 2x into an empty one", f"{add['ratio']:.2f}x", add["ratio"] <= 2),
     ]
     disk = grown["disk_bytes"]
+    bench_results = json.loads((HERE / "bench" / "results.json").read_text())
+    embed_rate = float(bench_results["sizes"][-1]["bare_embed"]["papers_per_s"])
     rates = ", ".join(f"{r['papers_per_s']:.0f}" for r in shards)
     lines = [
         BEGIN,
         "## One store grown by `eval/scale.py` (measured)\n",
-        f"Measured {rows[0]['date'][:10]} on the machine above (2 shared cores, load average "
-        f"{min(r['load1'] for r in rows):.1f}-{max(r['load1'] for r in rows):.1f} during the run, the benchmark "
-        f"at `nice 19`): one store grown shard by shard to **{papers:,} papers ({chunks:,} chunks)** of the "
-        "synthetic Kaggle-layout corpus, with precomputed vectors. "
+        f"Measured {rows[0]['date'][:10]} on the machine above (2 cores; load average "
+        f"{min(r['load1'] for r in rows):.1f}-{max(r['load1'] for r in rows):.1f} when each phase ended): one "
+        f"store grown shard by shard to **{papers:,} papers ({chunks:,} chunks)** of the synthetic "
+        "Kaggle-layout corpus, with precomputed vectors. "
         + ("The target size is 1,000,000 papers; "
            f"this run reached {papers:,} in the time it had, so every figure below is at that size and the "
            "1 M row is not measured. " if papers < 1_000_000 else "")
         + "Peak RSS is each worker process's own (`VmHWM`), each `ask` process's `ru_maxrss`, the Chroma "
-        "server's sampled with psutil. Latency and cold starts ran at `nice 19` on cores other work kept busy: "
-        "the 100k row of the tables above (quiet machine, normal priority) had a 1.83 s cold start and a 16 ms "
-        "hybrid p95 with the previous in-memory BM25; BM25 alone now takes 24-26 ms p50 here against 2.7 ms "
-        "then, part load and part scoring at query time, which the rows below do not separate.\n",
+        "server's sampled with psutil. Warm latency is over "
+        f"{emb['hybrid']['n']} synthetic questions per method after 5 warm-up ones; a cold `ask` is a new "
+        "`arxiv-qa ask` process, page cache warm (the store was just used), median of "
+        f"{len(emb['cold_start']['runs_s'])} runs.\n",
         f"| target ({at}) | measured | met |", "|---|---:|---:|",
         *[f"| {t} | {m} | {met[ok]} |" for t, m, ok in targets],
         "",
@@ -322,23 +324,39 @@ def report(work: Path, target: Path) -> str:
         f"empty one ({add['ratio']:.2f}x); the BM25 index then caught up in {add['store_bm25_update_s']:.2f} s "
         "(one more segment, no rebuild).\n",
         f"**The snapshot ({SNAPSHOT / 1e6:.1f} M papers, ≈ {snap_chunks / 1e6:.1f} M chunks at this corpus's "
-        f"{per_chunk:.2f} chunks per paper), carried linearly from this one size** (arithmetic, not measured; "
-        "with one grown size the RSS growth per chunk of an answering process is not measured):\n",
-        f"- BM25 build: one segment of {SEGMENT_ROWS:,} chunks in memory at a time, so its memory is bounded by "
-        f"design (+{_mib(build['rss_increase_mib'])} here, Chroma's reads included; that it does not grow is "
-        "tested at small sizes, `tests/test_bm25_streamed.py`, and measured here at one size only); time ≈ "
-        f"{build['build_s'] / chunks * snap_chunks / 60:.0f} min at this run's pace. Built once; each ingest "
-        "then adds a segment.",
-        f"- Ingest without embedding at this run's pace ({grown['papers_per_s']:.0f} papers/s): ≈ "
-        f"{SNAPSHOT / grown['papers_per_s'] / 3600:.0f} h; disk ≈ {_mib(disk['total'] / 2**20 / papers * SNAPSHOT)}.",
-        "- Memory of an answering process: the BM25 index keeps 13 bytes per chunk in RAM (months, live mask, "
-        f"one query's scores: ≈ {snap_chunks * 13 / 2**20:.0f} MiB) and maps the rest from disk. With embedded "
-        "Chroma the process also holds the HNSW index: 384 float32 per chunk is "
-        f"{snap_chunks * 1536 / 2**30:.1f} GiB of vectors alone, over the 5 GiB target; against a Chroma server "
-        "the client holds the model and those 13 bytes per chunk.",
-        "- A 16 GiB workstation: run `chroma run --path /big/disk/chroma` (on it or on another host) and point "
-        "`ARXIV_QA_CHROMA_URL` at it; the answering processes then stay near the client figure above, and the "
-        "server holds the vectors and the HNSW graph.",
+        f"{per_chunk:.2f} chunks per paper), carried linearly from this size** (arithmetic from the figures "
+        "above, not measured on the snapshot itself):\n",
+        f"- **Hours on this machine (2 cores).** Embedding: {embed_rate:.0f} papers/s (ONNX int8, the model "
+        f"alone, measured by `eval/bench.py` above), so {SNAPSHOT / embed_rate / 3600:.1f} h. Everything else "
+        f"(parse, merge, chunk, Chroma, catalog) ran at {grown['papers_per_s']:.0f} papers/s over the last "
+        f"shard here, {SNAPSHOT / grown['papers_per_s'] / 3600:.1f} h alone. Ingest embeds ahead in a background "
+        "thread, but on two cores the two compete, so the snapshot takes between "
+        f"{max(SNAPSHOT / embed_rate, SNAPSHOT / grown['papers_per_s']) / 3600:.0f} and "
+        f"{(SNAPSHOT / embed_rate + SNAPSHOT / grown['papers_per_s']) / 3600:.0f} h.",
+        "- **With 8 cores.** The model runs on every physical core, so embedding takes about a quarter, "
+        f"{SNAPSHOT / embed_rate / 4 / 3600:.1f} h; the rest of the pipeline uses about one core and becomes the "
+        f"limit: ≈ {max(SNAPSHOT / embed_rate / 4, SNAPSHOT / grown['papers_per_s']) / 3600:.1f} h.",
+        "- **With a GPU** (`ARXIV_QA_EMBED_BACKEND=torch` on a CUDA machine): embedding stops counting, and the "
+        f"rest sets the pace: ≈ {SNAPSHOT / grown['papers_per_s'] / 3600:.1f} h.",
+        f"- **Disk** ≈ {_mib(disk['total'] / 2**20 / papers * SNAPSHOT)} (Chroma "
+        f"{_mib(disk.get('chroma', 0) / 2**20 / papers * SNAPSHOT)}, catalog "
+        f"{_mib(disk.get('catalog', 0) / 2**20 / papers * SNAPSHOT)}, BM25 "
+        f"{_mib(build['disk_bytes'] / 2**20 / papers * SNAPSHOT)}), plus the snapshot file (about 4 GB).",
+        f"- **Peak RAM.** The BM25 build holds one segment of {SEGMENT_ROWS:,} chunks at a time: "
+        f"+{_mib(build['rss_increase_mib'])} here, bounded by design (tested at small sizes, "
+        "`tests/test_bm25_streamed.py`), taking "
+        f"≈ {build['build_s'] / chunks * snap_chunks / 60:.0f} min at this run's pace, once; each ingest then adds "
+        "a segment. The processes that hold Chroma's HNSW index grow with the chunks: the ingest process "
+        f"(embedded) ≈ {_mib(grown['peak_rss_mib'] * SNAPSHOT / papers)}, an answering process with embedded "
+        f"Chroma ≈ {_mib(max(emb['peak_rss_mib'], ask_e) * SNAPSHOT / papers)}, the Chroma server "
+        f"≈ {_mib(srv['server_peak_rss_mib'] * SNAPSHOT / papers)} (all carried linearly from here: an upper "
+        "bound, as part of each is fixed). A client of a Chroma server keeps the model, the catalog on disk "
+        f"and 13 bytes per chunk of BM25 state ({snap_chunks * 13 / 2**20:.0f} MiB): "
+        f"{_mib(max(srv['peak_rss_mib'], ask_s))} measured here.",
+        "- **A 16 GiB workstation**: run the Chroma server (`chroma run --path /big/disk/chroma`) on another "
+        "host, or on the workstation only if the server's figure above fits beside the rest, and point "
+        "`ARXIV_QA_CHROMA_URL` at it; ingest, `ask` and `serve` then stay near the client figure, and the "
+        "catalog and BM25 index stay on the workstation's disk.",
         "",
         "Reproduce: `make bench-scale` (= `python eval/scale.py all --work DIR --papers 1000000`), then "
         "`python eval/scale.py report --work DIR`.",
