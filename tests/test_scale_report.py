@@ -1,0 +1,54 @@
+"""eval/scale.py's report: the grown store's section of BENCHMARKS.md, from a recorded scale.json."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+sys.path[:0] = [str(ROOT / "eval")]
+import scale  # noqa: E402
+
+LATENCY = {"n": 200, "p50_ms": 10.0, "p95_ms": 20.0, "mean_ms": 12.0, "max_ms": 30.0}
+COLD = {"runs_s": [2.0, 2.5, 2.1], "median_s": 2.1, "answer_in_process_median_s": 0.5, "peak_rss_mib": 900.0}
+
+
+def rows(papers: int) -> list[dict[str, object]]:
+    base = {"date": "2026-12-02T10:00:00+00:00", "load1": 1.5}
+    ingest = [{**base, "phase": "ingest", "shard": f"shard-{i:02d}.jsonl", "shard_papers": papers // 2,
+               "seconds": 100.0, "papers_per_s": 250.0 - i, "papers": papers // 2 * (i + 1),
+               "chunks": papers // 2 * (i + 1) * 2, "peak_rss_mib": 3000.0,
+               "disk_bytes": {"total": 2 * 2**30, "chroma": 2**30, "catalog": 2**29}} for i in range(2)]
+    return [*ingest,
+            {**base, "phase": "bm25_build", "chunks": papers * 2, "segments": 20, "build_s": 600.0,
+             "rss_before_mib": 100.0, "rss_increase_mib": 900.0, "load_s": 0.05, "disk_bytes": 2**30,
+             "peak_rss_mib": 1000.0},
+            {**base, "phase": "answer_embedded", "chroma": "embedded", "chunks": papers * 2, "bm25": LATENCY,
+             "dense": LATENCY, "hybrid": LATENCY, "peak_rss_mib": 4000.0, "cold_start": COLD},
+            {**base, "phase": "answer_server", "chroma": "server", "chunks": papers * 2, "bm25": LATENCY,
+             "dense": LATENCY, "hybrid": dict(LATENCY, p95_ms=60.0), "peak_rss_mib": 400.0,
+             "cold_start": dict(COLD, median_s=4.0), "server_peak_rss_mib": 5000.0, "server_rss_at_start_mib": 100.0},
+            {**base, "phase": "added", "papers": 1000, "empty-store_ingest_s": 10.0, "store_ingest_s": 12.0,
+             "ratio": 1.2, "empty-store_bm25_update_s": 0.1, "store_bm25_update_s": 0.5, "empty-store_chunks": 2000,
+             "store_chunks": papers * 2 + 2000}]
+
+
+@pytest.mark.parametrize("papers", [100_000, 1_000_000])
+def test_the_report_states_the_targets_and_replaces_its_section(tmp_path: Path, papers: int) -> None:
+    (tmp_path / "scale.json").write_text(json.dumps(rows(papers)))
+    target = tmp_path / "BENCHMARKS.md"
+    target.write_text("# Benchmarks\n\nabove\n\n## Method\n\nbelow\n")
+    for _ in range(2):  # written twice: the section is replaced, not repeated
+        text = scale.report(tmp_path, target)
+    written = target.read_text()
+    assert written.count(scale.BEGIN) == 1 and written.index(scale.BEGIN) < written.index("## Method")
+    assert ("1 M row is not measured" in text) == (papers < 1_000_000)
+    assert ("at 1 M papers" in text) == (papers >= 1_000_000)
+    assert "| hybrid p95 ≤ 50 ms, Chroma server | 60.0 ms | **no** |" in text
+    assert "| cold `ask` ≤ 3 s, embedded | 2.10 s | yes |" in text
+    assert "| 1,000 papers into the grown store ≤ 2x into an empty one | 1.20x | yes |" in text
+    assert "8 cores" in text and "GPU" in text and "16 GiB workstation" in text
