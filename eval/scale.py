@@ -178,7 +178,15 @@ def worker(opts: argparse.Namespace) -> dict[str, Any]:
                 times.append(time.perf_counter() - start)
             out[method] = bench.latency(times)
     out["peak_rss_mib"] = round(peak_rss_mib(), 1)
+    out["rss_file_mib"] = round(_status_kib("RssFile") / 1024, 1)  # mapped files (BM25 segments...): page cache
     return out
+
+
+def _status_kib(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1])
+    return 0
 
 
 def run(opts: argparse.Namespace, name: str, *extra: str) -> dict[str, Any]:
@@ -227,6 +235,9 @@ def added(opts: argparse.Namespace) -> None:
     for name in ("empty-store", "store"):
         store = open_store(work / name, Path(opts.model_cache))
         store.lexicon()  # up to date before: the update below is the added papers' only
+        start = time.perf_counter()  # the vector index's first load, which any process using the store pays once
+        store.dense_search(store.embed_query("warm up"), 1)
+        row[f"{name}_open_s"] = round(time.perf_counter() - start, 2)
         start = time.perf_counter()
         ingest(store, [str(path)])
         row[f"{name}_ingest_s"] = round(time.perf_counter() - start, 2)
@@ -235,6 +246,8 @@ def added(opts: argparse.Namespace) -> None:
         row[f"{name}_bm25_update_s"] = round(time.perf_counter() - start, 2)
         row[f"{name}_chunks"] = index.live
     row["ratio"] = round(row["store_ingest_s"] / row["empty-store_ingest_s"], 2)
+    row["ratio_with_open"] = round((row["store_ingest_s"] + row["store_open_s"])
+                                   / (row["empty-store_ingest_s"] + row["empty-store_open_s"]), 2)
     shutil.rmtree(work / "empty-store", ignore_errors=True)
     append_result(work, "added", row)
 
@@ -276,7 +289,10 @@ def report(work: Path, target: Path) -> str:
         ("cold `ask` ≤ 3 s, embedded", f"{emb['cold_start']['median_s']:.2f} s", emb["cold_start"]["median_s"] <= 3),
         ("cold `ask` ≤ 3 s, Chroma server", f"{srv['cold_start']['median_s']:.2f} s",
          srv["cold_start"]["median_s"] <= 3),
-        ("1,000 papers into the grown store ≤ 2x into an empty one", f"{add['ratio']:.2f}x", add["ratio"] <= 2),
+        ("1,000 papers into the grown store ≤ 2x into an empty one (store open)", f"{add['ratio']:.2f}x",
+         add["ratio"] <= 2),
+        ("the same, counting the vector index's first load", f"{add.get('ratio_with_open', add['ratio']):.2f}x",
+         add.get("ratio_with_open", add["ratio"]) <= 2),
     ]
     disk = grown["disk_bytes"]
     bench_results = json.loads((HERE / "bench" / "results.json").read_text())
@@ -305,8 +321,8 @@ def report(work: Path, target: Path) -> str:
         f"| BM25 build from the vector store ({build['chunks']:,} chunks, {build['segments']} segments, "
         f"{build['build_s']:.0f} s; +{_mib(build['rss_increase_mib'])} over the {_mib(build['rss_before_mib'])} "
         f"before it; reloads in {build['load_s'] * 1000:.0f} ms) | {_mib(build['peak_rss_mib'])} |",
-        f"| answering, embedded Chroma (warm queries) | "
-        f"{_mib(emb['peak_rss_mib'])} |",
+        f"| answering, embedded Chroma (warm queries; at the end {_mib(emb.get('rss_file_mib', 0))} of it mapped "
+        f"files, the page cache of the BM25 segments) | {_mib(emb['peak_rss_mib'])} |",
         f"| answering against a Chroma server (client) | {_mib(srv['peak_rss_mib'])} |",
         f"| the Chroma server while it answered | {_mib(srv['server_peak_rss_mib'])} |",
         f"| cold `arxiv-qa ask`, embedded ({emb['cold_start']['median_s']:.2f} s median) | {_mib(ask_e)} |",
@@ -321,7 +337,9 @@ def report(work: Path, target: Path) -> str:
         f"{_mib(disk.get('chroma', 0) / 2**20)}, catalog {_mib(disk.get('catalog', 0) / 2**20)}, BM25 "
         f"{_mib(build['disk_bytes'] / 2**20)}). The same {add['papers']:,} new papers took "
         f"{add['store_ingest_s']:.1f} s into the grown store and {add['empty-store_ingest_s']:.1f} s into an "
-        f"empty one ({add['ratio']:.2f}x); the BM25 index then caught up in {add['store_bm25_update_s']:.2f} s "
+        f"empty one ({add['ratio']:.2f}x), once each store's vector index was loaded (a first search: "
+        f"{add.get('store_open_s', 0):.1f} s for the grown one, {add.get('empty-store_open_s', 0):.2f} s for the "
+        "empty one); the BM25 index then caught up in {add['store_bm25_update_s']:.2f} s "
         "(one more segment, no rebuild).\n",
         f"**The snapshot ({SNAPSHOT / 1e6:.1f} M papers, ≈ {snap_chunks / 1e6:.1f} M chunks at this corpus's "
         f"{per_chunk:.2f} chunks per paper), carried linearly from this size** (arithmetic from the figures "

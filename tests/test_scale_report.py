@@ -50,5 +50,5 @@ def test_the_report_states_the_targets_and_replaces_its_section(tmp_path: Path, 
     assert ("at 1 M papers" in text) == (papers >= 1_000_000)
     assert "| hybrid p95 ≤ 50 ms, Chroma server | 60.0 ms | **no** |" in text
     assert "| cold `ask` ≤ 3 s, embedded | 2.10 s | yes |" in text
-    assert "| 1,000 papers into the grown store ≤ 2x into an empty one | 1.20x | yes |" in text
+    assert "| 1,000 papers into the grown store ≤ 2x into an empty one (store open) | 1.20x | yes |" in text
     assert "8 cores" in text and "GPU" in text and "16 GiB workstation" in text
