@@ -1,6 +1,6 @@
 """The scale benchmark: one store grown towards a million papers, measured as it grows (not in CI).
 
-Measured so far up to 100,000 papers (eval/bench/BENCHMARKS.md); the million has not been reached.
+Measured at 1,000,000 papers on 2026-12-02 (eval/bench/BENCHMARKS.md, "One store grown by eval/scale.py").
 
 `eval/bench.py` measures fresh stores of a few sizes; this grows ONE store, a shard of synthetic
 Kaggle-layout papers (eval/synth.py) at a time, with precomputed vectors (bench.py's: the real
@@ -56,12 +56,14 @@ def generate(work: Path, shard: int, seed: int, size: int = SHARD) -> Path:
     return path
 
 
-def added_corpus(work: Path, seed: int) -> Path:
-    """The 1,000 papers of the incremental-ingest measurement (IDs no shard has)."""
-    path = work / "corpus" / "added.jsonl"
+def added_corpus(work: Path, seed: int, run: int = 0) -> Path:
+    """The 1,000 papers of the `run`-th incremental-ingest measurement (IDs no shard and no earlier run has:
+    the grown store keeps each run's papers)."""
+    path = work / "corpus" / ("added.jsonl" if run == 0 else f"added-{run}.jsonl")
     if not path.exists():
-        rng = random.Random(seed + 99)
-        _write(path, (synth.record(n, rng) for n in range(ADDED_FROM, ADDED_FROM + ADDED)))
+        rng = random.Random(seed + 99 + run)
+        first = ADDED_FROM + run * ADDED
+        _write(path, (synth.record(n, rng) for n in range(first, first + ADDED)))
     return path
 
 
@@ -229,7 +231,8 @@ def added(opts: argparse.Namespace) -> None:
     from qa.ingest import ingest
 
     work = Path(opts.work)
-    path = added_corpus(work, opts.seed)
+    done = json.loads((work / "scale.json").read_text()) if (work / "scale.json").exists() else []
+    path = added_corpus(work, opts.seed, sum(r["phase"] == "added" for r in done))
     shutil.rmtree(work / "empty-store", ignore_errors=True)
     row: dict[str, Any] = {"papers": ADDED}
     for name in ("empty-store", "store"):
@@ -339,7 +342,7 @@ def report(work: Path, target: Path) -> str:
         f"{add['store_ingest_s']:.1f} s into the grown store and {add['empty-store_ingest_s']:.1f} s into an "
         f"empty one ({add['ratio']:.2f}x), once each store's vector index was loaded (a first search: "
         f"{add.get('store_open_s', 0):.1f} s for the grown one, {add.get('empty-store_open_s', 0):.2f} s for the "
-        "empty one); the BM25 index then caught up in {add['store_bm25_update_s']:.2f} s "
+        f"empty one); the BM25 index then caught up in {add['store_bm25_update_s']:.2f} s "
         "(one more segment, no rebuild).\n",
         f"**The snapshot ({SNAPSHOT / 1e6:.1f} M papers, ≈ {snap_chunks / 1e6:.1f} M chunks at this corpus's "
         f"{per_chunk:.2f} chunks per paper), carried linearly from this size** (arithmetic from the figures "
