@@ -111,10 +111,7 @@ def _sample_papers() -> Any:
 
 def peak_rss_mib() -> float:
     """This process's peak RSS since it started: VmHWM (ru_maxrss would carry the parent's over fork and exec)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return (_status_kib("VmHWM") or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) / 1024
 
 
 def ingest_shards(opts: argparse.Namespace) -> None:

@@ -122,9 +122,10 @@ def spread_of(spread: Mapping[str, Any], split: str, table: str, metric: str) ->
 
 
 def table_lines(split: str, table: str, figures: Mapping[str, Any], spread: Mapping[str, Any],
-                warnings: list[str]) -> list[str]:
-    """The TOML of one gated table of one split: header, measured line, thresholds (none when not measured)."""
-    measured = lookup(figures, table)
+                warnings: list[str], others: Sequence[Mapping[str, Any]] = ()) -> list[str]:
+    """The TOML of one gated table of one split: header, measured line, thresholds (none when not measured).
+    `others`: the same split's figures measured on other machines; each figure is taken at its lowest."""
+    measured = lowest(lookup(figures, table), [lookup(o, table) for o in others])
     metrics = [m for m in GATED[table] if isinstance(measured.get(m), int | float)]
     if not metrics:
         return []
@@ -177,24 +178,10 @@ def measured_in(source: Path) -> dict[str, Any]:
     return out
 
 
-def measured_in_split(other: Mapping[str, Any], split: str) -> Mapping[str, Any]:
-    return other.get(split, {}) if isinstance(other.get(split), Mapping) else {}
-
-
-def lowest_of(figures: Mapping[str, Any], others: Sequence[Mapping[str, Any]], table: str) -> Mapping[str, Any]:
-    """`figures` with the gated figures of `table` lowered to the lowest any other measurement gives."""
-    own = lookup(figures, table)
-    if not own:
-        return figures
-    lowered = {m: min([v, *(x for o in others if isinstance(x := lookup(o, table).get(m), int | float))])
-               if isinstance(v, int | float) and m in GATED[table] else v for m, v in own.items()}
-    out = json.loads(json.dumps(figures))
-    node = out
-    *parents, last = table.split(".")
-    for part in parents:
-        node = node[part]
-    node[last] = lowered
-    return dict(out)
+def lowest(own: Mapping[str, Any], others: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """`own` figures, each lowered to the lowest that another measurement of it gives."""
+    return {m: min([v, *(o[m] for o in others if isinstance(o.get(m), int | float))]) if isinstance(v, int | float)
+            else v for m, v in own.items()}
 
 
 def max_lines(split: str, figures: Mapping[str, Any]) -> list[str]:
@@ -225,8 +212,7 @@ def render(figures: Mapping[str, Any], spread: Mapping[str, Any], source: str,
     lines = [text]
     for split, split_figs in split_figures(figures).items():
         for table in GATED:
-            lowest = lowest_of(split_figs, [measured_in_split(o, split) for o in others], table)
-            lines += table_lines(split, table, lowest, spread, warnings)
+            lines += table_lines(split, table, split_figs, spread, warnings, [o.get(split, {}) for o in others])
         lines += max_lines(split, split_figs)
     return "\n".join(lines).rstrip() + "\n", warnings
 

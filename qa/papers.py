@@ -14,6 +14,7 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from itertools import pairwise
 from typing import Any
 
@@ -256,6 +257,7 @@ def namelike(word: str) -> bool:
     )
 
 
+@lru_cache(maxsize=4096)
 def paper_label(abstract: str) -> str | None:
     """A short name for a paper with no title: what its abstract introduces, else its most used name.
 

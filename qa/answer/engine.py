@@ -13,7 +13,7 @@ on disagreeing variants are added.
 from __future__ import annotations
 
 import time
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from contextlib import suppress
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -161,8 +161,7 @@ class QA:
 
     def _topic(self, question: str, cited: list[str]) -> str | None:
         """What a turn was about: the cited paper as its question named it, else that paper's label."""
-        papers = {key: paper.abstract for key in cited if (paper := self.store.paper(key))}
-        labels = {key: self.label(key) for key in papers}
+        papers, labels = self._abstracts(cited)
         said = [label for label in labels.values() if label and mentions(question, label)]
         if said:
             return max(said, key=len)
@@ -187,27 +186,28 @@ class QA:
         if not retrieval.passages:
             return
         t = time.perf_counter()
-        have = {p.chunk.doc_key: self.store.paper(p.chunk.doc_key) for p in retrieval.passages}
-        papers = {key: paper.abstract for key, paper in have.items() if paper}
-        labels = {key: self.label(key) for key in papers}
+        papers, labels = self._abstracts(p.chunk.doc_key for p in retrieval.passages)
         for name in entities(question)[:4]:
             if owner(name, papers, labels):
                 continue  # its own paper is in
             found = self.retriever.retrieve(name, 8, retrieval.filters).passages
-            near = {key: paper.abstract for key in dict.fromkeys(p.chunk.doc_key for p in found)
-                    if (paper := self.store.paper(key))}
-            key = owner(name, near, {key: self.label(key) for key in near})
-            if key and key not in have:
+            near, near_labels = self._abstracts(p.chunk.doc_key for p in found)
+            key = owner(name, near, near_labels)
+            if key and key not in papers:
                 retrieval.passages.append(next(p for p in found if p.chunk.doc_key == key))
-                have[key] = None
+                papers[key], labels[key] = near[key], near_labels[key]
         retrieval.timings["subjects"] = time.perf_counter() - t
+
+    def _abstracts(self, keys: Iterable[str]) -> tuple[dict[str, str], dict[str, str | None]]:
+        """The abstract and the label of each stored paper among `keys` (as `owner` takes them)."""
+        papers = {key: paper.abstract for key in dict.fromkeys(keys) if (paper := self.store.paper(key))}
+        return papers, {key: self.label(key) for key in papers}
 
     def _names_a_paper(self, name: str) -> bool:
         """Is `name` some stored paper's own name (its label, or the name it uses most)?"""
         hits = self.store.lexical_search(name, 20)
-        keys = list(dict.fromkeys(c.doc_key for c in self.store.chunks([i for i, _ in hits]).values()))
-        papers = {key: paper.abstract for key in keys if (paper := self.store.paper(key))}
-        return owner(name, papers, {key: self.label(key) for key in papers}) is not None
+        return owner(name, *self._abstracts(c.doc_key for c in self.store.chunks([i for i, _ in hits]).values())) \
+            is not None
 
     # --- shared ---
     def _sentence_vectors(self, texts: list[str]) -> list[list[float]]:

@@ -15,7 +15,6 @@ import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from functools import cached_property
 
 import numpy as np
 
@@ -126,16 +125,16 @@ def cap_per_paper(passages: list[Passage], cap: int, k: int) -> list[Passage]:
     return out
 
 
+# The dense legs of searches in flight (threads start on first use; a server answers a few questions at once).
+_DENSE_THREADS = ThreadPoolExecutor(4, thread_name_prefix="arxiv-qa-dense")
+
+
 class Retriever:
     """Searches one store; `method` is `hybrid` (default), `bm25` or `dense`."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
         self.settings = store.settings
-
-    @cached_property
-    def _pool(self) -> ThreadPoolExecutor:
-        return ThreadPoolExecutor(4, thread_name_prefix="arxiv-qa-dense")
 
     def pinned_keys(self, filters: Filters) -> tuple[list[str], tuple[str, ...]]:
         """Doc keys of the pinned IDs that are stored, and the pinned IDs that are not."""
@@ -166,11 +165,11 @@ class Retriever:
             return result  # only unknown IDs were asked about, or no paper fits the filters: nothing may stand in
         depth = max(4 * k, 24)
         mask = _mask(self.store, filters, keys, among)
-        # Hybrid: the dense leg (query embedding, then the vector index; both leave Python's lock) runs in a
-        # thread while BM25 scores here, so a hybrid search takes about its slower leg, not their sum.
-        pending = self._pool.submit(self._dense, query, depth, mask, result) if method == "hybrid" else None
+        # The dense leg (query embedding, then the vector index; both leave Python's lock) runs in a thread
+        # while BM25 scores here, so a hybrid search takes about its slower leg, not their sum.
+        pending = _DENSE_THREADS.submit(self._dense, query, depth, mask, result) if method != "bm25" else None
         lexical = self._bm25(query, depth, mask, result) if method != "dense" else []
-        dense = pending.result() if pending else self._dense(query, depth, mask, result) if method == "dense" else []
+        dense = pending.result() if pending else []
         result.passages = self._fuse(lexical, dense, k)
         return result
 
