@@ -63,6 +63,10 @@ def test_a_hash_store_finds_the_paper_sharing_the_question_words(hash_store: Pat
     assert store.stats()["papers"] == 27
     question = "Qwen3 Embedding series text embedding and reranking"
     top, _ = store.dense_search(store.embed_query(question), 1)[0]
+    # A k beyond the store's size gives every chunk once, nearest first (no count of the store is taken).
+    every = store.dense_search(store.embed_query(question), 10_000)
+    assert len(every) == store.chunk_count() == len({c.chunk_id for c, _ in every})
+    assert every[0][0].chunk_id == top.chunk_id and [s for _, s in every] == sorted((s for _, s in every), reverse=True)
     assert store.paper(top.doc_key).arxiv_id == QWEN3_EMBEDDING  # type: ignore[union-attr]
     found = Retriever(store).retrieve(question, 3, method="dense")
     assert found.passages and found.passages[0].chunk.doc_key == top.doc_key

@@ -58,7 +58,6 @@ class Store:
         self.settings = settings
         self.root = Path(settings.store).expanduser()
         self._bm25: tuple[int, BM25Index] | None = None
-        self._count: tuple[int, int] | None = None
 
     # --- the parts, private: callers use the methods below ---
     @cached_property
@@ -214,8 +213,7 @@ class Store:
         """
         if allowed is not None:
             return self._dense_among(vector, k, allowed)
-        k = min(k, self._chunk_count_now())
-        if k <= 0:
+        if k <= 0:  # a k beyond the store's size gives what there is (counting would take seconds at 2M chunks)
             return []
         with guard("dense search failed"):
             return self._chroma.nearest(vector, k)
@@ -256,13 +254,6 @@ class Store:
 
     def chunk_count(self) -> int:
         return self._chroma.count()
-
-    def _chunk_count_now(self) -> int:
-        """`chunk_count`, remembered while the catalog generation stands (counting takes ms on a big store)."""
-        generation = self._catalog.generation()
-        if self._count is None or self._count[0] != generation:
-            self._count = (generation, self.chunk_count())
-        return self._count[1]
 
     def stats(self) -> dict[str, int | list[str] | dict[str, int]]:
         """The figures of `arxiv-qa stats`."""
