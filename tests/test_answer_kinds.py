@@ -127,6 +127,8 @@ def test_a_question_that_switches_topic_is_not_rewritten(qa: QA) -> None:
     ("Which switch sets how many experts are active?", Kind.OTHER),
     ("What is the model, and how many parameters does it have?", Kind.NUMBER),  # a second question asks one
     ("In ParScale, how much memory is saved?", Kind.NUMBER),
+    ("And what is its mean vertex error?", Kind.NUMBER),  # an error asked for is a figure
+    ("Which errors do the models make?", Kind.OTHER),
 ])
 def test_the_kind_of_answer_a_question_wants(question: str, kind: Kind) -> None:
     assert parse(question).kind is kind
@@ -250,3 +252,55 @@ def test_a_paper_is_named_by_the_series_it_presents(qa: QA) -> None:
     """"We present a series of math-specific large language models: Qwen2.5-Math and ...": not the
     Qwen2-Math-Instruct it uses most often."""
     assert qa.label("doc:f0ef09a8247f") == "Qwen2.5-Math"
+
+
+@pytest.mark.parametrize(("question", "kind", "focus"), [
+    ("What hidden dimension does the Qwen2.5-Math reward model use?", Kind.OTHER, ["hidden", "dimens"]),
+    ("Which dimensions of style does the method separate?", Kind.PARTS, ["style"]),
+    ("How many experts does the Mixture-of-Experts model of Qwen3 route to?", Kind.NUMBER, ["expert"]),
+    ("Count of preference pairs in WavReward's training set?", Kind.NUMBER, ["prefer", "pair"]),
+    ("How many Qwen3 models are released?", Kind.NUMBER, []),  # a name after "how many" is the subject
+])
+def test_the_thing_asked_for_is_found_in_the_question(question: str, kind: Kind, focus: list[str]) -> None:
+    q = parse(question)
+    assert q.kind is kind and q.focus == focus
+
+
+def test_a_figure_in_another_clause_does_not_count_the_thing_asked_for() -> None:
+    from qa.answer.extractive import states_figure_of
+
+    # "72 billion" sizes the suite; the experts are named in the next clause.
+    assert not states_figure_of("It spans 0.5 to 72 billion, featuring dense models and a Mixture-of-Experts model.",
+                                ["expert"])
+    assert states_figure_of("The MoE variant activates 8 of its 128 experts, keeping inference cheap.", ["expert"])
+
+
+@pytest.mark.parametrize(("question", "asks_names"), [
+    ("Name the benchmarks WavReward is compared on.", True),
+    ("Which closed models does Qwen2.5-VL-72B match?", True),
+    ("What sort of models is StyleSpeaker built on?", False),   # a kind, not a name
+    ("What model sizes does Qwen2-VL come in?", False),         # sizes are asked, not models
+])
+def test_a_question_asking_which_named_things_is_recognised(question: str, asks_names: bool) -> None:
+    assert parse(question).names_asked is asks_names
+
+
+@pytest.mark.parametrize("question", [
+    "List the public datasets StyleSpeaker reports its experiments on.",
+    "StyleSpeaker: which benchmark datasets are used, and what is its lip vertex error?",
+])
+def test_a_sentence_that_only_counts_the_things_asked_to_be_named_is_refused(qa: QA, question: str) -> None:
+    """StyleSpeaker's abstract says "three public datasets" and names none of them."""
+    answer = qa.ask(question)
+    assert answer.refused and not answer.citations
+
+
+def test_a_size_that_no_abstract_gives_is_refused(qa: QA) -> None:
+    answer = qa.ask("What is the vector dimension of the Qwen3 Embedding models?")
+    assert answer.refused and not answer.citations
+
+
+def test_the_models_asked_to_be_named_are_named(qa: QA) -> None:
+    answer = qa.ask("Which open models does the Qwen2.5-1M release include?")
+    assert not answer.refused and "Qwen2.5-7B-Instruct-1M" in answer.answer
+    assert cited(answer) == ["arXiv:2501.15383"]

@@ -42,6 +42,7 @@ FIGURE_WINDOW = 8  # words between a figure and the thing it counts ("over 5.5 t
 _COUNTING_RE = re.compile(r"two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|hundreds?|thousands?",
                           re.IGNORECASE)
 _WORD_RE = re.compile(r"[\w.\-\u00d7%]+")
+_CLAUSE_RE = re.compile(r"[,;]\s+(?=[a-z])")  # "72 billion, featuring ... a Mixture-of-Experts model": another clause
 
 
 def states_figure_of(sentence: str, focus: list[str]) -> bool:
@@ -52,12 +53,13 @@ def states_figure_of(sentence: str, focus: list[str]) -> bool:
     """
     if not has_number(sentence):
         return False
-    words = _WORD_RE.findall(_VERSION_RE.sub(" ", sentence))
-    at = [i for i, w in enumerate(words) if focus and set(words_of(w)) & set(focus)]
+    clauses = [_WORD_RE.findall(c) for c in _CLAUSE_RE.split(_VERSION_RE.sub(" ", sentence))]
+    words = [(n, w) for n, clause in enumerate(clauses) for w in clause]
+    at = [(i, n) for i, (n, w) in enumerate(words) if focus and set(words_of(w)) & set(focus)]
     if not at:
         return True  # the thing asked for is worded otherwise here: its meaning was checked
-    figures = [i for i, w in enumerate(words) if re.search(r"\d", w) or _COUNTING_RE.fullmatch(w)]
-    return any(abs(i - j) <= FIGURE_WINDOW for i in at for j in figures)
+    figures = [(i, n) for i, (n, w) in enumerate(words) if re.search(r"\d", w) or _COUNTING_RE.fullmatch(w)]
+    return any(abs(i - j) <= FIGURE_WINDOW and n == m for i, n in at for j, m in figures)
 
 MULTI_RE = re.compile(r"\b(and|or|vs\.?|versus|compared?|comparison|both|between|each|to)\b", re.IGNORECASE)
 ENUMERATION_RE = re.compile(r"\(\s*(?:1|i|a)\s*\)|\b(?:first|firstly)\b.*\b(?:second|then)\b|:\s*\w[^.]*,[^.]*\band\b",
@@ -378,7 +380,8 @@ def _answer_sentences(q: Question, pool: list[Scored], owned: dict[str, list[str
     none when a subject has no sentence that answers (a refusal)."""
     owners = {k for keys in owned.values() for k in keys}
     answering = [s for s in pool if supported(s, params, s.key in owners) and has_focus(q, s, params)
-                 and (q.kind is not Kind.NUMBER or states_figure_of(s.text, q.focus))]
+                 and (q.kind is not Kind.NUMBER or states_figure_of(s.text, q.focus))
+                 and (not q.names_asked or q.new_names(s.text))]
     answering += _on_par(q, pool, owned, answering, params)
     if not answering or any(not any(s.key in keys or mentions(s.text, name) for s in answering)
                             for name, keys in owned.items()):

@@ -110,7 +110,8 @@ _UNSTATED = [(re.compile(rf"(?<![\w\-])(?:{asked})(?![\w\-])", re.IGNORECASE), r
 _NUMBER_RE = re.compile(
     r"\bhow (?:many|much|fast|large|big|long|high|low|often|far|small)\b"
     r"|(?<![\w\-])(?:score|scores|scored|scoring|percent|percentage|speedups?|speed-ups?|number of|count of|"
-    r"accuracy|ratio|elo|sizes?|amount of|win rate|"
+    r"accuracy|ratio|elo|sizes?|amount of|win rate|error rate|perplexity|latency|throughput|"
+    r"(?:what|which) (?:is|are|was|were) (?:the|its|their) (?:[\w\-]+ ){0,2}errors?(?=\s*\?$)|"
     r"by what factor|what fraction|what share|what proportion|what portion|ranges?|span|spans)\b",
     re.IGNORECASE,
 )
@@ -153,6 +154,13 @@ class Question:
     names_papers: bool = False  # a list question that says "papers" (or works, studies) outright
     proper: list[str] = field(default_factory=list)  # other proper nouns ("Numpy", "Chinchilla"): to be mentioned
     focus: list[str] = field(default_factory=list)  # stems of the thing asked for ("how many layers": layer)
+    names_asked: bool = False  # it asks which named things ("which models does X include"): the answer names one
+
+    def new_names(self, sentence: str) -> list[str]:
+        """The names in `sentence` that the question does not say (an answer to "which models..." names one)."""
+        said = self.text.lower()
+        found = [*entities(sentence), *proper_nouns(sentence, [])]
+        return [n for n in found if n.lower() not in said]
 
     def attribute_terms(self, subjects: list[str] | None = None) -> list[str]:
         """Its stems other than the names of its subjects (default: all its names) and generic words."""
@@ -228,6 +236,8 @@ def kind_of(question: str) -> Kind:
     if _LIST_RE.search(question):
         return Kind.LIST
     words = set(tokenize([question])[0])
+    if not re.search(r"\bdimensions\b", question, re.I):  # "the embedding dimension" is a size, not a part
+        words.discard("dimens")
     if words & PART_WORDS and re.search(r"^\s*(?:what|which|name|list|describe|give)\b", question, re.I):
         return Kind.PARTS
     if any(not _embedded_how(question, m) for m in _NUMBER_RE.finditer(question)):
@@ -249,12 +259,17 @@ def parse(question: str) -> Question:
                   if re.search(rf"\b{w}\b", content, re.IGNORECASE)), None)
     papers = bool(re.search(r"\b(?:papers?|works?|stud(?:y|ies)|articles?|abstracts?|publications?)\b", content, re.I))
     names = entities(content)
-    name_stems = set(tokenize([" ".join(names)])[0])
-    focus = [t for t in focus_of(content, kind) if t not in name_stems]
+    focus = focus_of(content, kind)  # "how many experts" asks for experts, even of a "Mixture-of-Experts" model
     return Question(content, kind, names, terms, unstated_asked(question), acronym, count, papers,
-                    proper_nouns(content, names), focus)
+                    proper_nouns(content, names), focus, _NAMES_ASKED_RE.search(content) is not None)
 
 
+# "Name the three datasets X is evaluated on", "Which open-source models does X include": named things are asked for.
+_NAMED_THING = r"(?:datasets?|benchmarks?|baselines?|models?|languages?|competitors?)"
+_NAMES_ASKED_RE = re.compile(
+    rf"^\s*(?:[^:?]{{1,60}}:\s*)?(?:name|list|identify)\s+(?:the\s+|all\s+)?(?:[\w\-]+\s+){{0,3}}?{_NAMED_THING}\b|"
+    rf"^\s*(?:[^:?]{{1,60}}:\s*)?(?:which|what)\s+(?!(?:kinds?|types?|sorts?|class|classes|family|families)\s+of\b)"
+    rf"(?:[\w\-]+\s+){{0,2}}?{_NAMED_THING}\s+(?:do|does|did|is|are|was|were)\b", re.IGNORECASE)
 _AUX = r"(?:is|are|was|were|does|do|did|has|have|had|can|could|will|would|should|may|might)"
 _FOCUS_RES = [
     re.compile(rf"\bhow (?:many|much)\s+(?:more\s+|fewer\s+|less\s+)?(?!{_AUX}\b)([a-z][\w\-]*)", re.IGNORECASE),
@@ -267,10 +282,15 @@ _FOCUS_RES = [
     re.compile(r"^\s*(?:tell me|give(?: me)?|name|state|report|provide|show(?: me)?)\s+(?:the\s+|a\s+|an\s+)?"
                r"((?:[a-z][\w\-]*\s+){0,3}?[a-z][\w\-]*)\s+(?:of|for|used|that|in|behind|applied|produced|which|"
                r"by|at|on)\b", re.IGNORECASE),
+    re.compile(r"^\s*(?:the\s+)?(?:number|amount|count|quantity) of\s+((?:[a-z][\w\-]*\s+){0,3}?[a-z][\w\-]*)\s+"
+               r"(?:in|of|for|used|that|behind|at|on|by|does|do|did|is|are|was|were)\b", re.IGNORECASE),
 ]
 _ASKING_RE = re.compile(r"^\s*(?:what|which|how|who|whom|whose|when|where|why|is|are|was|were|does|do|did|can|could|"
                         r"has|have|tell|give|name|list|describe|explain|summar\w*|show|state|report|provide|compare|"
                         r"according|in|on|for|from|by|among|between|and|also|then|so)\b", re.IGNORECASE)
+
+
+_NAME_SHAPED_RE = re.compile(r"\b[A-Z][\w.\-]*[A-Z0-9][\w.\-]*\b")
 
 
 def focus_of(question: str, kind: Kind) -> list[str]:
@@ -286,9 +306,9 @@ def focus_of(question: str, kind: Kind) -> list[str]:
     skip = QUESTION_WORDS | GENERIC_TERMS | NUMBER_WORDS | (PART_WORDS if kind is Kind.PARTS else set())
     for pattern in _FOCUS_RES:
         m = pattern.search(question)
-        if m:
-            return [t for t in words_of(m.group(1)) if t not in skip]
+        if m:  # a name there is the subject, not the thing asked for ("how many Qwen3 models")
+            return [t for t in words_of(_NAME_SHAPED_RE.sub(" ", m.group(1))) if t not in skip]
     if not _ASKING_RE.match(question):  # telegraphic ("Qwen2-VL context length?"): the last word is the focus
-        tail = re.sub(r"\b[A-Z][\w.\-]*[A-Z0-9][\w.\-]*\b", " ", question.rsplit(":", 1)[-1])
+        tail = _NAME_SHAPED_RE.sub(" ", question.rsplit(":", 1)[-1])
         return [t for t in words_of(tail) if t not in skip][-1:]
     return []
