@@ -304,3 +304,22 @@ def test_the_models_asked_to_be_named_are_named(qa: QA) -> None:
     answer = qa.ask("Which open models does the Qwen2.5-1M release include?")
     assert not answer.refused and "Qwen2.5-7B-Instruct-1M" in answer.answer
     assert cited(answer) == ["arXiv:2501.15383"]
+
+
+def test_the_models_asked_for_are_named_whatever_the_adjective(qa: QA) -> None:
+    """"closed-source" is not in the abstract: naming models the question does not is what answers it."""
+    answer = qa.ask("Which closed-source systems does the flagship Qwen2.5-VL-72B model rival?")
+    assert not answer.refused and "GPT-4o" in answer.answer and "arXiv:2502.13923" in cited(answer)
+
+
+@pytest.mark.parametrize("question", ["What are the building blocks of the gated attention design?",
+                                      "Which ingredients make up StyleSpeaker?"])
+def test_building_blocks_are_parts(question: str) -> None:
+    assert parse(question).kind is Kind.PARTS
+
+
+def test_the_parts_of_one_method_may_take_several_of_its_sentences(qa: QA) -> None:
+    """StyleSpeaker names its style encoder and its style infusion module in different sentences."""
+    answer = qa.ask("What pieces make up StyleSpeaker's way of modelling style?")
+    assert "style encoder" in answer.answer and "style infusion module" in answer.answer
+    assert cited(answer) == ["arXiv:2503.09852"]

@@ -71,6 +71,11 @@ FINDING_RE = re.compile(
 )
 
 
+# What the parts of a system are called when a sentence names one ("a style encoder", "an infusion module").
+COMPONENT_WORDS = frozenset(words_of("encoder encoders decoder decoders module modules layer layers block blocks "
+                                     "head heads network networks branch branches router"))
+
+
 @dataclass(frozen=True)
 class Params:
     """The answerer's tuned constants: eval/calibrate.py derives them from the dev split and prints them."""
@@ -164,7 +169,7 @@ def _kind_bonus(question: Question, sentence: str, params: Params) -> float:
         return params.kind_bonus if has_number(sentence) else 0.0
     if question.kind is Kind.PARTS:
         words = stems(sentence)
-        named = bool(words & PART_WORDS) or bool(ENUMERATION_RE.search(sentence))
+        named = bool(words & (PART_WORDS | COMPONENT_WORDS)) or bool(ENUMERATION_RE.search(sentence))
         counted = question.count is not None and bool(words & NUMBER_WORDS | {str(question.count)})
         return params.kind_bonus * (named + counted) / 2
     return 0.0
@@ -246,12 +251,13 @@ def supported(best: Scored, params: Params, subject: bool = False) -> bool:
     return carries(best, params) and (best.score >= params.support_score or best.dense >= params.support_dense)
 
 
-def pick(scored: list[Scored], list_question: bool, params: Params) -> list[Scored]:
-    """The sentences to answer with: one per paper for list questions, else the best few."""
+def pick(scored: list[Scored], list_question: bool, params: Params, parts: bool = False) -> list[Scored]:
+    """The sentences to answer with: one per paper for list questions, else the best few (the parts of a
+    method are often named over several sentences of its abstract: up to MAX_SENTENCES of one paper)."""
     ranked = sorted(scored, key=lambda s: -s.score)
     best = ranked[0].score
     floor = max(params.list_runner_up * best, params.support_score) if list_question else params.runner_up * best
-    per_paper, limit = (1, MAX_LISTED) if list_question else (2, MAX_SENTENCES)
+    per_paper, limit = (1, MAX_LISTED) if list_question else (MAX_SENTENCES if parts else 2, MAX_SENTENCES)
     chosen: list[Scored] = []
     for s in ranked:
         if s.score < floor and chosen:
@@ -379,14 +385,14 @@ def _answer_sentences(q: Question, pool: list[Scored], owned: dict[str, list[str
     """The best sentences that answer `q`: of the kind it asks for, one per named subject at least;
     none when a subject has no sentence that answers (a refusal)."""
     owners = {k for keys in owned.values() for k in keys}
-    answering = [s for s in pool if supported(s, params, s.key in owners) and has_focus(q, s, params)
+    answering = [s for s in pool if supported(s, params, s.key in owners)
                  and (q.kind is not Kind.NUMBER or states_figure_of(s.text, q.focus))
-                 and (not q.names_asked or q.new_names(s.text))]
+                 and (q.new_names(s.text) if q.names_asked else has_focus(q, s, params))]
     answering += _on_par(q, pool, owned, answering, params)
     if not answering or any(not any(s.key in keys or mentions(s.text, name) for s in answering)
                             for name, keys in owned.items()):
         return []
-    chosen = pick(answering, False, params)
+    chosen = pick(answering, False, params, q.kind is Kind.PARTS)
     for keys in owned.values():
         if not any(s.key in keys for s in chosen):
             chosen += [s for s in sorted(answering, key=lambda s: -s.score) if s.key in keys][:1]

@@ -247,9 +247,12 @@ def kind_of(question: str) -> Kind:
     return Kind.OTHER
 
 
+_BUILDING_BLOCKS_RE = re.compile(r"\b(?:building[\s\-]+blocks?|constituents?|ingredients?|pieces)\b", re.IGNORECASE)
+
+
 def parse(question: str) -> Question:
     """Read `question` (already standalone)."""
-    content = content_of(question)
+    content = _BUILDING_BLOCKS_RE.sub("components", content_of(question))  # one word for the parts
     terms = [t for t in dict.fromkeys(words_of(content)) if t not in QUESTION_WORDS]
     kind = kind_of(content)
     acronym = None
