@@ -323,3 +323,23 @@ def test_the_parts_of_one_method_may_take_several_of_its_sentences(qa: QA) -> No
     answer = qa.ask("What pieces make up StyleSpeaker's way of modelling style?")
     assert "style encoder" in answer.answer and "style infusion module" in answer.answer
     assert cited(answer) == ["arXiv:2503.09852"]
+
+
+def test_a_growth_rate_is_a_figure() -> None:
+    from qa.answer.extractive import has_number
+
+    assert has_number("It matches scaling the parameters by O(log P).")
+    assert has_number("Memory grows linearly in N.")
+    assert not has_number("We log every run.")
+
+
+def test_a_sentence_pointing_back_is_read_with_the_one_before(qa: QA) -> None:
+    """Qwen2.5-Math: "... we develop a reward model (RM) ..." then "This RM is then applied to ... SFT"."""
+    answer = qa.ask("To what is the reward model of Qwen2.5-Math applied?")
+    assert "iterative evolution of data" in answer.answer and cited(answer) == ["doc:f0ef09a8247f"]
+
+
+@pytest.mark.parametrize("question", ["To which three stages does the method owe its gains?",
+                                      "In which two phases is the model trained?"])
+def test_parts_asked_after_a_preposition(question: str) -> None:
+    assert parse(question).kind is Kind.PARTS

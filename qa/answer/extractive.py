@@ -33,9 +33,14 @@ _COUNT_WORDS_RE = re.compile(r"\b(?:two|three|four|five|six|seven|eight|nine|ten
                              r"thousands?|millions?|billions?|trillions?|half|double|twice|triple)\b", re.IGNORECASE)
 
 
+_GROWTH_RE = re.compile(r"\bO\([^)]{1,20}\)|\b(?:log(?:arithmic(?:ally)?)?|linear(?:ly)?|quadratic(?:ally)?|"
+                        r"exponential(?:ly)?)\s+(?:in\s+)?[A-Za-z]\b")  # "O(log P)", "linearly in N": how much
+
+
 def has_number(sentence: str) -> bool:
     """Does the sentence state a figure (not just a version in a name)?"""
-    return NUMBER_RE.search(_VERSION_RE.sub(" ", sentence)) is not None or bool(_COUNT_WORDS_RE.search(sentence))
+    return (NUMBER_RE.search(_VERSION_RE.sub(" ", sentence)) is not None or bool(_COUNT_WORDS_RE.search(sentence))
+            or _GROWTH_RE.search(sentence) is not None)
 
 
 FIGURE_WINDOW = 8  # words between a figure and the thing it counts ("over 5.5 trillion tokens")
@@ -137,6 +142,9 @@ def _cosines(vectors: np.ndarray, vector: list[float]) -> np.ndarray:
     return np.asarray(vectors @ q / (np.linalg.norm(vectors, axis=1) * np.linalg.norm(q) + 1e-9))
 
 
+_ANAPHOR_RE = re.compile(r"(?:This|These|Those|Such|It|They|Its|Their)\b")
+
+
 def score_sentences(question: Question, question_vec: list[float], papers: dict[str, str], index: BM25Index,
                     embed: EmbedFn, params: Params, subjects: list[str] | None = None) -> list[Scored]:
     """Every sentence of the papers' abstracts (key -> abstract), scored against what the question asks
@@ -148,12 +156,19 @@ def score_sentences(question: Question, question_vec: list[float], papers: dict[
     attribute = question.attribute_terms(subjects)
     idf = {t: index.idf(t) for t in [*question.terms, *attribute]}
     vectors = np.asarray(embed([s for s, _, _ in triples]), dtype=np.float32)
-    sims = _cosines(vectors, question_vec)
     bare = without_names(question.text, subjects)
-    asims = _cosines(vectors, embed([bare])[0]) if bare != question.text else sims
-    return [Scored(s, key, i, coverage(question.terms, s, idf), float(sim), coverage(attribute, s, idf),
+    bare_vec = embed([bare])[0] if bare != question.text else question_vec
+    sims, asims = _cosines(vectors, question_vec), _cosines(vectors, bare_vec)
+    # "This RM is then applied to ...": a sentence that opens by pointing back means what it says of the one before.
+    read = [f"{triples[n - 1][0]} {s}" if i and _ANAPHOR_RE.match(s) else s for n, (s, _, i) in enumerate(triples)]
+    joined = [n for n, text in enumerate(read) if text is not triples[n][0]]
+    if joined:
+        both = np.asarray(embed([read[n] for n in joined]), dtype=np.float32)
+        sims[joined] = np.maximum(sims[joined], _cosines(both, question_vec))
+        asims[joined] = np.maximum(asims[joined], _cosines(both, bare_vec))
+    return [Scored(s, key, i, coverage(question.terms, text, idf), float(sim), coverage(attribute, text, idf),
                    float(asim), _kind_bonus(question, s, params), vec, params)
-            for (s, key, i), sim, asim, vec in zip(triples, sims, asims, vectors, strict=True)]
+            for (s, key, i), text, sim, asim, vec in zip(triples, read, sims, asims, vectors, strict=True)]
 
 
 def without_names(text: str, names: list[str]) -> str:

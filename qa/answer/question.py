@@ -238,7 +238,8 @@ def kind_of(question: str) -> Kind:
     words = set(tokenize([question])[0])
     if not re.search(r"\bdimensions\b", question, re.I):  # "the embedding dimension" is a size, not a part
         words.discard("dimens")
-    if words & PART_WORDS and re.search(r"^\s*(?:what|which|name|list|describe|give)\b", question, re.I):
+    if words & PART_WORDS and re.search(r"^\s*(?:(?:to|in|of|for|from|by|on|with|into)\s+)?"
+                                        r"(?:what|which|name|list|describe|give)\b", question, re.I):
         return Kind.PARTS
     if any(not _embedded_how(question, m) for m in _NUMBER_RE.finditer(question)):
         return Kind.NUMBER
