@@ -343,3 +343,72 @@ def test_a_sentence_pointing_back_is_read_with_the_one_before(qa: QA) -> None:
                                       "In which two phases is the model trained?"])
 def test_parts_asked_after_a_preposition(question: str) -> None:
     assert parse(question).kind is Kind.PARTS
+
+
+@pytest.mark.parametrize(("question", "text"), [
+    ("Could you please tell me how many layers Qwen3 has?", "how many layers Qwen3 has?"),
+    ("I'd like to know which benchmarks PolyMath covers, please.", "which benchmarks PolyMath covers."),
+    ("Please, what does GSPO stand for?", "what does GSPO stand for?"),
+])
+def test_a_polite_wrapper_is_not_read_as_the_question(question: str, text: str) -> None:
+    assert parse(question).text == text
+
+
+def test_a_polite_question_is_answered_as_a_plain_one(qa: QA) -> None:
+    answer = qa.ask("Could you tell me how many languages and dialects Qwen3 supports, please?")
+    assert "119" in answer.answer and cited(answer) == ["arXiv:2505.09388"]
+
+
+@pytest.mark.parametrize(("question", "kind", "unstated"), [
+    ("A short summary of the corpus's work on tensor permutation?", Kind.SUMMARY, False),
+    ("What techniques does Qwen2.5-1M apply to cut the costs of inference?", Kind.PARTS, False),  # not a price
+    ("What is the cost of training Qwen-Image?", Kind.OTHER, True),
+    ("What are the API costs of Qwen2.5-Turbo?", Kind.OTHER, True),
+])
+def test_summaries_and_prices_are_recognised(question: str, kind: Kind, unstated: bool) -> None:
+    q = parse(question)
+    assert q.kind is kind and bool(q.unstated) is unstated
+
+
+@pytest.mark.parametrize(("question", "focus", "asks_names"), [
+    ("On PolyMath's hardest level, approximately what accuracy do top models achieve?", ["accuraci"], False),
+    ("For the Qwen2.5-1M sparse attention, what is the method called?", [], True),
+    ("Qwen2.5-1M sparse attention: the name of the method?", [], True),
+    ("In the MARGE paper, which benchmarks are used?", [], True),
+])
+def test_the_thing_asked_for_after_a_leading_phrase(question: str, focus: list[str], asks_names: bool) -> None:
+    q = parse(question)
+    assert q.names_asked is asks_names and (asks_names or q.focus == focus)
+
+
+def test_common_acronyms_and_their_spelled_out_words_are_not_names() -> None:
+    q = parse("Name the datasets the study uses.")
+    assert q.new_names("Supervised fine-tuning (SFT) aligns Large Language Models (LLMs) with humans.") == []
+    assert q.new_names("It is evaluated on Alpaca-GPT4 and WildChat.") == ["Alpaca-GPT4", "WildChat"]
+
+
+@pytest.mark.parametrize("question", [
+    "For the Qwen2.5-1M sparse attention, what is the method called?",      # it is described, never named
+    "Which paper in the collection applies diffusion models to protein folding?",  # no paper says the topic
+])
+def test_a_name_or_topic_no_abstract_gives_is_refused(qa: QA, question: str) -> None:
+    answer = qa.ask(question)
+    assert answer.refused and not answer.citations
+
+
+def test_an_accuracy_asked_after_a_leading_phrase_is_answered(qa: QA) -> None:
+    answer = qa.ask("On PolyMath's hardest level, approximately what accuracy do top models achieve?")
+    assert "40%" in answer.answer and cited(answer) == ["doc:575304d32a8f"]
+
+
+def test_a_name_far_from_the_best_evidence_does_not_answer() -> None:
+    """A sentence naming something answers "name the ..." only when it scores near the best evidence."""
+    from qa.answer.extractive import PARAMS, Scored, _answer_sentences
+
+    q = parse("Name the two datasets the selection study replicated its methods on.")
+    assert q.names_asked
+    best = Scored("We replicated the methods on two million-scale datasets.", "a", 1, 0.9, 0.7, 0.9, 0.7)
+    far = Scored("Self-Lengthen needs no auxiliary data.", "b", 0, 0.2, 0.4, 0.35, 0.4)
+    assert best.score > far.score / PARAMS.evidence_near and q.new_names(far.text)
+    assert _answer_sentences(q, [best, far], {}, PARAMS) == []
+    assert _answer_sentences(q, [far], {}, PARAMS) == [far]

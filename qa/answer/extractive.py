@@ -85,8 +85,8 @@ COMPONENT_WORDS = frozenset(words_of("encoder encoders decoder decoders module m
 class Params:
     """The answerer's tuned constants: eval/calibrate.py derives them from the dev split and prints them."""
 
-    w_dense: float = 0.55         # weight of embedding similarity in a sentence's score
-    w_lexical: float = 0.45       # weight of IDF-weighted coverage of the question's stems
+    w_dense: float = 0.6          # weight of embedding similarity in a sentence's score
+    w_lexical: float = 0.4        # weight of IDF-weighted coverage of the question's stems
     support_score: float = 0.33   # below this best score nothing retrieved answers
     support_dense: float = 0.35   # a sentence this close in meaning answers even with few shared words
     attribute_cover: float = 0.3  # share (IDF-weighted) of the asked-for attribute's stems the answer must carry
@@ -94,7 +94,8 @@ class Params:
     list_runner_up: float = 0.6   # the same for the papers of a "which papers" list
     kind_bonus: float = 0.15      # a sentence of the kind asked for (has a number, names parts)
     subject_dense: float = 0.35   # the same as support_dense inside the paper of a subject the question names
-    focus_dense: float = 0.65     # a sentence without the words of the thing asked for must be this close in meaning
+    focus_dense: float = 0.5      # a sentence without the words of the thing asked for must be this close in meaning
+    evidence_near: float = 0.6    # a figure or name asked for: its sentence scores this fraction of the best evidence
 
 
 PARAMS = Params()
@@ -339,7 +340,8 @@ def _listing(question: Question, scored: list[Scored], papers: dict[str, str], l
     if (scoped or members) and not topical:
         return _introductions(scored, labels)
     best = max(scored, key=lambda s: s.score)
-    if not (scoped or supported(best, params)):
+    # A topic list needs a paper that says the topic's words, not one merely near it in meaning.
+    if not (scoped or (supported(best, params) and max(s.attribute for s in scored) >= params.attribute_cover)):
         return []
     return pick(scored, True, params)
 
@@ -400,9 +402,15 @@ def _answer_sentences(q: Question, pool: list[Scored], owned: dict[str, list[str
     """The best sentences that answer `q`: of the kind it asks for, one per named subject at least;
     none when a subject has no sentence that answers (a refusal)."""
     owners = {k for keys in owned.values() for k in keys}
-    answering = [s for s in pool if supported(s, params, s.key in owners)
-                 and (q.kind is not Kind.NUMBER or states_figure_of(s.text, q.focus))
+    candidates = [s for s in pool if supported(s, params, s.key in owners)]
+    answering = [s for s in candidates if (q.kind is not Kind.NUMBER or states_figure_of(s.text, q.focus))
                  and (q.new_names(s.text) if q.names_asked else has_focus(q, s, params))]
+    if candidates and (q.kind is Kind.NUMBER or q.names_asked):
+        # The figure or name must be near the best evidence: of its own paper for a paper the question names
+        # (each named subject is answered from its own abstract), else of all.
+        best = max(s.score for s in candidates)
+        own = {k: max(s.score for s in candidates if s.key == k) for k in owners & {s.key for s in candidates}}
+        answering = [s for s in answering if s.score >= params.evidence_near * own.get(s.key, best)]
     answering += _on_par(q, pool, owned, answering, params)
     if not answering or any(not any(s.key in keys or mentions(s.text, name) for s in answering)
                             for name, keys in owned.items()):

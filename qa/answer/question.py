@@ -90,7 +90,9 @@ UNSTATED: list[tuple[str, str]] = [
     (r"affiliat\w+|institutions?|universit(?:y|ies)|organi[sz]ations?|compan(?:y|ies)|labs?\b|employer",
      r"affiliat|institut|universit|\blab\b|laborator|company|team"),
     (r"fund(?:ed|ing|s)?|grants?|sponsor\w*", r"fund|grant|sponsor"),
-    (r"prices?|pricing|cost(?:s)? per|how much does .* cost|costs?|dollars?|fees?|subscription", _MONEY),
+    (r"prices?|pricing|cost(?:s)? per|how much (?:does|did|do|would|will) .* cost|(?:what|which) (?:is|are|was|were) "
+     r"(?:the |its |their )?(?:\w+ )?costs?(?! (?:reduction|savings?|efficien\w*))|cost (?:in|of) (?:dollars|money)|"
+     r"dollars?|fees?|subscription", _MONEY),  # a price asked for, not "reduces inference costs"
     (r"licen[cs]e[ds]?|licensing|terms of use", r"licen[cs]|apache|\bmit\b|cc[\s-]by"),
     (r"venue|conference|journal|workshop|accepted at|published (?:at|in)(?! (?:19|20)\d\d|\s+\w+\s+(?:19|20)\d\d)",
      r"conference|journal|workshop|venue|accepted|proceedings"),
@@ -132,6 +134,7 @@ _SUMMARY_RE = re.compile(
     r"contribution|contributions|finding|findings|conclusion|conclusions|takeaway|takeaways|result|results|"
     r"claim|claims|message|gist)\b"
     r"|\b(?:about|summar\w+|overview|gist|tl;?dr)\b\W*$|^\s*(?:summar\w+|describe|explain)\b"
+    r"|^\s*(?:an?\s+|the\s+)?(?:short\s+|brief\s+|quick\s+)?(?:summary|overview|rundown)\s+of\b"
     r"|\bwhat does\b.*\b(?:find|show|propose|present|introduce|conclude|report|argue|claim)\W*$"
     r"|\b(?:discover|discovers|put forward|puts forward|in brief|in short|contribute|contributes)\W*$",
     re.IGNORECASE,
@@ -157,10 +160,13 @@ class Question:
     names_asked: bool = False  # it asks which named things ("which models does X include"): the answer names one
 
     def new_names(self, sentence: str) -> list[str]:
-        """The names in `sentence` that the question does not say (an answer to "which models..." names one)."""
+        """The names in `sentence` that the question does not say (an answer to "which models..." names one);
+        not a common acronym ("LLMs") or the words it abbreviates ("Large Language Models (LLMs)")."""
         said = self.text.lower()
+        spelled = {m.group(1) for m in _SPELLED_OUT_RE.finditer(sentence)}
         found = [*entities(sentence), *proper_nouns(sentence, [])]
-        return [n for n in found if n.lower() not in said]
+        return [n for n in found if n.lower() not in said and n not in spelled
+                and n.rstrip("s").upper() not in GENERIC_ACRONYMS]
 
     def attribute_terms(self, subjects: list[str] | None = None) -> list[str]:
         """Its stems other than the names of its subjects (default: all its names) and generic words."""
@@ -181,8 +187,18 @@ def words_of(text: str) -> list[str]:
 
 
 def content_of(question: str) -> str:
-    """The question without the IDs and dates that only filter the search."""
-    return _ID_OR_YEAR_RE.sub(" ", MONTH_RE.sub(" ", question))
+    """The question without the IDs and dates that only filter the search, and without a polite wrapper
+    ("Could you please tell me which ...", "I'd like ..., please")."""
+    text = _ID_OR_YEAR_RE.sub(" ", MONTH_RE.sub(" ", question))
+    return _POLITE_TAIL_RE.sub("", _POLITE_HEAD_RE.sub("", text)).strip() or text
+
+
+_POLITE_HEAD_RE = re.compile(
+    r"^\s*(?:(?:please|kindly)\s*,?\s+|(?:could|can|would|will) you\s+(?:please\s+|kindly\s+)?"
+    r"(?=tell|say|explain|list|name|give|show|describe|summari[sz]e|identify)|(?:tell|show) me\s+(?=wh|how)|"
+    r"(?:i'?d|i would|we'?d|we would) like(?: to know)?\s+|i (?:want|need|wonder)(?: to know)?\s+)+",
+    re.IGNORECASE)
+_POLITE_TAIL_RE = re.compile(r"[\s,]+(?:please|thanks|thank you)\s*(?=[?.!]*\s*$)", re.IGNORECASE)
 
 
 def entities(text: str) -> list[str]:
@@ -268,18 +284,26 @@ def parse(question: str) -> Question:
                     proper_nouns(content, names), focus, _NAMES_ASKED_RE.search(content) is not None)
 
 
-# "Name the three datasets X is evaluated on", "Which open-source models does X include": named things are asked for.
+# "Name the three datasets X is evaluated on", "Which open-source models does X include", "X: name of the method?":
+# named things are asked for.
 _NAMED_THING = r"(?:datasets?|benchmarks?|baselines?|models?|languages?|competitors?)"
+_NOT_A_NAME = r"(?!(?:kinds?|types?|sorts?|class|classes|family|families)\s+of\b)"
 _NAMES_ASKED_RE = re.compile(
-    rf"^\s*(?:[^:?]{{1,60}}:\s*)?(?:name|list|identify)\s+(?:the\s+|all\s+)?(?:[\w\-]+\s+){{0,3}}?{_NAMED_THING}\b|"
-    rf"^\s*(?:[^:?]{{1,60}}:\s*)?(?:which|what)\s+(?!(?:kinds?|types?|sorts?|class|classes|family|families)\s+of\b)"
-    rf"(?:[\w\-]+\s+){{0,2}}?{_NAMED_THING}\s+(?:do|does|did|is|are|was|were)\b", re.IGNORECASE)
+    rf"^\s*(?:[^:?,]{{1,60}}[:,]\s*)?(?:name|list|identify)\s+(?:the\s+|all\s+)?(?:[\w\-]+\s+){{0,3}}?{_NAMED_THING}\b|"
+    rf"^\s*(?:[^:?,]{{1,60}}[:,]\s*)?(?:which|what)\s+{_NOT_A_NAME}"
+    rf"(?:[\w\-]+\s+){{0,2}}?{_NAMED_THING}\s+(?:do|does|did|is|are|was|were)\b|"
+    r"\b(?:the )?name of (?:the|its|their|this|that)\b|\bwhat is (?:the|its|their) \w+(?: \w+)? called\b",
+    re.IGNORECASE)
+_SPELLED_OUT_RE = re.compile(r"\b([A-Z][a-z]+(?:[\s\-]+[A-Z][a-z]+)+)\s*\([A-Z][A-Za-z\-]*\)")
+# Acronyms of common terms, not names of anything in particular.
+GENERIC_ACRONYMS = {"LLM", "MLLM", "LM", "VLM", "LVLM", "RL", "SFT", "AI", "NLP", "CV", "MOE", "GPU", "API", "QA",
+                    "RLHF", "DPO", "PPO", "CNN", "RNN", "ASR", "TTS", "OCR", "SOTA"}
 _AUX = r"(?:is|are|was|were|does|do|did|has|have|had|can|could|will|would|should|may|might)"
 _FOCUS_RES = [
     re.compile(rf"\bhow (?:many|much)\s+(?:more\s+|fewer\s+|less\s+)?(?!{_AUX}\b)([a-z][\w\-]*)", re.IGNORECASE),
     re.compile(rf"\b(?:at|in|on|with|by|to) what\s+((?:[a-z][\w\-]*\s+){{0,2}}?[a-z][\w\-]*)\s+{_AUX}\b",
                re.IGNORECASE),
-    re.compile(rf"^\s*(?:what|which)\s+(?!{_AUX}\b)((?:[a-z][\w\-]*\s+){{0,2}}?[a-z][\w\-]*)\s+{_AUX}\b",
+    re.compile(rf"(?:^|[,:;]\s*)(?:(?:roughly|approximately|about|exactly|precisely|so|and)\s+)?(?:what|which)\s+(?!{_AUX}\b)((?:[a-z][\w\-]*\s+){{0,2}}?[a-z][\w\-]*)\s+{_AUX}\b",
                re.IGNORECASE),
     re.compile(r"^\s*what\s+(?:is|are|was|were)\s+the\s+((?:[a-z][\w\-]*\s+){0,2}?[a-z][\w\-]*)\s+"
                r"(?:of|for|in|used|that|does|do|behind)\b", re.IGNORECASE),
