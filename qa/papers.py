@@ -250,8 +250,13 @@ _NOT_NAMES = {"LLM", "LLMs", "AI", "SFT", "RL", "MoE", "API", "APIs", "CoT", "GP
               "MLLM", "LVLMs", "Series", "In", "We", "Our", "This", "The", "To", "However", "Moreover"}
 
 
+_ACRONYM_COMPOUND_RE = re.compile(r"[A-Z]{2,}s?(?:-[a-z]+)+")
+
+
 def namelike(word: str) -> bool:
     """Does `word` look like the name of a model, method or benchmark (Qwen3, GPT-4o, MMLU)?"""
+    if _ACRONYM_COMPOUND_RE.fullmatch(word):  # "LLM-synthesized", "BERT-based": a description, not a name
+        return False
     return word not in _NOT_NAMES and len(word) >= 3 and (
         any(c.isupper() for c in word[1:]) or (word[0].isupper() and any(c.isdigit() for c in word))
     )

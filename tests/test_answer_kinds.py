@@ -412,3 +412,29 @@ def test_a_name_far_from_the_best_evidence_does_not_answer() -> None:
     assert best.score > far.score / PARAMS.evidence_near and q.new_names(far.text)
     assert _answer_sentences(q, [best, far], {}, PARAMS) == []
     assert _answer_sentences(q, [far], {}, PARAMS) == [far]
+
+
+@pytest.mark.parametrize("question", ["Show me all the papers from 2025 about reward models.",
+                                      "Give every study in the collection on speech."])
+def test_every_paper_is_a_list(question: str) -> None:
+    q = parse(question)
+    assert q.kind is Kind.LIST and "everi" not in q.terms
+
+
+def test_every_paper_of_a_year_is_listed(qa: QA) -> None:
+    answer = qa.ask("Enumerate each paper in the corpus from 2024.")
+    assert {"arXiv:2407.10671", "arXiv:2409.12186", "arXiv:2409.12191"} <= set(cited(answer))
+    assert all(k.startswith("arXiv:24") or k.startswith("doc:") for k in cited(answer))
+
+
+@pytest.mark.parametrize(("word", "is_name"), [("LLM-generated", False), ("BERT-based", False),
+                                               ("GPT-4o", True), ("MTR-Bench", True)])
+def test_an_acronym_with_a_lowercase_word_is_no_name(word: str, is_name: bool) -> None:
+    from qa.papers import namelike
+
+    assert namelike(word) is is_name
+
+
+def test_a_described_paper_is_found_despite_an_acronym_compound(qa: QA) -> None:
+    answer = qa.ask("Which paper builds embedding and reranking models from LLM-generated data and merged models?")
+    assert not answer.refused and cited(answer)[0] == "arXiv:2506.05176"

@@ -22,7 +22,7 @@ from qa.answer import extractive
 from qa.answer.answerers import Answerer, Draft, Extractive, LLMAnswerer
 from qa.answer.chat import Message, needs_context, standalone_question, subjects
 from qa.answer.citations import check_citations, key_url
-from qa.answer.question import entities
+from qa.answer.question import Kind, entities, kind_of
 from qa.answer.subjects import mentions, owner
 from qa.answer.variants import disagreement_note
 from qa.errors import BadInput, LLMError
@@ -173,6 +173,8 @@ class QA:
     def retrieve(self, question: str, k: int | None = None, filters: Filters | None = None) -> Retrieval:
         """The passages a standalone `question` is answered from: the retriever's, and a passage of each paper
         it names that they lack."""
+        if k is None and filters is not None and filters.month_from is not None and kind_of(question) is Kind.LIST:
+            k = max(self.settings.top_k, extractive.MAX_LISTED)  # "every paper of 2024": room for each of them
         retrieval = self.retriever.retrieve(question, k, filters)
         self._cover_subjects(question, retrieval)
         return retrieval

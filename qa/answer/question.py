@@ -37,10 +37,11 @@ QUESTION_WORDS = set(tokenize([
     "given contain contains cover covers covered involve involves summarise summarize summary overview explain "
     "explains key new show shows shown according mention mentions mentioned conclusion conclusions conclude "
     "concludes result results contribution contributions goal idea purpose approach topic created dated dates date "
-    "collection from in on of for to with the a an please me list name names identify give state tell describe "
+    "collection from in on of for to with the a an please me list enumerate name names identify give state tell "
+    "describe "
     "can could would should will may might there their its it itself themselves they them this that these those any "
     "some such "
-    "also and or but if than then so as at by into onto via per each all both either whose whom who whats "
+    "also and or but if than then so as at by into onto via per each every all both either whose whom who whats "
     "exactly specifically actually reported report reports reporting mentioned respectively one ones model models "
     "hold holds held include includes included appear appears appeared came out release released publish "
     "published submit submitted post posted month year brief briefly discover discovers put forward "
@@ -126,7 +127,9 @@ _LIST_RE = re.compile(
     r"^\s*(?:which|what|list|name|identify|show|give|find|enumerate)\b.{0,60}?\b(?:papers|works|studies|articles|"
     r"abstracts|reports|publications|submissions|preprints)\b"
     r"|\b(?:which|what) (?:paper|work|study|article|report)s?\b.{0,30}\b(?:corpus|collection)\b"
-    r"|^\s*(?:which|what|list|name)\s+(?:\w+\s+)?(?:benchmarks|datasets)\b",
+    r"|^\s*(?:which|what|list|name)\s+(?:\w+\s+)?(?:benchmarks|datasets)\b"
+    r"|^\s*(?:list|name|show|give|enumerate|find)\s+(?:me\s+)?(?:every|each|all(?: the)?)\s+(?:\w+\s+)?"
+    r"(?:paper|work|study|article|publication|preprint|submission)\b",
     re.IGNORECASE,
 )
 _SUMMARY_RE = re.compile(
@@ -161,12 +164,11 @@ class Question:
 
     def new_names(self, sentence: str) -> list[str]:
         """The names in `sentence` that the question does not say (an answer to "which models..." names one);
-        not a common acronym ("LLMs") or the words it abbreviates ("Large Language Models (LLMs)")."""
+        not the words an acronym abbreviates ("Large Language Models (LLMs)")."""
         said = self.text.lower()
         spelled = {m.group(1) for m in _SPELLED_OUT_RE.finditer(sentence)}
         found = [*entities(sentence), *proper_nouns(sentence, [])]
-        return [n for n in found if n.lower() not in said and n not in spelled
-                and n.rstrip("s").upper() not in GENERIC_ACRONYMS]
+        return [n for n in found if n.lower() not in said and n not in spelled]
 
     def attribute_terms(self, subjects: list[str] | None = None) -> list[str]:
         """Its stems other than the names of its subjects (default: all its names) and generic words."""
@@ -295,9 +297,6 @@ _NAMES_ASKED_RE = re.compile(
     r"\b(?:the )?name of (?:the|its|their|this|that)\b|\bwhat is (?:the|its|their) \w+(?: \w+)? called\b",
     re.IGNORECASE)
 _SPELLED_OUT_RE = re.compile(r"\b([A-Z][a-z]+(?:[\s\-]+[A-Z][a-z]+)+)\s*\([A-Z][A-Za-z\-]*\)")
-# Acronyms of common terms, not names of anything in particular.
-GENERIC_ACRONYMS = {"LLM", "MLLM", "LM", "VLM", "LVLM", "RL", "SFT", "AI", "NLP", "CV", "MOE", "GPU", "API", "QA",
-                    "RLHF", "DPO", "PPO", "CNN", "RNN", "ASR", "TTS", "OCR", "SOTA"}
 _AUX = r"(?:is|are|was|were|does|do|did|has|have|had|can|could|will|would|should|may|might)"
 _FOCUS_RES = [
     re.compile(rf"\bhow (?:many|much)\s+(?:more\s+|fewer\s+|less\s+)?(?!{_AUX}\b)([a-z][\w\-]*)", re.IGNORECASE),
