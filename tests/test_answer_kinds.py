@@ -438,3 +438,10 @@ def test_an_acronym_with_a_lowercase_word_is_no_name(word: str, is_name: bool) -
 def test_a_described_paper_is_found_despite_an_acronym_compound(qa: QA) -> None:
     answer = qa.ask("Which paper builds embedding and reranking models from LLM-generated data and merged models?")
     assert not answer.refused and cited(answer)[0] == "arXiv:2506.05176"
+
+
+def test_a_name_stemming_to_a_generic_word_stays_a_topic_word() -> None:
+    """"AIME" stems to "aim", which is also a generic word ("the aim of"): as a name it is what is asked about."""
+    q = parse("Which papers give results on AIME problems?")
+    assert "aim" in q.attribute_terms([]) and "aim" not in q.attribute_terms(["AIME"])
+    assert "aim" not in parse("What is the aim of the benchmark?").attribute_terms([])

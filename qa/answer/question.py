@@ -175,9 +175,10 @@ class Question:
         if self.kind is Kind.EXPANSION:
             return []
         name_stems = set(tokenize([" ".join(self.names if subjects is None else subjects)])[0])
+        named = set(tokenize([" ".join(self.names)])[0]) - name_stems  # "AIME" stems to "aim", not a generic word
         if self.kind is Kind.PARTS:
             name_stems |= PART_WORDS  # the sentence naming the parts need not say "stages"
-        return [t for t in self.terms if t not in name_stems and t not in GENERIC_TERMS]
+        return [t for t in self.terms if t not in name_stems and (t not in GENERIC_TERMS or t in named)]
 
 
 _PREFIXED_RE = re.compile(r"\b(pre|post|re|co|multi|non|sub|self|inter|intra|over|under)-(?=[a-z])", re.IGNORECASE)
