@@ -81,7 +81,7 @@ def append_result(work: Path, phase: str, row: dict[str, Any]) -> None:
     path = work / "scale.json"
     rows = json.loads(path.read_text()) if path.exists() else []
     rows.append({"phase": phase, "date": datetime.now(UTC).isoformat(timespec="seconds"),
-                 "load1": os.getloadavg()[0], **row})
+                 "load1": os.getloadavg()[0], "cpu": bench.machine()["cpu"], **row})
     path.write_text(json.dumps(rows, indent=1))
     print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
 
@@ -266,6 +266,12 @@ def _last(rows: list[dict[str, Any]], phase: str) -> dict[str, Any]:
     return next(r for r in reversed(rows) if r["phase"] == phase)
 
 
+def _cpu(rows: list[dict[str, Any]]) -> str:
+    """The CPU the rows were measured on (rows written before it was recorded: the benchmark's machine above)."""
+    cpus = {r["cpu"] for r in rows if r.get("cpu")}
+    return f"an {cpus.pop()}" if len(cpus) == 1 else "the machine above"
+
+
 def _mib(x: float) -> str:
     return f"{x / 1024:.2f} GiB" if x >= 1024 else f"{x:,.0f} MiB"
 
@@ -313,7 +319,7 @@ def report(work: Path, target: Path) -> str:
     lines = [
         BEGIN,
         "## One store grown by `eval/scale.py` (measured)\n",
-        f"Measured {rows[0]['date'][:10]} on the machine above (2 cores; load average "
+        f"Measured {rows[0]['date'][:10]} on {_cpu(rows)} (2 cores; load average "
         f"{min(r['load1'] for r in rows):.1f}-{max(r['load1'] for r in rows):.1f} when each phase ended): one "
         f"store grown shard by shard to **{papers:,} papers ({chunks:,} chunks)** of the synthetic "
         "Kaggle-layout corpus, with precomputed vectors. "

@@ -52,6 +52,13 @@ def test_the_report_states_the_targets_and_replaces_its_section(tmp_path: Path, 
     assert "| cold `ask` ≤ 3 s, embedded | 2.10 s | yes |" in text
     assert "| 1,000 papers into the grown store ≤ 2x into an empty one (store open) | 1.20x | yes |" in text
     assert "8 cores" in text and "GPU" in text and "16 GiB workstation" in text
+    assert "on the machine above" in text  # rows that do not say their CPU
+
+
+def test_the_report_names_the_cpu_the_rows_were_measured_on(tmp_path: Path) -> None:
+    recorded = [dict(r, cpu="Intel(R) Xeon(R) Processor") for r in rows(1_000_000)]
+    (tmp_path / "scale.json").write_text(json.dumps(recorded))
+    assert "on an Intel(R) Xeon(R) Processor (2 cores" in scale.report(tmp_path, tmp_path / "BENCHMARKS.md")
 
 
 def test_added_papers_embedded_by_the_model_get_a_row_of_their_own(tmp_path: Path) -> None:
