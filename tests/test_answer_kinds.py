@@ -445,3 +445,22 @@ def test_a_name_stemming_to_a_generic_word_stays_a_topic_word() -> None:
     q = parse("Which papers give results on AIME problems?")
     assert "aim" in q.attribute_terms([]) and "aim" not in q.attribute_terms(["AIME"])
     assert "aim" not in parse("What is the aim of the benchmark?").attribute_terms([])
+
+
+@pytest.mark.parametrize(("question", "kind"), [
+    ("RMTBench: meaning of RMT?", Kind.EXPANSION),
+    ("What is the meaning of these results?", Kind.OTHER),
+    ("June 2025 preprints?", Kind.LIST),
+    ("Papers of May 2025 in the collection: which ones?", Kind.LIST),
+])
+def test_telegraphic_expansions_and_lists(question: str, kind: Kind) -> None:
+    assert parse(question).kind is kind
+
+
+def test_a_telegraphic_month_list_is_answered(qa: QA) -> None:
+    answer = qa.ask("September 2024 publications: which ones?")
+    assert {"arXiv:2409.12186", "arXiv:2409.12191"} <= set(cited(answer))
+
+
+def test_names_of_asks_for_names() -> None:
+    assert parse("WavReward: names of its evaluation datasets?").names_asked

@@ -120,7 +120,7 @@ _NUMBER_RE = re.compile(
 )
 _EXPANSION_RE = re.compile(
     r"\b(?:stand|stands)\s+for\b|\bshort\s+for\b|\babbreviat\w*|\bacronym\b|\bfull\s+(?:name|form)\b"
-    r"|\bexpan(?:d|sion)\b|\bspell(?:s|ed)?\s+(?:\w+\s+)?out\b",
+    r"|\bexpan(?:d|sion)\b|\bspell(?:s|ed)?\s+(?:\w+\s+)?out\b|\bmeaning of (?-i:[A-Z][A-Za-z]*[A-Z])\b",
     re.IGNORECASE,
 )
 _LIST_RE = re.compile(
@@ -129,7 +129,10 @@ _LIST_RE = re.compile(
     r"|\b(?:which|what) (?:paper|work|study|article|report)s?\b.{0,30}\b(?:corpus|collection)\b"
     r"|^\s*(?:which|what|list|name)\s+(?:\w+\s+)?(?:benchmarks|datasets)\b"
     r"|^\s*(?:list|name|show|give|enumerate|find)\s+(?:me\s+)?(?:every|each|all(?: the)?)\s+(?:\w+\s+)?"
-    r"(?:paper|work|study|article|publication|preprint|submission)\b",
+    r"(?:paper|work|study|article|publication|preprint|submission)\b"
+    r"|\b(?:papers|works|studies|articles|abstracts|publications|submissions|preprints)\b[^?]{0,40}:\s*which(?: ones)?\b"
+    r"|^\W*(?:the\s+|all\s+)?(?:papers|works|studies|articles|abstracts|publications|submissions|preprints)"
+    r"(?:\s+(?:in|of|from)\s+the\s+(?:corpus|collection))?\W*$",
     re.IGNORECASE,
 )
 _SUMMARY_RE = re.compile(
@@ -273,7 +276,9 @@ _BUILDING_BLOCKS_RE = re.compile(r"\b(?:building[\s\-]+blocks?|constituents?|ing
 def parse(question: str) -> Question:
     """Read `question` (already standalone)."""
     content = _BUILDING_BLOCKS_RE.sub("components", content_of(question))  # one word for the parts
-    terms = [t for t in dict.fromkeys(words_of(content)) if t not in QUESTION_WORDS]
+    # "publications" stems to "public", which "public datasets" needs: the word is dropped, not the stem
+    terms = [t for t in dict.fromkeys(words_of(re.sub(r"\bpublications?\b", " ", content, flags=re.IGNORECASE)))
+             if t not in QUESTION_WORDS]
     kind = kind_of(content)
     acronym = None
     if kind is Kind.EXPANSION:
@@ -295,7 +300,7 @@ _NAMES_ASKED_RE = re.compile(
     rf"^\s*(?:[^:?,]{{1,60}}[:,]\s*)?(?:name|list|identify)\s+(?:the\s+|all\s+)?(?:[\w\-]+\s+){{0,3}}?{_NAMED_THING}\b|"
     rf"^\s*(?:[^:?,]{{1,60}}[:,]\s*)?(?:which|what)\s+{_NOT_A_NAME}"
     rf"(?:[\w\-]+\s+){{0,2}}?{_NAMED_THING}\s+(?:do|does|did|is|are|was|were)\b|"
-    r"\b(?:the )?name of (?:the|its|their|this|that)\b|\bwhat is (?:the|its|their) \w+(?: \w+)? called\b",
+    r"\b(?:the )?names? of (?:the|its|their|this|that)\b|\bwhat is (?:the|its|their) \w+(?: \w+)? called\b",
     re.IGNORECASE)
 _SPELLED_OUT_RE = re.compile(r"\b([A-Z][a-z]+(?:[\s\-]+[A-Z][a-z]+)+)\s*\([A-Z][A-Za-z\-]*\)")
 _AUX = r"(?:is|are|was|were|does|do|did|has|have|had|can|could|will|would|should|may|might)"
