@@ -130,7 +130,8 @@ _LIST_RE = re.compile(
     r"|^\s*(?:which|what|list|name)\s+(?:\w+\s+)?(?:benchmarks|datasets)\b"
     r"|^\s*(?:list|name|show|give|enumerate|find)\s+(?:me\s+)?(?:every|each|all(?: the)?)\s+(?:\w+\s+)?"
     r"(?:paper|work|study|article|publication|preprint|submission)\b"
-    r"|\b(?:papers|works|studies|articles|abstracts|publications|submissions|preprints)\b[^?]{0,40}:\s*which(?: ones)?\b"
+    r"|\b(?:papers|works|studies|articles|abstracts|publications|submissions|preprints)\b[^?]{0,40}:"
+    r"\s*which(?: ones)?\b"
     r"|^\W*(?:the\s+|all\s+)?(?:papers|works|studies|articles|abstracts|publications|submissions|preprints)"
     r"(?:\s+(?:in|of|from)\s+the\s+(?:corpus|collection))?\W*$",
     re.IGNORECASE,
