@@ -464,3 +464,12 @@ def test_a_telegraphic_month_list_is_answered(qa: QA) -> None:
 
 def test_names_of_asks_for_names() -> None:
     assert parse("WavReward: names of its evaluation datasets?").names_asked
+
+
+@pytest.mark.parametrize(("question", "focus"), [
+    ("RMTBench: number of characters?", ["charact"]),         # generic "number": the thing after "of"
+    ("Qwen2-VL flagship: accuracy of the 72B model?", ["accuraci"]),
+    ("CodeElo context window?", ["window"]),                 # no "of": the last word
+])
+def test_the_thing_asked_for_in_a_telegraphic_question(question: str, focus: list[str]) -> None:
+    assert parse(question).focus == focus

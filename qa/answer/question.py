@@ -344,5 +344,9 @@ def focus_of(question: str, kind: Kind) -> list[str]:
             return [t for t in words_of(_NAME_SHAPED_RE.sub(" ", m.group(1))) if t not in skip]
     if not _ASKING_RE.match(question):  # telegraphic ("Qwen2-VL context length?"): the last word is the focus
         tail = _NAME_SHAPED_RE.sub(" ", question.rsplit(":", 1)[-1])
+        head = re.match(r"\s*(?:the\s+)?((?:[a-z][\w\-]*\s+){0,1}[a-z][\w\-]*)\s+of\s+(.*)", tail, re.IGNORECASE)
+        if head:  # "accuracy of top models?": the word before "of"; "size of the sample set?": the thing after it
+            return [t for t in words_of(head.group(1)) if t not in skip] or \
+                [t for t in words_of(head.group(2)) if t not in skip][-1:]
         return [t for t in words_of(tail) if t not in skip][-1:]
     return []
