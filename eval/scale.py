@@ -87,14 +87,14 @@ def append_result(work: Path, phase: str, row: dict[str, Any]) -> None:
 
 
 def open_store(store_dir: Path, model_cache: Path, chroma_url: str | None = None, sample: int = 300,
-               real: bool = False) -> Any:
-    """A Writer whose text vectors are precomputed (bench.precomputed_embedder) and queries real; `real`:
+               model_embeds: bool = False) -> Any:
+    """A Writer whose text vectors are precomputed (bench.precomputed_embedder) and queries real; `model_embeds`:
     the model embeds the texts too, as a user's ingest does."""
     from qa.index.writer import Writer
     from qa.ingest.merge import as_new
 
     store = Writer(bench.make_settings(store_dir, model_cache, chroma_url=chroma_url))
-    if real:
+    if model_embeds:
         return store
     real = store.llamaindex_embedding()
     records = [as_new(p) for p in islice(_sample_papers(), sample)]
@@ -238,7 +238,7 @@ def added(opts: argparse.Namespace) -> None:
     shutil.rmtree(work / "empty-store", ignore_errors=True)
     row: dict[str, Any] = {"papers": ADDED, "embedding": "model" if opts.real_embed else "precomputed"}
     for name in ("empty-store", "store"):
-        store = open_store(work / name, Path(opts.model_cache), real=opts.real_embed)
+        store = open_store(work / name, Path(opts.model_cache), model_embeds=opts.real_embed)
         store.lexicon()  # up to date before: the update below is the added papers' only
         start = time.perf_counter()  # the vector index's first load, which any process using the store pays once
         store.dense_search(store.embed_query("warm up"), 1)

@@ -408,9 +408,12 @@ def _answer_sentences(q: Question, pool: list[Scored], owned: dict[str, list[str
     if candidates and (q.kind is Kind.NUMBER or q.names_asked):
         # The figure or name must be near the best evidence: of its own paper for a paper the question names
         # (each named subject is answered from its own abstract), else of all.
-        best = max(s.score for s in candidates)
-        own = {k: max(s.score for s in candidates if s.key == k) for k in owners & {s.key for s in candidates}}
-        answering = [s for s in answering if s.score >= params.evidence_near * own.get(s.key, best)]
+        best_of: dict[str, float] = {}
+        for s in candidates:
+            best_of[s.key] = max(best_of.get(s.key, 0.0), s.score)
+        best = max(best_of.values())
+        answering = [s for s in answering
+                     if s.score >= params.evidence_near * (best_of[s.key] if s.key in owners else best)]
     answering += _on_par(q, pool, owned, answering, params)
     if not answering or any(not any(s.key in keys or mentions(s.text, name) for s in answering)
                             for name, keys in owned.items()):

@@ -271,22 +271,22 @@ def kind_of(question: str) -> Kind:
     return Kind.OTHER
 
 
+_PAPER_NOUN_RE = re.compile(r"\b(?:papers?|works?|stud(?:y|ies)|articles?|abstracts?|publications?)\b", re.IGNORECASE)
 _BUILDING_BLOCKS_RE = re.compile(r"\b(?:building[\s\-]+blocks?|constituents?|ingredients?|pieces)\b", re.IGNORECASE)
 
 
 def parse(question: str) -> Question:
     """Read `question` (already standalone)."""
     content = _BUILDING_BLOCKS_RE.sub("components", content_of(question))  # one word for the parts
-    # "publications" stems to "public", which "public datasets" needs: the word is dropped, not the stem
-    terms = [t for t in dict.fromkeys(words_of(re.sub(r"\bpublications?\b", " ", content, flags=re.IGNORECASE)))
-             if t not in QUESTION_WORDS]
+    # The words for papers are dropped before stemming: "publications" stems to "public" ("public datasets").
+    terms = [t for t in dict.fromkeys(words_of(_PAPER_NOUN_RE.sub(" ", content))) if t not in QUESTION_WORDS]
     kind = kind_of(content)
     acronym = None
     if kind is Kind.EXPANSION:
         acronym = next((a for a in _ACRONYM_RE.findall(content) if a.upper() == a or len(a) <= 8), None)
     count = next((i + 2 for i, w in enumerate(("two", "three", "four", "five", "six"))
                   if re.search(rf"\b{w}\b", content, re.IGNORECASE)), None)
-    papers = bool(re.search(r"\b(?:papers?|works?|stud(?:y|ies)|articles?|abstracts?|publications?)\b", content, re.I))
+    papers = _PAPER_NOUN_RE.search(content) is not None
     names = entities(content)
     focus = focus_of(content, kind)  # "how many experts" asks for experts, even of a "Mixture-of-Experts" model
     return Question(content, kind, names, terms, unstated_asked(question), acronym, count, papers,
@@ -309,8 +309,8 @@ _FOCUS_RES = [
     re.compile(rf"\bhow (?:many|much)\s+(?:more\s+|fewer\s+|less\s+)?(?!{_AUX}\b)([a-z][\w\-]*)", re.IGNORECASE),
     re.compile(rf"\b(?:at|in|on|with|by|to) what\s+((?:[a-z][\w\-]*\s+){{0,2}}?[a-z][\w\-]*)\s+{_AUX}\b",
                re.IGNORECASE),
-    re.compile(rf"(?:^|[,:;]\s*)(?:(?:roughly|approximately|about|exactly|precisely|so|and)\s+)?(?:what|which)\s+(?!{_AUX}\b)((?:[a-z][\w\-]*\s+){{0,2}}?[a-z][\w\-]*)\s+{_AUX}\b",
-               re.IGNORECASE),
+    re.compile(rf"(?:^|[,:;]\s*)(?:(?:roughly|approximately|about|exactly|precisely|so|and)\s+)?(?:what|which)\s+"
+               rf"(?!{_AUX}\b)((?:[a-z][\w\-]*\s+){{0,2}}?[a-z][\w\-]*)\s+{_AUX}\b", re.IGNORECASE),
     re.compile(r"^\s*what\s+(?:is|are|was|were)\s+the\s+((?:[a-z][\w\-]*\s+){0,2}?[a-z][\w\-]*)\s+"
                r"(?:of|for|in|used|that|does|do|behind)\b", re.IGNORECASE),
     re.compile(r"^\s*(?:tell me|give(?: me)?|name|state|report|provide|show(?: me)?)\s+(?:the\s+|a\s+|an\s+)?"
