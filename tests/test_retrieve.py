@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from qa.index.retrieve import Filters, Retriever, cap_per_paper, fuse, parse_filters
@@ -109,3 +110,57 @@ def test_bm25_follows_ingest(corpus_store: Settings, tmp_path: Path) -> None:
     assert store.lexicon().search("zyxwvut", 3)[0][0].startswith("arXiv:2401.10000#")
     reopened = Writer(store.settings)  # the saved index is the new one
     assert len(reopened.lexicon().ids) == len(store.lexicon().ids)
+
+
+# --- dense search on a small store is exact, not left to the approximate graph ---
+def _brute_force(store: Writer, question: str, allowed_keys: set[str] | None = None) -> list[str]:
+    """Every stored chunk ranked by cosine similarity to the question (ties by ID), computed here from scratch."""
+    got = store._chroma.collection.get(include=["embeddings", "metadatas"])
+    query = np.asarray(store.embed_query(question), dtype=np.float64)
+    scored = []
+    for chunk_id, vector, meta in zip(got["ids"], got["embeddings"], got["metadatas"], strict=True):
+        if allowed_keys is None or meta["doc_key"] in allowed_keys:
+            v = np.asarray(vector, dtype=np.float64)
+            scored.append((-float(v @ query / np.linalg.norm(v) / np.linalg.norm(query)), chunk_id))
+    return [chunk_id for _, chunk_id in sorted(scored)]
+
+
+@pytest.mark.parametrize("question", ["How does Qwen2-VL handle images of any resolution?",
+                                      "What is group sequence policy optimization?", "model sizes"])
+def test_dense_search_of_a_small_store_is_exact_without_the_graph(corpus_store: Settings, question: str,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    store = Writer(corpus_store)
+
+    def graph(*args: object, **kw: object) -> None:
+        raise AssertionError("the approximate graph was asked")
+
+    monkeypatch.setattr(store._chroma, "nearest", graph)
+    monkeypatch.setattr(store._chroma, "nearest_ids", graph)
+    expected = _brute_force(store, question)
+    got = store.dense_search(store.embed_query(question), 20)
+    assert [c.chunk_id for c, _ in got] == expected[:20]
+    everything = store.dense_search(store.embed_query(question), 1000)
+    assert [c.chunk_id for c, _ in everything] == expected and len(expected) == 57
+    keys = {"arXiv:2409.12191", "arXiv:2505.09388"}
+    allowed = store.mask(sorted(keys), None, None)
+    filtered = store.dense_search(store.embed_query(question), 5, allowed=allowed)
+    assert [c.chunk_id for c, _ in filtered] == _brute_force(store, question, keys)[:5]
+
+
+def test_a_larger_store_uses_the_graph_and_the_exact_search_follows_writes(corpus_store: Settings, tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    shutil.copytree(corpus_store.store, tmp_path / "s")
+    store = Writer(corpus_store.model_copy(update={"store": tmp_path / "s"}))
+    dump = tmp_path / "more.txt"
+    write_blocks(dump, 3, seed=3)
+    dump.write_text("Zyxwvut " + dump.read_text())
+    assert store.dense_search(store.embed_query("zyxwvut"), 3)  # the exact vectors are now cached
+    ingest(store, [str(dump)])
+    question = "Zyxwvut " + dump.read_text().split("\n")[3][:80]
+    assert [c.chunk_id for c, _ in store.dense_search(store.embed_query(question), 60)] == \
+        _brute_force(store, question)[:60]  # the new chunks are searched: the cache followed the write
+    asked = []
+    real = store._chroma.nearest
+    monkeypatch.setattr("qa.index.store.EXACT_DENSE_MAX", 10)
+    monkeypatch.setattr(store._chroma, "nearest", lambda *a, **kw: asked.append(a) or real(*a, **kw))
+    assert store.dense_search(store.embed_query(question), 5) and asked

@@ -43,6 +43,10 @@ log = logging.getLogger(__name__)
 # would mean more than MAX_WIDE_SEARCH hits (a narrow filter), it searches among the allowed IDs.
 OVERSAMPLE = 2
 MAX_WIDE_SEARCH = 1500
+# Up to this many chunks, dense search is exact: every stored vector scored in numpy (30 MiB at the limit,
+# under 2 ms a question). The same store then ranks the same way in every process, whatever shape Chroma's
+# approximate (HNSW) graph took; a larger store uses the graph.
+EXACT_DENSE_MAX = 20_000
 
 
 def _bm25_page(rows: list[Row]) -> tuple[list[str], list[str], list[str], list[int]]:
@@ -58,6 +62,7 @@ class Store:
         self.settings = settings
         self.root = Path(settings.store).expanduser()
         self._bm25: tuple[int, BM25Index] | None = None
+        self._vectors: tuple[int, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None  # see _exact_vectors
 
     # --- the parts, private: callers use the methods below ---
     @cached_property
@@ -211,12 +216,63 @@ class Store:
         chunks), while a search restricted to IDs, or a wider unfiltered search whose hits are then
         filtered here, takes a few ms.
         """
+        exact = self._exact_vectors()
+        if exact is not None:
+            return self._dense_exact(vector, k, allowed, *exact)
         if allowed is not None:
             return self._dense_among(vector, k, allowed)
         if k <= 0:  # a k beyond the store's size gives what there is (counting would take seconds at 2M chunks)
             return []
         with guard("dense search failed"):
             return self._chroma.nearest(vector, k)
+
+    def _exact_vectors(self) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """For a small store, in the BM25 index's row order: every chunk's unit vector, which rows have one, and
+        each row's place in chunk-ID order (ties in similarity go to the smaller ID)."""
+        index = self.lexicon()
+        if len(index.ids) > EXACT_DENSE_MAX:
+            return None
+        cached = self._vectors
+        if cached is not None and cached[0] == index.generation:
+            return cached[1]
+        rows = np.flatnonzero(~index.dead)
+        with guard("reading vectors failed"):
+            found = self._chroma.vectors([index.ids[int(r)] for r in rows])
+        matrix = np.zeros((len(index.ids), 0), dtype=np.float32)
+        readable = np.zeros(len(index.ids), dtype=bool)
+        for r in rows:
+            vector = found.get(index.ids[int(r)])
+            if vector is None:
+                continue
+            if not matrix.shape[1]:
+                matrix = np.zeros((len(index.ids), len(vector)), dtype=np.float32)
+            matrix[r] = vector
+            readable[r] = True
+        norms = np.linalg.norm(matrix, axis=1)
+        readable &= norms > 0
+        matrix[readable] /= norms[readable, None]
+        id_rank = np.empty(len(index.ids), dtype=np.int64)
+        id_rank[sorted(range(len(index.ids)), key=lambda r: index.ids[r])] = np.arange(len(index.ids))
+        self._vectors = (index.generation, (matrix, readable, id_rank))
+        return matrix, readable, id_rank
+
+    def _dense_exact(self, vector: list[float], k: int, allowed: np.ndarray | None, matrix: np.ndarray,
+                     readable: np.ndarray, id_rank: np.ndarray) -> list[tuple[Chunk, float]]:
+        """The `k` allowed chunks of highest cosine similarity to `vector`, exactly."""
+        query = np.asarray(vector, dtype=np.float32)
+        norm = float(np.linalg.norm(query))
+        rows = np.flatnonzero(readable if allowed is None else readable & (allowed != 0))
+        if k <= 0 or not len(rows) or not norm or matrix.shape[1] != len(query):
+            return []
+        similarity = matrix[rows] @ (query / norm)
+        if len(rows) > k:  # the k best and whatever ties the k-th
+            kth = similarity[np.argpartition(similarity, len(rows) - k)[len(rows) - k]]
+            keep = similarity >= kth
+            rows, similarity = rows[keep], similarity[keep]
+        best = np.lexsort((id_rank[rows], -similarity))[:k]
+        ids = self.lexicon().ids
+        found = self.chunks([ids[int(rows[i])] for i in best])
+        return [(found[ids[int(rows[i])]], float(similarity[i])) for i in best if ids[int(rows[i])] in found]
 
     def _dense_among(self, vector: list[float], k: int, allowed: np.ndarray) -> list[tuple[Chunk, float]]:
         index = self.lexicon()
