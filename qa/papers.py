@@ -192,6 +192,16 @@ class Paper:
         return self.created.replace(day=1) if self.created else id_month(self.arxiv_id)
 
 
+def chunk_id(doc_key: str, position: int, text_digest: str) -> str:
+    """A chunk's ID: its paper's doc key, its place in the paper and a digest of its text (`doc_key_of` inverts)."""
+    return f"{doc_key}#{position}:{text_digest}"
+
+
+def doc_key_of(chunk_id: str) -> str:
+    """The doc key a chunk ID starts with."""
+    return chunk_id.rsplit("#", 1)[0]
+
+
 @dataclass(frozen=True)
 class Chunk:
     """A piece of one paper's abstract, small enough for the embedding model's window."""

@@ -11,6 +11,7 @@ import pytest
 from qa.index.retrieve import Filters, Retriever, cap_per_paper, fuse, parse_filters
 from qa.index.writer import Writer
 from qa.ingest import ingest
+from qa.papers import Chunk
 from qa.settings import Settings
 from tests.corpusgen import write_blocks
 
@@ -66,12 +67,9 @@ def test_at_most_the_cap_per_paper(retriever: Retriever) -> None:
 
 
 def test_cap_per_paper_keeps_order() -> None:
-    class P:
-        def __init__(self, key: str) -> None:
-            self.chunk = type("C", (), {"doc_key": key})()
-
-    items = [P("a"), P("a"), P("a"), P("b"), P("c")]
-    assert [p.chunk.doc_key for p in cap_per_paper(items, 2, 3)] == ["a", "a", "b"]  # type: ignore[arg-type]
+    ids = ["arXiv:2401.00001#0:a", "arXiv:2401.00001#1:b", "arXiv:2401.00001#2:c", "doc:ab12#0:d", "doc:cd34#0:e"]
+    assert cap_per_paper(ids, 2, 3) == ids[:2] + ids[3:4]
+    assert cap_per_paper(iter(ids), 1, 9) == [ids[0], ids[3], ids[4]]
 
 
 def test_filters_restrict_both_sides(retriever: Retriever) -> None:
@@ -134,7 +132,6 @@ def test_dense_search_of_a_small_store_is_exact_without_the_graph(corpus_store: 
     def graph(*args: object, **kw: object) -> None:
         raise AssertionError("the approximate graph was asked")
 
-    monkeypatch.setattr(store._chroma, "nearest", graph)
     monkeypatch.setattr(store._chroma, "nearest_ids", graph)
     expected = _brute_force(store, question)
     got = store.dense_search(store.embed_query(question), 20)
@@ -160,7 +157,33 @@ def test_a_larger_store_uses_the_graph_and_the_exact_search_follows_writes(corpu
     assert [c.chunk_id for c, _ in store.dense_search(store.embed_query(question), 60)] == \
         _brute_force(store, question)[:60]  # the new chunks are searched: the cache followed the write
     asked = []
-    real = store._chroma.nearest
+    real = store._chroma.nearest_ids
     monkeypatch.setattr("qa.index.store.EXACT_DENSE_MAX", 10)
-    monkeypatch.setattr(store._chroma, "nearest", lambda *a, **kw: asked.append(a) or real(*a, **kw))
+    monkeypatch.setattr(store._chroma, "nearest_ids", lambda *a, **kw: asked.append(a) or real(*a, **kw))
     assert store.dense_search(store.embed_query(question), 5) and asked
+
+
+def test_only_the_kept_passages_are_read_and_an_unreadable_one_is_skipped(corpus_store: Settings,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    store = Writer(corpus_store)
+    retriever = Retriever(store)
+    question = "How does Qwen2-VL handle images of any resolution?"
+    full = retriever.retrieve(question, k=6)
+    assert len(full.passages) == 6 and full.passages[0].chunk.text
+    reads: list[list[str]] = []
+    real = store.chunks
+    lost = full.passages[1].chunk.chunk_id  # as if its vector store record could not be read
+
+    def chunks(ids: list[str]) -> dict[str, Chunk]:
+        reads.append(list(ids))
+        return {i: c for i, c in real(ids).items() if i != lost}
+
+    monkeypatch.setattr(store, "chunks", chunks)
+    got = retriever.retrieve(question, k=6)
+    assert reads[0] == [p.chunk.chunk_id for p in full.passages]  # the six kept, not all that both legs found
+    assert sum(map(len, reads)) <= 7 and lost not in [p.chunk.chunk_id for p in got.passages]
+    kept = [p.chunk.chunk_id for p in full.passages if p.chunk.chunk_id != lost]
+    assert [p.chunk.chunk_id for p in got.passages][:5] == kept and len(got.passages) == 6
+    keys = [p.chunk.doc_key for p in got.passages]
+    assert max(map(keys.count, keys)) <= store.settings.max_passages_per_paper
+    assert all(p.score > 0 and (p.bm25_rank or p.dense_rank) for p in got.passages)

@@ -189,16 +189,11 @@ class Chroma:
         vectors = list(got["embeddings"]) if got["embeddings"] is not None else [None] * len(got["ids"])
         return set(ids) - {i for i, v in zip(got["ids"], vectors, strict=True) if v is not None and len(v)}
 
-    def nearest(self, vector: list[float], n: int, among: list[str] | None = None) -> list[tuple[Chunk, float]]:
-        """The `n` chunks nearest to `vector` (among the IDs `among`, if given), with their cosine similarity."""
+    def nearest_ids(self, vector: list[float], n: int, among: list[str] | None = None) -> list[tuple[str, float]]:
+        """IDs and cosine similarities of the `n` chunks nearest to `vector` (among the IDs `among`, if given; no
+        texts: a few ms for a thousand)."""
         got = self.collection.query(query_embeddings=_embeddings([vector]), n_results=n, ids=among,
-                                    include=["documents", "metadatas", "distances"])
-        chunks = _chunks(got["ids"][0], (got["documents"] or [[]])[0], (got["metadatas"] or [[]])[0])
-        return [(c, 1.0 - float(d)) for c, d in zip(chunks, (got["distances"] or [[]])[0], strict=True)]
-
-    def nearest_ids(self, vector: list[float], n: int) -> list[tuple[str, float]]:
-        """IDs and cosine similarities of the `n` chunks nearest to `vector` (no texts: a few ms for a thousand)."""
-        got = self.collection.query(query_embeddings=_embeddings([vector]), n_results=n, include=["distances"])
+                                    include=["distances"])
         return [(i, 1.0 - float(d)) for i, d in zip(got["ids"][0], (got["distances"] or [[]])[0], strict=True)]
 
     # --- writing ---

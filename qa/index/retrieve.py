@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from qa.index.store import Store
-from qa.papers import LAST_MONTH, MONTH_RE, MONTHS, NEW_ID_PATTERN, OLD_ID_PATTERN, Chunk
+from qa.papers import LAST_MONTH, MONTH_RE, MONTHS, NEW_ID_PATTERN, OLD_ID_PATTERN, Chunk, doc_key_of
 from qa.types import Filters, Passage
 
 RRF_K = 60  # the usual reciprocal-rank-fusion constant
@@ -112,19 +113,6 @@ def fuse(rankings: list[list[str]], k: int = RRF_K) -> dict[str, float]:
     return scores
 
 
-def cap_per_paper(passages: list[Passage], cap: int, k: int) -> list[Passage]:
-    """The best `k` passages with at most `cap` from any one paper."""
-    taken: dict[str, int] = {}
-    out = []
-    for p in passages:
-        if taken.get(p.chunk.doc_key, 0) < cap:
-            taken[p.chunk.doc_key] = taken.get(p.chunk.doc_key, 0) + 1
-            out.append(p)
-        if len(out) == k:
-            break
-    return out
-
-
 # The dense legs of searches in flight (threads start on first use; a server answers a few questions at once).
 _DENSE_THREADS = ThreadPoolExecutor(4, thread_name_prefix="arxiv-qa-dense")
 
@@ -177,26 +165,44 @@ class Retriever:
         with _timer(result.timings, "bm25"):
             return self.store.lexical_search(query, depth, mask)
 
-    def _dense(self, query: str, depth: int, mask: np.ndarray | None, result: Retrieval) -> list[tuple[Chunk, float]]:
+    def _dense(self, query: str, depth: int, mask: np.ndarray | None, result: Retrieval) -> list[tuple[str, float]]:
         with _timer(result.timings, "embed_query"):
             vector = self.store.embed_query(query)
         with _timer(result.timings, "dense"):
             # Filters as a mask over the chunks, like BM25's: far faster in Chroma than a `where`.
-            return self.store.dense_search(vector, depth, allowed=mask)
+            return self.store.dense_ids(vector, depth, allowed=mask)
 
-    def _fuse(self, lexical: list[tuple[str, float]], dense: list[tuple[Chunk, float]], k: int) -> list[Passage]:
-        scores = fuse([[i for i, _ in lexical], [c.chunk_id for c, _ in dense]])
-        chunks = {c.chunk_id: c for c, _ in dense}
-        chunks.update(self.store.chunks([i for i, _ in lexical if i not in chunks]))
+    def _fuse(self, lexical: list[tuple[str, float]], dense: list[tuple[str, float]], k: int) -> list[Passage]:
+        """Both rankings fused, capped per paper, cut to `k`; only the texts of the passages kept are read."""
+        scores = fuse([[i for i, _ in lexical], [i for i, _ in dense]])
         bm25_rank = {i: r for r, (i, _) in enumerate(lexical, 1)}
-        dense_rank = {c.chunk_id: (r, s) for r, (c, s) in enumerate(dense, 1)}
-        ranked = sorted((i for i in scores if i in chunks), key=lambda i: (-scores[i], i))
-        passages = [
-            Passage(chunks[i], scores[i], bm25_rank.get(i), dense_rank.get(i, (None, None))[0],
-                    dense_rank.get(i, (None, None))[1])
-            for i in ranked
-        ]
-        return cap_per_paper(passages, self.settings.max_passages_per_paper, k)
+        dense_rank = {i: (r, s) for r, (i, s) in enumerate(dense, 1)}
+        ranked = sorted(scores, key=lambda i: (-scores[i], i))
+        found: dict[str, Chunk] = {}
+        missing: set[str] = set()  # in an index but not readable from the vector store: skipped
+        while True:
+            kept = cap_per_paper((i for i in ranked if i not in missing), self.settings.max_passages_per_paper, k)
+            wanted = [i for i in kept if i not in found]
+            found.update(self.store.chunks(wanted))
+            lost = {i for i in wanted if i not in found}
+            if not lost:
+                break
+            missing |= lost
+        return [Passage(found[i], scores[i], bm25_rank.get(i), *dense_rank.get(i, (None, None))) for i in kept]
+
+
+def cap_per_paper(ranked: Iterable[str], cap: int, k: int) -> list[str]:
+    """The first `k` chunk IDs of `ranked` with at most `cap` from any one paper (its doc key starts the ID)."""
+    taken: dict[str, int] = {}
+    out = []
+    for chunk_id in ranked:
+        key = doc_key_of(chunk_id)
+        if taken.get(key, 0) < cap:
+            taken[key] = taken.get(key, 0) + 1
+            out.append(chunk_id)
+            if len(out) == k:
+                break
+    return out
 
 
 class _timer:

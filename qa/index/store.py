@@ -208,8 +208,16 @@ class Store:
 
     # --- dense search ---
     def dense_search(self, vector: list[float], k: int, allowed: np.ndarray | None = None) -> list[tuple[Chunk, float]]:
-        """The `k` nearest chunks to `vector` (cosine similarity), among those `allowed` marks (None: all).
+        """The `k` nearest chunks to `vector` (cosine similarity), among those `allowed` marks (None: all)."""
+        near = self.dense_ids(vector, k, allowed)
+        found = self.chunks([i for i, _ in near])
+        return [(found[i], s) for i, s in near if i in found]
 
+    def dense_ids(self, vector: list[float], k: int, allowed: np.ndarray | None = None) -> list[tuple[str, float]]:
+        """The IDs of the `k` nearest chunks to `vector` with their cosine similarity, among those `allowed` marks.
+
+        IDs only: reading the texts of a hundred chunks from Chroma takes longer than the search itself
+        (tens of ms at 2M chunks), so a caller fetches the texts of the few it keeps (`chunks`).
         `allowed` marks the chunks a filter allows (non-zero) in the order of the BM25 index, as
         `mask` makes it. That is much faster than a Chroma `where` on a large store: Chroma
         evaluates a metadata filter over every chunk that matches it (hundreds of ms at 100k
@@ -224,7 +232,7 @@ class Store:
         if k <= 0:  # a k beyond the store's size gives what there is (counting would take seconds at 2M chunks)
             return []
         with guard("dense search failed"):
-            return self._chroma.nearest(vector, k)
+            return self._chroma.nearest_ids(vector, k)
 
     def _exact_vectors(self) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         """For a small store, in the BM25 index's row order: every chunk's unit vector, which rows have one, and
@@ -257,8 +265,8 @@ class Store:
         return matrix, readable, id_rank
 
     def _dense_exact(self, vector: list[float], k: int, allowed: np.ndarray | None, matrix: np.ndarray,
-                     readable: np.ndarray, id_rank: np.ndarray) -> list[tuple[Chunk, float]]:
-        """The `k` allowed chunks of highest cosine similarity to `vector`, exactly."""
+                     readable: np.ndarray, id_rank: np.ndarray) -> list[tuple[str, float]]:
+        """The IDs of the `k` allowed chunks of highest cosine similarity to `vector`, exactly."""
         query = np.asarray(vector, dtype=np.float32)
         norm = float(np.linalg.norm(query))
         rows = np.flatnonzero(readable if allowed is None else readable & (allowed != 0))
@@ -271,10 +279,9 @@ class Store:
             rows, similarity = rows[keep], similarity[keep]
         best = np.lexsort((id_rank[rows], -similarity))[:k]
         ids = self.lexicon().ids
-        found = self.chunks([ids[int(rows[i])] for i in best])
-        return [(found[ids[int(rows[i])]], float(similarity[i])) for i in best if ids[int(rows[i])] in found]
+        return [(ids[int(rows[i])], float(similarity[i])) for i in best]
 
-    def _dense_among(self, vector: list[float], k: int, allowed: np.ndarray) -> list[tuple[Chunk, float]]:
+    def _dense_among(self, vector: list[float], k: int, allowed: np.ndarray) -> list[tuple[str, float]]:
         index = self.lexicon()
         rows = np.flatnonzero(allowed)
         k = min(k, len(rows))
@@ -288,9 +295,8 @@ class Store:
                 where = index.rows_of_ids([i for i, _ in near])
                 hits = [(i, s) for (i, s), p in zip(near, where, strict=True) if p >= 0 and allowed[p]][:k]
                 if len(hits) == k or wide >= total:
-                    found = self.chunks([i for i, _ in hits])
-                    return [(found[i], s) for i, s in hits if i in found]
-            return self._chroma.nearest(vector, k, among=[index.ids[r] for r in rows])
+                    return hits
+            return self._chroma.nearest_ids(vector, k, among=[index.ids[r] for r in rows])
 
     def paper_vector(self, doc_key: str) -> list[float] | None:
         """The mean of the stored vectors of a paper's chunks, made unit length (None when it has none)."""

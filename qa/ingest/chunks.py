@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from qa.ingest.embed import Tokenizer
-from qa.papers import Chunk, Paper, id_month, sentence_pieces
+from qa.papers import Chunk, Paper, chunk_id, id_month, sentence_pieces
 
 if TYPE_CHECKING:
     from tokenizers import Encoding
@@ -131,7 +131,7 @@ class Chunker:
         out = []
         for i, text in enumerate(self.split(paper.abstract)):
             digest = hashlib.sha1(text.encode()).hexdigest()[:10]
-            out.append(Chunk(f"{key}#{i}:{digest}", key, text, paper.arxiv_id, created, paper.title, source, i))
+            out.append(Chunk(chunk_id(key, i, digest), key, text, paper.arxiv_id, created, paper.title, source, i))
         return out
 
 
