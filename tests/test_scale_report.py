@@ -74,3 +74,21 @@ def test_added_papers_embedded_by_the_model_get_a_row_of_their_own(tmp_path: Pat
     assert "embedded by the model as a user's ingest does (store open) | 1.12x (90 s vs 80 s) | yes |" in text
     (tmp_path / "scale.json").write_text(json.dumps(recorded[:-2]))
     assert "embedded by the model" not in scale.report(tmp_path, tmp_path / "BENCHMARKS.md")
+
+
+def test_the_added_papers_are_new_to_a_million_paper_store(tmp_path: Path) -> None:
+    """The synthetic IDs repeat (every 1.1M records; old-style ones sooner), so the added papers get IDs of
+    their own: ingesting them adds papers, as the measurement says, instead of changing stored ones."""
+    import random
+
+    import synth
+
+    added = [json.loads(line)["id"] for run in (0, 1)
+             for line in scale.added_corpus(tmp_path, seed=7, run=run).read_text().splitlines()]
+    assert len(added) == len(set(added)) == 2 * scale.ADDED
+    rng = random.Random(0)
+    shard_ids = {synth.record(n, rng)["id"] for start in range(0, 1_000_000, 100_000)
+                 for n in range(start, start + scale.ADDED * 2)}  # the record numbers the old IDs repeated
+    assert not shard_ids & set(added)
+    wrapped = {synth.record(n, rng)["id"] for n in range(scale.ADDED_FROM, scale.ADDED_FROM + scale.ADDED)}
+    assert wrapped & {synth.record(n, rng)["id"] for n in range(900_000, 900_000 + scale.ADDED)}  # why
