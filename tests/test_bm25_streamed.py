@@ -87,7 +87,7 @@ def _check_corpus(chunks: Chunks, tmp_path: Path, segment_rows: int, k: int = 10
     assert len(streamed.segments) == -(-len(chunks[0]) // segment_rows)
     streamed.save(folder, generation=1)
     loaded = BM25Index.load(folder, 1)
-    assert loaded is not None and loaded.segments[0].post_row.__class__ is np.memmap
+    assert loaded is not None and isinstance(loaded.segments[0].post_row.base, np.memmap)  # mapped, not read
     for query in _queries(chunks):
         tokens = tokenize([query])[0]
         reference = engine.get_scores(tokens) if any(t in engine.vocab_dict for t in tokens) else None
@@ -223,3 +223,49 @@ def test_the_streamed_build_holds_one_segment_whatever_the_corpus_size(tmp_path:
     assert large < small * 1.25, (small, large)  # four times the chunks, not more memory
     whole = _peak_of_build(8000, tmp_path / "c", segment_rows=8000)  # the same chunks as one segment
     assert whole > small * 2, (small, whole)
+
+
+def test_scored_postings_are_kept_least_recently_used_first_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cache of scored postings evicts the tokens used longest ago, so a word every question has stays;
+    what it returns is what scoring afresh returns."""
+    chunks = _generated(600)
+    index = BM25Index.stream(_pages(chunks, 200))
+    df = {t: index._df(t) for t in ("model", "paper", "quantum", "learn")}  # stems
+    assert all(df.values())
+    monkeypatch.setattr("qa.index.bm25.CACHE_POSTINGS", df["model"] + max(df["paper"], df["quantum"]))
+    fresh = {t: index.scores([t]) for t in df}  # each scored alone, afresh
+    index._scored.clear()
+    index._scored_size = 0
+    for token in ("model", "paper", "model", "quantum"):  # 'paper' is the least recently used when room is needed
+        assert np.array_equal(index.scores([token]), fresh[token])
+    assert list(index._scored) == ["model", "quantum"]
+    assert index._scored_size == df["model"] + df["quantum"]
+    for query in ("model learning", "quantum paper model"):
+        assert index.search(query, 5) == BM25Index.stream(_pages(chunks, 200)).search(query, 5)
+
+
+@pytest.mark.parametrize("buckets", [2**64, 1])
+def test_rows_of_ids_find_each_live_row_even_when_hashes_collide(monkeypatch: pytest.MonkeyPatch,
+                                                                 buckets: int) -> None:
+    """Chunk IDs to rows, the newest live copy, -1 for absent or removed IDs; with the 64-bit hash, and with
+    one hash for every ID (each segment holds it many times: the IDs themselves must tell rows apart)."""
+    import qa.index.bm25 as bm25_module
+    from qa.index import bm25_segments
+
+    real = bm25_segments.id_hashes
+    weak = (lambda ids: real(ids) % np.uint64(buckets)) if buckets < 2**64 else real
+    monkeypatch.setattr(bm25_segments, "id_hashes", weak)
+    monkeypatch.setattr(bm25_module, "id_hashes", weak)
+    ids, texts, keys, months = _generated(300)
+    index = BM25Index.stream(_pages((ids, texts, keys, months), 100))
+    gone = keys[:40:4]  # removed papers; the first five come back changed, in a segment of their own
+    again = [i for i, key in enumerate(keys) if key in gone[:5]]
+    index = index.updated(gone, BM25Index.build([ids[i] for i in again], [texts[i] + " changed" for i in again],
+                                                [keys[i] for i in again], [months[i] for i in again]))
+    asked = [*ids[::-1], "arXiv:9999.99999#0:000000"]
+    got = dict(zip(asked, index.rows_of_ids(asked).tolist(), strict=True))
+    live = {index.ids[r]: r for r in range(len(index.ids)) if not index.dead[r]}
+    assert got == {i: live.get(i, -1) for i in asked}
+    assert all(got[ids[i]] >= 300 for i in again)  # the changed papers' new rows
+    assert [i for i in asked if got[i] < 0] == [ids[i] for i in range(299, -1, -1) if keys[i] in gone[5:]] + [
+        "arXiv:9999.99999#0:000000"]
