@@ -408,8 +408,9 @@ def report(work: Path, target: Path) -> str:
     ]
     text = "\n".join(lines) + "\n"
     old = target.read_text() if target.exists() else ""
-    if BEGIN in old:
-        old = old[: old.index(BEGIN)] + old[old.index(END) + len(END) + 1 :]
+    if BEGIN in old:  # in place of the last one
+        target.write_text(old[: old.index(BEGIN)] + text + old[old.index(END) + len(END) + 1 :])
+        return text
     anchor = old.find("## Method")
     target.write_text(old[:anchor] + text + "\n" + old[anchor:] if anchor >= 0 else old + "\n" + text)
     return text
