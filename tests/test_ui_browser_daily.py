@@ -69,6 +69,19 @@ def open_chat(context: Any, url: str) -> Any:
     return page
 
 
+def fill_settled(page: Any, values: dict[str, str]) -> None:
+    """Fill labelled fields and wait until they keep their values: a field of a panel just opened can be
+    filled by the browser before its component has mounted, which then sets it back to its own value."""
+    for _ in range(30):
+        for label, value in values.items():
+            if page.get_by_label(label).input_value() != value:
+                page.get_by_label(label).fill(value)
+        page.wait_for_timeout(200)
+        if all(page.get_by_label(label).input_value() == value for label, value in values.items()):
+            return
+    raise AssertionError(f"the fields would not keep {values}")
+
+
 def test_api_docs_render_with_the_network_blocked(offline: tuple[Any, list[str]], site: tuple[str, Path]) -> None:
     context, refused = offline
     page = context.new_page()
@@ -96,14 +109,12 @@ def test_answer_shows_its_filters_and_an_empty_month_range_says_so(offline: tupl
                                                                  site: tuple[str, Path]) -> None:
     page = open_chat(offline[0], site[0])
     page.get_by_text("Search options").click()
-    page.get_by_label("From month").fill("2031-01")
-    page.get_by_label("To month").fill("2031-12")
+    fill_settled(page, {"From month": "2031-01", "To month": "2031-12"})
     ask(page, "How many languages does Qwen3 support?")
     text = last_answer(page).inner_text()
     assert "No papers between 2031-01 and 2031-12 in the store." in text
     assert "search limited to: papers between 2031-01 and 2031-12" in text
-    page.get_by_label("From month").fill("")
-    page.get_by_label("To month").fill("")
+    fill_settled(page, {"From month": "", "To month": ""})
     ask(page, "How many languages does Qwen3 support?")
     assert "search limited to" not in last_answer(page).inner_text()
     assert "119 languages" in last_answer(page).inner_text()
