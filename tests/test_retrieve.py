@@ -187,3 +187,25 @@ def test_only_the_kept_passages_are_read_and_an_unreadable_one_is_skipped(corpus
     keys = [p.chunk.doc_key for p in got.passages]
     assert max(map(keys.count, keys)) <= store.settings.max_passages_per_paper
     assert all(p.score > 0 and (p.bm25_rank or p.dense_rank) for p in got.passages)
+
+
+def test_a_first_question_builds_the_bm25_index_once(corpus_store: Settings, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its dense leg (a thread) and its BM25 leg both need the index first: one builds it, the other waits."""
+    import time
+
+    shutil.copytree(corpus_store.store, tmp_path / "s")
+    shutil.rmtree(tmp_path / "s" / "bm25")
+    store = Writer(corpus_store.model_copy(update={"store": tmp_path / "s"}))
+    store.embed_query("warm up")  # the model loaded: both legs reach the index at about the same time
+    builds = []
+    real = Writer._build_bm25
+
+    def build(self: Writer) -> object:
+        builds.append(1)
+        time.sleep(0.3)
+        return real(self)
+
+    monkeypatch.setattr(Writer, "_build_bm25", build)
+    got = Retriever(store).retrieve("How does Qwen2-VL handle images of any resolution?", k=4)
+    assert builds == [1] and got.passages[0].chunk.doc_key == "arXiv:2409.12191"

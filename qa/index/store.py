@@ -18,6 +18,7 @@ import logging
 import math
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import suppress
 from functools import cached_property
@@ -63,6 +64,7 @@ class Store:
         self.root = Path(settings.store).expanduser()
         self._bm25: tuple[int, BM25Index] | None = None
         self._vectors: tuple[int, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None  # see _exact_vectors
+        self._loading = threading.RLock()  # one thread loads the BM25 index or the exact vectors, others wait
 
     # --- the parts, private: callers use the methods below ---
     @cached_property
@@ -143,15 +145,19 @@ class Store:
         cached = self._bm25
         if cached is not None and cached[0] == generation:
             return cached[1]
-        folder = self.root / "bm25"
-        index = BM25Index.load(folder)
-        if index is None or index.generation != generation:
-            index = (self._update_bm25(index, journal) if index is not None else None) or self._build_bm25()
-            index.generation, index.journal = generation, journal
-            with suppress(OSError):  # a read-only store still answers, from the index in memory
-                index.save(folder, generation)
-        self._bm25 = (generation, index)
-        return index
+        with self._loading:  # a question's two legs may both ask first: one loads or builds, the other waits
+            cached = self._bm25
+            if cached is not None and cached[0] == generation:
+                return cached[1]
+            folder = self.root / "bm25"
+            index = BM25Index.load(folder)
+            if index is None or index.generation != generation:
+                index = (self._update_bm25(index, journal) if index is not None else None) or self._build_bm25()
+                index.generation, index.journal = generation, journal
+                with suppress(OSError):  # a read-only store still answers, from the index in memory
+                    index.save(folder, generation)
+            self._bm25 = (generation, index)
+            return index
 
     def _build_bm25(self) -> BM25Index:
         """The BM25 index of every stored chunk, built page by page: segments go to disk as they fill."""
@@ -240,29 +246,23 @@ class Store:
         index = self.lexicon()
         if len(index.ids) > EXACT_DENSE_MAX:
             return None
-        cached = self._vectors
-        if cached is not None and cached[0] == index.generation:
-            return cached[1]
-        rows = np.flatnonzero(~index.dead)
-        with guard("reading vectors failed"):
-            found = self._chroma.vectors([index.ids[int(r)] for r in rows])
-        matrix = np.zeros((len(index.ids), 0), dtype=np.float32)
-        readable = np.zeros(len(index.ids), dtype=bool)
-        for r in rows:
-            vector = found.get(index.ids[int(r)])
-            if vector is None:
-                continue
-            if not matrix.shape[1]:
-                matrix = np.zeros((len(index.ids), len(vector)), dtype=np.float32)
-            matrix[r] = vector
-            readable[r] = True
-        norms = np.linalg.norm(matrix, axis=1)
-        readable &= norms > 0
-        matrix[readable] /= norms[readable, None]
-        id_rank = np.empty(len(index.ids), dtype=np.int64)
-        id_rank[sorted(range(len(index.ids)), key=lambda r: index.ids[r])] = np.arange(len(index.ids))
-        self._vectors = (index.generation, (matrix, readable, id_rank))
-        return matrix, readable, id_rank
+        with self._loading:
+            cached = self._vectors
+            if cached is not None and cached[0] == index.generation:
+                return cached[1]
+            ids = index.ids[:]
+            with guard("reading vectors failed"):
+                found = self._chroma.vectors([i for i, dead in zip(ids, index.dead, strict=True) if not dead])
+            rows = [r for r, i in enumerate(ids) if i in found and not index.dead[r]]
+            matrix = np.zeros((len(ids), len(next(iter(found.values()), []))), dtype=np.float32)
+            matrix[rows] = [found[ids[r]] for r in rows]
+            norms = np.linalg.norm(matrix, axis=1)
+            readable = norms > 0
+            matrix[readable] /= norms[readable, None]
+            id_rank = np.empty(len(ids), dtype=np.int64)
+            id_rank[sorted(range(len(ids)), key=ids.__getitem__)] = np.arange(len(ids))
+            self._vectors = (index.generation, (matrix, readable, id_rank))
+            return matrix, readable, id_rank
 
     def _dense_exact(self, vector: list[float], k: int, allowed: np.ndarray | None, matrix: np.ndarray,
                      readable: np.ndarray, id_rank: np.ndarray) -> list[tuple[str, float]]:
@@ -338,3 +338,4 @@ class Store:
         """Load the embedding model and the BM25 index now rather than at the first question."""
         self.embed_query("warm up")
         self.lexicon()
+        self._exact_vectors()
