@@ -3,10 +3,12 @@ SDK's own client over stdio and over streamable HTTP (with and without the API t
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -20,6 +22,7 @@ import httpx
 import httpx2
 import psutil
 import pytest
+import uvicorn
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
@@ -30,6 +33,7 @@ from mcp_types import CallToolResult
 from qa.settings import Settings
 from tests.conftest import MODEL_CACHE, ROOT, run_cli
 from tests.fakes.openai_server import FakeOpenAI, Reply
+from ui.mcp.server import run as mcp_run
 
 QWEN3 = "How many languages does Qwen3 support?"
 TOKEN = "mcp-token-planted-5e1d"
@@ -325,6 +329,20 @@ def test_http_binds_loopback_only(http_server: HTTPServer) -> None:
                  if c.status == psutil.CONN_LISTEN]
     assert [a.ip for a in listening] == ["127.0.0.1"]
     assert f":{listening[0].port}/" in http_server.url
+
+
+def test_the_printed_url_takes_connections_before_uvicorn_runs(corpus_store: Settings,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """A client may connect the moment the URL is printed: the socket already listens (queued, not refused)."""
+    handed: list[socket.socket] = []
+    monkeypatch.setattr(uvicorn.Server, "run", lambda self, sockets: handed.extend(sockets))
+    out = io.StringIO()
+    mcp_run(corpus_store, http=True, port=0, out=out)
+    port = int(re.search(r"MCP on http://127\.0\.0\.1:(\d+)/mcp", out.getvalue()).group(1))  # type: ignore[union-attr]
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
+    finally:
+        handed[0].close()
 
 
 def test_http_elsewhere_than_loopback_needs_a_token(tmp_path: Path) -> None:

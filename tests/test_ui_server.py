@@ -8,6 +8,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -20,6 +21,7 @@ import anyio
 import gradio as gr
 import httpx
 import pytest
+import uvicorn
 from gradio_client import Client
 from pydantic import SecretStr
 from servers import free_port
@@ -35,7 +37,7 @@ from tests.test_api import running, store_copy
 from ui.web import uploads
 from ui.web.app import EXAMPLE_SLOTS, ChatApp, Conversation
 from ui.web.guard import LoginBackoff
-from ui.web.server import chat_page, check_exposure, create_app, is_loopback, page_auth, prepare
+from ui.web.server import chat_page, check_exposure, create_app, is_loopback, page_auth, prepare, serve
 from ui.web.workers import Workers
 
 QUESTION = "How many languages does Qwen3 support?"
@@ -114,6 +116,20 @@ def test_page_and_api_share_the_port(served: tuple[str, Path]) -> None:
 ])
 def test_is_loopback(host: str, loopback: bool) -> None:
     assert is_loopback(host) is loopback
+
+
+def test_the_printed_url_takes_connections_before_uvicorn_runs(corpus_store: Settings, monkeypatch: pytest.MonkeyPatch,
+                                                               tmp_path_factory: pytest.TempPathFactory) -> None:
+    """A client may connect the moment the URL is printed: the socket already listens (queued, not refused)."""
+    handed: list[socket.socket] = []
+    monkeypatch.setattr(uvicorn.Server, "run", lambda self, sockets: handed.extend(sockets))
+    out = io.StringIO()
+    serve(make_settings(store_copy(corpus_store, tmp_path_factory, "listen"), port=0), out=out)
+    port = int(re.search(r"chat on http://127\.0\.0\.1:(\d+)/", out.getvalue()).group(1))  # type: ignore[union-attr]
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
+    finally:
+        handed[0].close()
 
 
 @pytest.mark.parametrize(("auth", "token", "refused"), [

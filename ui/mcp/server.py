@@ -179,6 +179,9 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+BACKLOG = 2048  # uvicorn's own
+
+
 def listen(host: str, port: int) -> socket.socket:
     """The HTTP socket, bound before the models load so a taken port fails at once (QAError, exit 1)."""
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
@@ -209,6 +212,7 @@ def run(settings: Settings, http: bool = False, host: str = "127.0.0.1", port: i
     app = server.streamable_http_app(streamable_http_path=MCP_PATH, host=host,
                                      max_request_body_size=settings.max_body_bytes)
     shown = f"[{host}]" if ":" in host else host
+    sock.listen(BACKLOG)  # connections made once the URL is printed queue until uvicorn accepts them
     out.write(f"arxiv-qa: MCP on http://{shown}:{sock.getsockname()[1]}{MCP_PATH} (Ctrl-C stops)\n")
     out.flush()
     config = uvicorn.Config(TokenFirst(app, token), log_level="warning", timeout_graceful_shutdown=3)

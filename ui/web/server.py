@@ -150,6 +150,9 @@ def create_app(qa: QA, backoff: LoginBackoff | None = None) -> FastAPI:
     return mounted
 
 
+BACKLOG = 2048  # uvicorn's own
+
+
 def bind(settings: Settings) -> socket.socket:
     """The server's socket, bound now so a taken port fails before the models load (QAError, exit 1)."""
     family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
@@ -170,6 +173,7 @@ def serve(settings: Settings, insecure: bool = False, out: TextIO = sys.stderr) 
     sock = bind(settings)
     app = create_app(prepare(settings, out))
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    sock.listen(BACKLOG)  # connections made once the URL is printed queue until uvicorn accepts them
     out.write(f"arxiv-qa: chat on http://{host}:{sock.getsockname()[1]}/  (HTTP API docs: /docs; Ctrl-C stops)\n")
     out.flush()
     # Open event streams (a browser tab, a gradio_client) must not hold up Ctrl-C for long.
