@@ -140,6 +140,10 @@ def test_the_kind_of_answer_a_question_wants(question: str, kind: Kind) -> None:
     ("Which papers were published in May 2025?", False),  # a month filter, not a venue
     ("How many outputs does it generate?", False),        # "outputs" is not a TPU
     ("Where is GSPO introduced?", False),                 # which paper, not which place
+    ("What KL coefficient does GSPO use?", True),         # hyper-parameters by their own names
+    ("Which sampling temperature does Qwen3 use for its evaluations?", True),
+    ("What is the gradient clipping norm in Qwen2.5-Math training?", True),
+    ("Does GSPO clip whole sequences?", False),           # clipping is the method here, not a setting
 ])
 def test_rarely_stated_details_are_recognised(question: str, asks_unstated: bool) -> None:
     assert bool(parse(question).unstated) is asks_unstated
@@ -260,6 +264,10 @@ def test_a_paper_is_named_by_the_series_it_presents(qa: QA) -> None:
     ("How many experts does the Mixture-of-Experts model of Qwen3 route to?", Kind.NUMBER, ["expert"]),
     ("Count of preference pairs in WavReward's training set?", Kind.NUMBER, ["prefer", "pair"]),
     ("How many Qwen3 models are released?", Kind.NUMBER, []),  # a name after "how many" is the subject
+    ("How many human raters judged the WavReward outputs?", Kind.NUMBER, ["human", "rater"]),  # the noun phrase
+    ("State the size of the CodeElo benchmark in contests.", Kind.NUMBER, ["contest"]),  # the unit it is counted in
+    ("Qwen2.5-Omni Talker: layer count?", Kind.NUMBER, ["layer"]),  # a count, telegraphic
+    ("Which study finds that only a few words really count?", Kind.OTHER, []),  # "count" as a verb
 ])
 def test_the_thing_asked_for_is_found_in_the_question(question: str, kind: Kind, focus: list[str]) -> None:
     q = parse(question)
@@ -280,6 +288,10 @@ def test_a_figure_in_another_clause_does_not_count_the_thing_asked_for() -> None
     ("Which closed models does Qwen2.5-VL-72B match?", True),
     ("What sort of models is StyleSpeaker built on?", False),   # a kind, not a name
     ("What model sizes does Qwen2-VL come in?", False),         # sizes are asked, not models
+    ("Which three public benchmark datasets was StyleSpeaker tested on?", True),  # three words before "datasets"
+    ("Which audio language model serves as WavReward's base?", True),  # a verb after the named thing
+    ("Tell me what role the reward model plays in Qwen2.5-Math.", False),  # a role, not a model's name
+    ("What is the long-context inference framework of Qwen2.5-1M called?", True),
 ])
 def test_a_question_asking_which_named_things_is_recognised(question: str, asks_names: bool) -> None:
     assert parse(question).names_asked is asks_names
@@ -291,6 +303,15 @@ def test_a_question_asking_which_named_things_is_recognised(question: str, asks_
 ])
 def test_a_sentence_that_only_counts_the_things_asked_to_be_named_is_refused(qa: QA, question: str) -> None:
     """StyleSpeaker's abstract says "three public datasets" and names none of them."""
+    answer = qa.ask(question)
+    assert answer.refused and not answer.citations
+
+
+@pytest.mark.parametrize("question", [
+    "Which three public benchmark datasets was StyleSpeaker tested on?",  # the abstract counts them, names none
+    "What is the long-context inference framework of Qwen2.5-1M called?",  # the abstract gives it no name
+])
+def test_a_name_asked_for_that_no_abstract_gives_is_refused(qa: QA, question: str) -> None:
     answer = qa.ask(question)
     assert answer.refused and not answer.citations
 

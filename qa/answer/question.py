@@ -81,6 +81,12 @@ UNSTATED: list[tuple[str, str]] = [
     (r"dropout", r"dropout"),
     (r"(?:learning[\s-]rate |lr )?schedul(?:e|es|er|ing)", r"schedul"),
     (r"hyper[\s-]?parameters?", r"hyper[\s-]?parameter"),
+    (r"epsilon|clip(?:ping)?[\s-](?:range|ratio|threshold|value|bound)s?", r"epsilon|\u03b5|clip(?:ping)?[\s-](?:range|ratio|"
+     r"threshold|bound)"),
+    (r"kl[\s-](?:coefficient|penalty|weight)s?|beta[\s-](?:coefficient|value)s?", r"\bkl\b|kullback|\u03b2|\bbeta\b"),
+    (r"(?:sampling|decoding|generation)[\s-]temperatures?|temperature[\s-](?:setting|value)s?|top[\s-]?[pk]",
+     r"temperature|top[\s-]?[pk]\b"),
+    (r"momentum|gradient[\s-](?:clipping|norm)", r"momentum|gradient[\s-](?:clipping|norm)"),
     (r"random seeds?|seeds?", r"\bseed"),
     (r"gpus?|tpus?|(?:which|what)\s+(?:\w+\s+)?(?:cpus?|processors?)|hardware|accelerators?|a100s?|h100s?|chips?",
      r"\bgpu|\btpu|\bcpu|processor|hardware|accelerator|a100|h100|h800|intel|\bamd\b|\barm\b|xeon|epyc|avx|neon"),
@@ -115,7 +121,9 @@ _NUMBER_RE = re.compile(
     r"|(?<![\w\-])(?:score|scores|scored|scoring|percent|percentage|speedups?|speed-ups?|number of|count of|"
     r"accuracy|ratio|elo|sizes?|amount of|win rate|error rate|perplexity|latency|throughput|"
     r"(?:what|which) (?:is|are|was|were) (?:the|its|their) (?:[\w\-]+ ){0,2}errors?(?=\s*\?$)|"
-    r"by what factor|what fraction|what share|what proportion|what portion|ranges?|span|spans)\b",
+    r"by what factor|what fraction|what share|what proportion|what portion|ranges?|span|spans|"
+    r"(?!(?:[a-z]+ly|do|does|did|not|also|still|that|which|who|they|it|what|really|truly)\s)[a-z]+ counts?"
+    r"(?=\s*(?:[?.,;]|$|and\b))|depth|(?:size|length|depth|count) in)\b",  # "layer count?", not "words count"
     re.IGNORECASE,
 )
 _EXPANSION_RE = re.compile(
@@ -297,16 +305,23 @@ def parse(question: str) -> Question:
 # named things are asked for.
 _NAMED_THING = r"(?:datasets?|benchmarks?|baselines?|models?|languages?|competitors?)"
 _NOT_A_NAME = r"(?!(?:kinds?|types?|sorts?|class|classes|family|families)\s+of\b)"
+_AUX_WORDS = r"(?:do|does|did|is|are|was|were)"
 _NAMES_ASKED_RE = re.compile(
     rf"^\s*(?:[^:?,]{{1,60}}[:,]\s*)?(?:name|list|identify)\s+(?:the\s+|all\s+)?(?:[\w\-]+\s+){{0,3}}?{_NAMED_THING}\b|"
     rf"^\s*(?:[^:?,]{{1,60}}[:,]\s*)?(?:which|what)\s+{_NOT_A_NAME}"
-    rf"(?:[\w\-]+\s+){{0,2}}?{_NAMED_THING}\s+(?:do|does|did|is|are|was|were)\b|"
-    r"\b(?:the )?names? of (?:the|its|their|this|that)\b|\bwhat is (?:the|its|their) \w+(?: \w+)? called\b",
+    rf"(?:(?!(?:the|an?|its|their|this|that|these|those)\s)[\w\-]+\s+){{0,3}}?{_NAMED_THING}\s+"
+    rf"(?:{_AUX_WORDS}\b|(?-i:[A-Z])[\w\-]*\b|[a-z]+(?:s|ed)\s+(?:as|from|with|on|in|to|by)\b)|"
+    r"\b(?:the )?names? of (?:the|its|their|this|that)\b|\bwhat (?:is|are) (?:the|its|their) [^?,;]{1,80}? called\b",
     re.IGNORECASE)
 _SPELLED_OUT_RE = re.compile(r"\b([A-Z][a-z]+(?:[\s\-]+[A-Z][a-z]+)+)\s*\([A-Z][A-Za-z\-]*\)")
 _AUX = r"(?:is|are|was|were|does|do|did|has|have|had|can|could|will|would|should|may|might)"
+_PREPOSITION = r"(?:of|in|on|for|with|from|to|by|at|per|than|across|over|under|does|do|did)"
+_NOUNLIKE = rf"(?!{_AUX}\b|{_PREPOSITION}\b|[a-z]+ed\b)(?-i:[a-z][\w\-]*)"
 _FOCUS_RES = [
-    re.compile(rf"\bhow (?:many|much)\s+(?:more\s+|fewer\s+|less\s+)?(?!{_AUX}\b)([a-z][\w\-]*)", re.IGNORECASE),
+    # "how many human annotators scored ...": the noun phrase, up to a verb, a preposition or a name
+    re.compile(rf"\bhow (?:many|much)\s+(?:more\s+|fewer\s+|less\s+)?(?!{_AUX}\b)"
+               rf"((?:{_NOUNLIKE}\s+){{0,2}}{_NOUNLIKE})(?![\w\-])",
+               re.IGNORECASE),
     re.compile(rf"\b(?:at|in|on|with|by|to) what\s+((?:[a-z][\w\-]*\s+){{0,2}}?[a-z][\w\-]*)\s+{_AUX}\b",
                re.IGNORECASE),
     re.compile(rf"(?:^|[,:;]\s*)(?:(?:roughly|approximately|about|exactly|precisely|so|and)\s+)?(?:what|which)\s+"
@@ -324,6 +339,8 @@ _ASKING_RE = re.compile(r"^\s*(?:what|which|how|who|whom|whose|when|where|why|is
                         r"according|in|on|for|from|by|among|between|and|also|then|so)\b", re.IGNORECASE)
 
 
+_UNIT_RE = re.compile(r"\b(?:size|length|depth|count|number|amount|scale)\b[^?]{0,60}?\bin\s+(?:terms of\s+)?"
+                      r"([a-z]{3,}s)\b(?=\s*(?:[?.,;]|$|of\b|and\b))", re.IGNORECASE)
 _NAME_SHAPED_RE = re.compile(r"\b[A-Z][\w.\-]*[A-Z0-9][\w.\-]*\b")
 
 
@@ -335,8 +352,39 @@ def focus_of(question: str, kind: Kind) -> list[str]:
     >>> focus_of("What model sizes does X come in?", Kind.NUMBER), focus_of("Which paper introduces X?", Kind.OTHER)
     ([], [])
     """
+    return [t for w in focus_words(question, kind) for t in words_of(w)]
+
+
+def focus_words(question: str, kind: Kind) -> list[str]:
+    """The words (as written) of the thing the question asks for: what `focus_of` stems.
+
+    >>> focus_words("How many human annotators scored the dialogues?", Kind.NUMBER)
+    ['human', 'annotators']
+    """
     if kind in (Kind.EXPANSION, Kind.LIST, Kind.SUMMARY):
         return []
+    if kind is Kind.NUMBER and (unit := _UNIT_RE.search(question)):  # "the size of X in problems": problems
+        return _kept(unit.group(1), QUESTION_WORDS)[-1:]
+    skip = QUESTION_WORDS | GENERIC_TERMS | NUMBER_WORDS | (PART_WORDS if kind is Kind.PARTS else set())
+    for pattern in _FOCUS_RES:
+        m = pattern.search(question)
+        if m:  # a name there is the subject, not the thing asked for ("how many Qwen3 models")
+            return _kept(_NAME_SHAPED_RE.sub(" ", m.group(1)), skip)
+    if not _ASKING_RE.match(question):  # telegraphic ("Qwen2-VL context length?"): the last word is the focus
+        tail = _NAME_SHAPED_RE.sub(" ", question.rsplit(":", 1)[-1])
+        head = re.match(r"\s*(?:the\s+)?((?:[a-z][\w\-]*\s+){0,1}[a-z][\w\-]*)\s+of\s+(.*)", tail, re.IGNORECASE)
+        if head:  # "accuracy of top models?": the word before "of"; "size of the sample set?": the thing after it
+            return _kept(head.group(1), skip) or _kept(head.group(2), skip)[-1:]
+        return _kept(tail, skip)[-1:]
+    return []
+
+
+def _kept(phrase: str, skip: set[str]) -> list[str]:
+    """The words of `phrase` with a stem not in `skip`."""
+    return [w for w in re.findall(r"[\w\-]+", _PREFIXED_RE.sub(r"\1", phrase))
+            if any(t not in skip for t in words_of(w))]
+    if kind is Kind.NUMBER and (unit := _UNIT_RE.search(question)):  # "the size of X in problems": problems
+        return [t for t in words_of(unit.group(1)) if t not in QUESTION_WORDS][-1:]
     skip = QUESTION_WORDS | GENERIC_TERMS | NUMBER_WORDS | (PART_WORDS if kind is Kind.PARTS else set())
     for pattern in _FOCUS_RES:
         m = pattern.search(question)
