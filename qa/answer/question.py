@@ -81,8 +81,8 @@ UNSTATED: list[tuple[str, str]] = [
     (r"dropout", r"dropout"),
     (r"(?:learning[\s-]rate |lr )?schedul(?:e|es|er|ing)", r"schedul"),
     (r"hyper[\s-]?parameters?", r"hyper[\s-]?parameter"),
-    (r"epsilon|clip(?:ping)?[\s-](?:range|ratio|threshold|value|bound)s?", r"epsilon|\u03b5|clip(?:ping)?[\s-](?:range|ratio|"
-     r"threshold|bound)"),
+    (r"epsilon|clip(?:ping)?[\s-](?:range|ratio|threshold|value|bound)s?",
+     r"epsilon|\u03b5|clip(?:ping)?[\s-](?:range|ratio|threshold|bound)"),
     (r"kl[\s-](?:coefficient|penalty|weight)s?|beta[\s-](?:coefficient|value)s?", r"\bkl\b|kullback|\u03b2|\bbeta\b"),
     (r"(?:sampling|decoding|generation)[\s-]temperatures?|temperature[\s-](?:setting|value)s?|top[\s-]?[pk]",
      r"temperature|top[\s-]?[pk]\b"),
@@ -352,7 +352,8 @@ def focus_of(question: str, kind: Kind) -> list[str]:
     >>> focus_of("What model sizes does X come in?", Kind.NUMBER), focus_of("Which paper introduces X?", Kind.OTHER)
     ([], [])
     """
-    return [t for w in focus_words(question, kind) for t in words_of(w)]
+    skip = _skipped(kind)
+    return [t for w in focus_words(question, kind) for t in words_of(w) if t not in skip]
 
 
 def focus_words(question: str, kind: Kind) -> list[str]:
@@ -365,7 +366,7 @@ def focus_words(question: str, kind: Kind) -> list[str]:
         return []
     if kind is Kind.NUMBER and (unit := _UNIT_RE.search(question)):  # "the size of X in problems": problems
         return _kept(unit.group(1), QUESTION_WORDS)[-1:]
-    skip = QUESTION_WORDS | GENERIC_TERMS | NUMBER_WORDS | (PART_WORDS if kind is Kind.PARTS else set())
+    skip = _skipped(kind)
     for pattern in _FOCUS_RES:
         m = pattern.search(question)
         if m:  # a name there is the subject, not the thing asked for ("how many Qwen3 models")
@@ -379,22 +380,12 @@ def focus_words(question: str, kind: Kind) -> list[str]:
     return []
 
 
+def _skipped(kind: Kind) -> set[str]:
+    """The stems that never name the thing asked for."""
+    return QUESTION_WORDS | GENERIC_TERMS | NUMBER_WORDS | (PART_WORDS if kind is Kind.PARTS else set())
+
+
 def _kept(phrase: str, skip: set[str]) -> list[str]:
     """The words of `phrase` with a stem not in `skip`."""
     return [w for w in re.findall(r"[\w\-]+", _PREFIXED_RE.sub(r"\1", phrase))
             if any(t not in skip for t in words_of(w))]
-    if kind is Kind.NUMBER and (unit := _UNIT_RE.search(question)):  # "the size of X in problems": problems
-        return [t for t in words_of(unit.group(1)) if t not in QUESTION_WORDS][-1:]
-    skip = QUESTION_WORDS | GENERIC_TERMS | NUMBER_WORDS | (PART_WORDS if kind is Kind.PARTS else set())
-    for pattern in _FOCUS_RES:
-        m = pattern.search(question)
-        if m:  # a name there is the subject, not the thing asked for ("how many Qwen3 models")
-            return [t for t in words_of(_NAME_SHAPED_RE.sub(" ", m.group(1))) if t not in skip]
-    if not _ASKING_RE.match(question):  # telegraphic ("Qwen2-VL context length?"): the last word is the focus
-        tail = _NAME_SHAPED_RE.sub(" ", question.rsplit(":", 1)[-1])
-        head = re.match(r"\s*(?:the\s+)?((?:[a-z][\w\-]*\s+){0,1}[a-z][\w\-]*)\s+of\s+(.*)", tail, re.IGNORECASE)
-        if head:  # "accuracy of top models?": the word before "of"; "size of the sample set?": the thing after it
-            return [t for t in words_of(head.group(1)) if t not in skip] or \
-                [t for t in words_of(head.group(2)) if t not in skip][-1:]
-        return [t for t in words_of(tail) if t not in skip][-1:]
-    return []
