@@ -494,3 +494,37 @@ def test_names_of_asks_for_names() -> None:
 ])
 def test_the_thing_asked_for_in_a_telegraphic_question(question: str, focus: list[str]) -> None:
     assert parse(question).focus == focus
+
+
+@pytest.mark.parametrize(("question", "inside", "outside"), [
+    ("List the works that mention AIME.", {"doc:f0ef09a8247f", "arXiv:2506.01939"}, set()),  # AIME24, AIME'25
+    ("Which studies build on Qwen2.5-VL?", {"arXiv:2503.20215", "arXiv:2508.02324"}, {"arXiv:2502.13923"}),
+    ("Which papers compare against GPT-4o?", {"doc:73d486c3a6a6", "arXiv:2502.13923"}, {"arXiv:2501.15383"}),
+])
+def test_a_list_of_the_papers_using_a_name_gives_each_that_names_it(qa: QA, question: str, inside: set[str],
+                                                                    outside: set[str]) -> None:
+    """Every paper naming it (found by a search for the name too), not the paper the name is the subject of when
+    others use it, nor one naming only a sibling (Qwen2.5-1M compares with GPT-4o-mini)."""
+    answer = qa.ask(question)
+    assert not answer.refused and inside <= set(cited(answer)) and not outside & set(cited(answer))
+
+
+@pytest.mark.parametrize(("question", "name", "used"), [
+    ("Which papers evaluate on AIME?", "AIME", True),
+    ("Papers making use of Qwen2.5-VL?", "Qwen2.5-VL", True),
+    ("Which Qwen2.5 papers came out in 2025?", "Qwen2.5", False),  # a family
+    ("Which papers are about Qwen3?", "Qwen3", False),             # a topic
+])
+def test_a_list_of_papers_using_a_name_is_told_from_a_family_or_a_topic(question: str, name: str,
+                                                                        used: bool) -> None:
+    from qa.answer.extractive import used_name
+
+    assert used_name(question, name) is used
+
+
+def test_a_name_covers_its_editions_and_sizes_not_its_siblings() -> None:
+    from qa.answer.extractive import names
+
+    assert names("such as AMC23 and AIME24", "AIME") and names("+11.04 on AIME'25", "AIME")
+    assert names("the Qwen2.5-VL-72B-Instruct model", "Qwen2.5-VL")
+    assert not names("competitively against GPT-4o-mini", "GPT-4o") and not names("Qwen2.5-Math", "Qwen2.5")

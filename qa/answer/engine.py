@@ -177,7 +177,25 @@ class QA:
             k = max(self.settings.top_k, extractive.MAX_LISTED)  # "every paper of 2024": room for each of them
         retrieval = self.retriever.retrieve(question, k, filters)
         self._cover_subjects(question, retrieval)
+        if kind_of(question) is Kind.LIST:
+            self._cover_mentions(question, retrieval)
         return retrieval
+
+    def _cover_mentions(self, question: str, retrieval: Retrieval) -> None:
+        """For a list of the papers that use a name ("which papers evaluate on AIME?"), bring in each paper a
+        search for the name alone finds that names it: one search for the whole question ranks papers by the
+        rest of its words, and the list is of every paper naming it."""
+        if not retrieval.passages:
+            return
+        t = time.perf_counter()
+        have = {p.chunk.doc_key for p in retrieval.passages}
+        for name in [n for n in entities(question)[:4] if extractive.used_name(question, n)]:
+            for passage in self.retriever.retrieve(name, MAX_K, retrieval.filters).passages:
+                key = passage.chunk.doc_key
+                if key not in have and (paper := self.store.paper(key)) and extractive.names(paper.abstract, name):
+                    retrieval.passages.append(passage)
+                    have.add(key)
+        retrieval.timings["mentions"] = time.perf_counter() - t
 
     def _cover_subjects(self, question: str, retrieval: Retrieval) -> None:
         """Give each paper the question names a passage: a name whose own paper is not among the retrieved

@@ -225,6 +225,13 @@ def unknown_names(question: Question, papers: dict[str, str], labels: dict[str, 
     return min(gaps, key=len, default=list(others))
 
 
+def names(text: str, name: str) -> bool:
+    """Does `text` name `name`, or an edition or size of it ("AIME24", "AIME'25", "Qwen2.5-VL-72B-Instruct"),
+    not a sibling ("GPT-4o-mini" is not "GPT-4o")?"""
+    edition = r"(?:\d+|['\u2019]\d+|-\d+(?:\.\d+)?[BMK]\b(?:-[A-Za-z0-9]+)*)?"
+    return re.search(rf"(?<![\w.\-]){re.escape(name)}{edition}(?![\w\-]|\.\w)", text, re.IGNORECASE) is not None
+
+
 def _named(text: str, name: str, proper: bool) -> bool:
     """Does `text` name `name`? A proper noun may start a longer name ("Qwen" in "Qwen2.5-1M")."""
     if proper:
@@ -328,6 +335,9 @@ def _listing(question: Question, scored: list[Scored], papers: dict[str, str], l
     """The papers a list question asks for: one line each (refused when none is on its topic)."""
     # A family is a name some retrieved paper's own name starts with ("Qwen": Qwen2.5-1M); a capitalised
     # word no paper is named by ("LLMs", "RL") is a topic, and must not narrow the list to the papers using it.
+    used = [n for n in question.names if used_name(question.text, n)]
+    if used:
+        return _using(scored, papers, labels, used)
     names = [v.lower() for v in labels.values() if v]
     families = [w for w in re.findall(r"\b[A-Z][A-Za-z0-9.\-]*\b", question.text)
                 if w.lower() not in LIST_WORDS and any(n.startswith(w.lower()) for n in names)]
@@ -344,6 +354,39 @@ def _listing(question: Question, scored: list[Scored], papers: dict[str, str], l
     if not (scoped or (supported(best, params) and max(s.attribute for s in scored) >= params.attribute_cover)):
         return []
     return pick(scored, True, params)
+
+
+_PAPER_NOUNS = r"(?:papers?|works?|stud(?:y|ies)|articles?|abstracts?|reports?|publications?|submissions?|preprints?)"
+
+
+def used_name(question: str, name: str) -> bool:
+    """Does a list question ask for the papers that use `name` ("Which papers evaluate on AIME?"), not for the
+    papers of a family it names ("Which Qwen papers ...", "Qwen2.5 papers: which ones?")? The name comes
+    after the words for papers, and is not what they are "on" or "about" (a topic)."""
+    at = re.search(rf"(?<![\w.\-]){re.escape(name)}(?![\w\-])", question, re.IGNORECASE)
+    noun = re.search(rf"\b{_PAPER_NOUNS}\b", question, re.IGNORECASE)
+    if at is None or noun is None or at.start() < noun.start():
+        return False
+    between = question[noun.end():at.start()]
+    return re.search(r"\b(?:on|about|of|from|in|regarding|concerning)\s+(?:the\s+)?$", between, re.IGNORECASE) is None \
+        or re.search(r"\b(?:us(?:e|es|ed|ing|age)|evaluat\w*|test\w*|report\w*|results?|experiments?|compar\w*|"
+                     r"build\w*|built|benchmark\w*)\b", between, re.IGNORECASE) is not None
+
+
+def _using(scored: list[Scored], papers: dict[str, str], labels: dict[str, str | None],
+           used: list[str]) -> list[Scored]:
+    """One line per paper naming every name in `used`: its best sentence that names one (the papers these
+    names name are left out when others use them: "which papers use Qwen2.5-VL")."""
+    members = [k for k in papers if all(names(papers[k], n) for n in used)]  # "AIME": AIME24 too
+    own = {k for n in used if (k := owner(n, papers, labels)) and (labels.get(k) or "").lower() == n.lower()}
+    members = [k for k in members if k not in own] or members
+    out: list[Scored] = []
+    for key in members:
+        own_sentences = sorted((s for s in scored if s.key == key), key=lambda s: -s.score)
+        naming = [s for s in own_sentences if any(names(s.text, n) for n in used)]
+        if naming:
+            out.append(naming[0])
+    return sorted(out, key=lambda s: -s.score)[:MAX_LISTED]
 
 
 LIST_WORDS = {"which", "what", "list", "name", "papers", "the", "give", "identify", "show", "find", "are", "is"}

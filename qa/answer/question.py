@@ -140,6 +140,8 @@ _LIST_RE = re.compile(
     r"(?:paper|work|study|article|publication|preprint|submission)\b"
     r"|\b(?:papers|works|studies|articles|abstracts|publications|submissions|preprints)\b[^?]{0,40}:"
     r"\s*which(?: ones)?\b"
+    r"|^\W*(?:the\s+|all\s+)?(?:papers|works|studies|articles|abstracts|publications|submissions|preprints)\s+"
+    r"(?:that\s+|which\s+)?(?:[a-z]+ing|use|mention|report|evaluate|compare|cite|study|propose)\b"
     r"|^\W*(?:the\s+|all\s+)?(?:papers|works|studies|articles|abstracts|publications|submissions|preprints)"
     r"(?:\s+(?:in|of|from)\s+the\s+(?:corpus|collection))?\W*$",
     re.IGNORECASE,
