@@ -25,6 +25,8 @@ from servers import free_port
 
 from qa.evaluation.evaluate import percentile
 
+REQUEST_TIMEOUT = 300  # seconds one request may take before the load run counts it as an error
+
 QUESTIONS = [
     "What model sizes does the Qwen3 Embedding series come in?",
     "How many languages does Qwen3 support?",
@@ -87,7 +89,7 @@ class PeakMemory:
 def ask_http(base: str, question: str) -> dict[str, Any]:
     body = json.dumps({"question": question}).encode()
     request = urllib.request.Request(f"{base}/api/ask", body, {"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=300) as response:
+    with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT) as response:
         answer: dict[str, Any] = json.loads(response.read())
         return answer
 
@@ -95,7 +97,8 @@ def ask_http(base: str, question: str) -> dict[str, Any]:
 def ask_gradio(base: str, question: str) -> str:
     from gradio_client import Client
 
-    result = Client(base, verbose=False).predict(question, api_name="/ask")
+    # The same patience as the API side: gradio_client's own default (20 s) counts a busy queue as an error.
+    result = Client(base, verbose=False, httpx_kwargs={"timeout": REQUEST_TIMEOUT}).predict(question, api_name="/ask")
     return json.dumps(result, default=str)
 
 
