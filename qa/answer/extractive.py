@@ -96,6 +96,7 @@ class Params:
     subject_dense: float = 0.35   # the same as support_dense inside the paper of a subject the question names
     focus_dense: float = 0.5      # a sentence without the words of the thing asked for must be this close in meaning
     evidence_near: float = 0.6    # a figure or name asked for: its sentence scores this fraction of the best evidence
+    background: float = 0.0       # what a sentence setting the scene ("However, current ...") loses in score
 
 
 PARAMS = Params()
@@ -168,7 +169,7 @@ def score_sentences(question: Question, question_vec: list[float], papers: dict[
         sims[joined] = np.maximum(sims[joined], _cosines(both, question_vec))
         asims[joined] = np.maximum(asims[joined], _cosines(both, bare_vec))
     return [Scored(s, key, i, coverage(question.terms, text, idf), float(sim), coverage(attribute, text, idf),
-                   float(asim), _kind_bonus(question, s, params), vec, params)
+                   float(asim), _kind_bonus(question, s, params) - _background_cost(question, s, params), vec, params)
             for (s, key, i), text, sim, asim, vec in zip(triples, read, sims, asims, vectors, strict=True)]
 
 
@@ -189,6 +190,31 @@ def _kind_bonus(question: Question, sentence: str, params: Params) -> float:
         counted = question.count is not None and bool(words & NUMBER_WORDS | {str(question.count)})
         return params.kind_bonus * (named + counted) / 2
     return 0.0
+
+
+# What a sentence says when it sets the scene rather than says what the paper does ("It is commonly believed
+# that ...", "However, current evaluations ...", "Recent advances in ..."): the field's state, a gap, a belief.
+BACKGROUND_RE = re.compile(
+    r"^(?:however|recently|recent|despite|although|while|traditionally|conventionally|existing|current|previous|prior|"
+    r"conventional|typically|historically|nowadays|in recent years|to date|so far|yet)\b"
+    r"|^(?:it|this) (?:is|has been|remains) (?:commonly|widely|generally|often|increasingly|well)\b"
+    r"|\b(?:has|have) (?:recently )?(?:emerged|attracted|gained|garnered|become|shown great|been widely)\b"
+    r"|\b(?:remains?|is|are) (?:challenging|underexplored|unclear|overlooked|largely overlooked|limited|lacking)\b"
+    r"|\b(?:has|have) (?:largely )?been (?:overlooked|neglected|underexplored)\b",
+    re.IGNORECASE)
+_OWN_WORK_RE = re.compile(r"\b(?:we|our|this (?:paper|work|report|study|method)|namely|the proposed)\b", re.IGNORECASE)
+# A question about the field's state or a gap wants those sentences ("what problems do prior methods face?").
+_ASKS_BACKGROUND_RE = re.compile(
+    r"\b(?:why|motivat\w*|problems?|limitations?|challenges?|gaps?|drawbacks?|shortcomings?|issues?|existing|prior|"
+    r"previous|earlier|criticiz\w*|criticis\w*|background|belie\w*|overlooked|before)\b", re.IGNORECASE)
+
+
+def _background_cost(question: Question, sentence: str, params: Params) -> float:
+    """What a sentence that sets the scene loses against one saying what the paper does (nothing when the
+    question asks about the scene)."""
+    if not params.background or _ASKS_BACKGROUND_RE.search(question.text):
+        return 0.0
+    return params.background if BACKGROUND_RE.search(sentence) and not _OWN_WORK_RE.search(sentence) else 0.0
 
 
 @dataclass
