@@ -528,3 +528,18 @@ def test_a_name_covers_its_editions_and_sizes_not_its_siblings() -> None:
     assert names("such as AMC23 and AIME24", "AIME") and names("+11.04 on AIME'25", "AIME")
     assert names("the Qwen2.5-VL-72B-Instruct model", "Qwen2.5-VL")
     assert not names("competitively against GPT-4o-mini", "GPT-4o") and not names("Qwen2.5-Math", "Qwen2.5")
+
+
+def test_a_sentence_setting_the_scene_loses_unless_the_scene_is_asked_about() -> None:
+    from dataclasses import replace
+
+    from qa.answer.extractive import PARAMS, _background_cost
+
+    params = replace(PARAMS, background=0.2)
+    scene = "It is commonly believed that scaling language models must cost parameters or output tokens."
+    own = "This method, namely parallel scaling, scales parallel computation by reusing existing parameters."
+    how = parse("How does the parallel scaling method scale a language model?")
+    assert _background_cost(how, scene, params) == 0.2 and _background_cost(how, own, params) == 0.0
+    assert _background_cost(parse("What problem with scaling does the parallel method address?"), scene, params) == 0
+    assert _background_cost(how, "However, we find that current evaluations overlook it.", params) == 0  # own work
+    assert _background_cost(how, scene, replace(params, background=0.0)) == 0
