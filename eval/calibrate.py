@@ -42,12 +42,12 @@ from qa.settings import Settings  # noqa: E402
 REFUSAL_WEIGHT = 2
 REFUSAL_FLOOR = 0.95  # share of unanswerable dev questions a chosen setting must refuse (when one can)
 GRID: dict[str, tuple[float, ...]] = {
-    "w_dense": (0.45, 0.5, 0.55, 0.6, 0.65),
+    "w_dense": (0.4, 0.45, 0.5, 0.55, 0.6, 0.65),
     "support_dense": (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6),
     "attribute_cover": (0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7),
     "support_score": (0.2, 0.25, 0.3, 0.33, 0.36, 0.4),
-    "runner_up": (0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95),
-    "list_runner_up": (0.5, 0.6, 0.7, 0.8),
+    "runner_up": (0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95),
+    "list_runner_up": (0.4, 0.5, 0.6, 0.7, 0.8),
     "kind_bonus": (0.05, 0.1, 0.15, 0.2, 0.25),
     "subject_dense": (0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45),
     "focus_dense": (0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 1.0),

@@ -85,18 +85,18 @@ COMPONENT_WORDS = frozenset(words_of("encoder encoders decoder decoders module m
 class Params:
     """The answerer's tuned constants: eval/calibrate.py derives them from the dev split and prints them."""
 
-    w_dense: float = 0.6          # weight of embedding similarity in a sentence's score
-    w_lexical: float = 0.4        # weight of IDF-weighted coverage of the question's stems
+    w_dense: float = 0.45         # weight of embedding similarity in a sentence's score
+    w_lexical: float = 0.55       # weight of IDF-weighted coverage of the question's stems
     support_score: float = 0.33   # below this best score nothing retrieved answers
-    support_dense: float = 0.35   # a sentence this close in meaning answers even with few shared words
+    support_dense: float = 0.45   # a sentence this close in meaning answers even with few shared words
     attribute_cover: float = 0.3  # share (IDF-weighted) of the asked-for attribute's stems the answer must carry
-    runner_up: float = 0.75       # further sentences must score this fraction of the best
-    list_runner_up: float = 0.6   # the same for the papers of a "which papers" list
+    runner_up: float = 0.6        # further sentences must score this fraction of the best
+    list_runner_up: float = 0.5   # the same for the papers of a "which papers" list
     kind_bonus: float = 0.15      # a sentence of the kind asked for (has a number, names parts)
     subject_dense: float = 0.35   # the same as support_dense inside the paper of a subject the question names
     focus_dense: float = 0.5      # a sentence without the words of the thing asked for must be this close in meaning
     evidence_near: float = 0.6    # a figure or name asked for: its sentence scores this fraction of the best evidence
-    background: float = 0.0       # what a sentence setting the scene ("However, current ...") loses in score
+    background: float = 0.15      # what a sentence setting the scene ("However, current ...") loses in score
 
 
 PARAMS = Params()
