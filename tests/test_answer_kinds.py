@@ -517,13 +517,13 @@ def test_a_list_of_the_papers_using_a_name_gives_each_that_names_it(qa: QA, ques
 ])
 def test_a_list_of_papers_using_a_name_is_told_from_a_family_or_a_topic(question: str, name: str,
                                                                         used: bool) -> None:
-    from qa.answer.extractive import used_name
+    from qa.answer.question import used_name
 
     assert used_name(question, name) is used
 
 
 def test_a_name_covers_its_editions_and_sizes_not_its_siblings() -> None:
-    from qa.answer.extractive import names
+    from qa.answer.subjects import names
 
     assert names("such as AMC23 and AIME24", "AIME") and names("+11.04 on AIME'25", "AIME")
     assert names("the Qwen2.5-VL-72B-Instruct model", "Qwen2.5-VL")

@@ -22,8 +22,8 @@ from qa.answer import extractive
 from qa.answer.answerers import Answerer, Draft, Extractive, LLMAnswerer
 from qa.answer.chat import Message, needs_context, standalone_question, subjects
 from qa.answer.citations import check_citations, key_url
-from qa.answer.question import Kind, entities, kind_of
-from qa.answer.subjects import mentions, owner
+from qa.answer.question import Kind, entities, kind_of, used_name
+from qa.answer.subjects import mentions, names, owner
 from qa.answer.variants import disagreement_note
 from qa.errors import BadInput, LLMError
 from qa.index.retrieve import Retrieval, Retriever, parse_filters, with_controls
@@ -173,11 +173,12 @@ class QA:
     def retrieve(self, question: str, k: int | None = None, filters: Filters | None = None) -> Retrieval:
         """The passages a standalone `question` is answered from: the retriever's, and a passage of each paper
         it names that they lack."""
-        if k is None and filters is not None and filters.month_from is not None and kind_of(question) is Kind.LIST:
+        listing = kind_of(question) is Kind.LIST
+        if k is None and filters is not None and filters.month_from is not None and listing:
             k = max(self.settings.top_k, extractive.MAX_LISTED)  # "every paper of 2024": room for each of them
         retrieval = self.retriever.retrieve(question, k, filters)
         self._cover_subjects(question, retrieval)
-        if kind_of(question) is Kind.LIST:
+        if listing:
             self._cover_mentions(question, retrieval)
         return retrieval
 
@@ -189,10 +190,10 @@ class QA:
             return
         t = time.perf_counter()
         have = {p.chunk.doc_key for p in retrieval.passages}
-        for name in [n for n in entities(question)[:4] if extractive.used_name(question, n)]:
+        for name in [n for n in entities(question)[:4] if used_name(question, n)]:
             for passage in self.retriever.retrieve(name, MAX_K, retrieval.filters).passages:
                 key = passage.chunk.doc_key
-                if key not in have and (paper := self.store.paper(key)) and extractive.names(paper.abstract, name):
+                if key not in have and (paper := self.store.paper(key)) and names(paper.abstract, name):
                     retrieval.passages.append(passage)
                     have.add(key)
         retrieval.timings["mentions"] = time.perf_counter() - t

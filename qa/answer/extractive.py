@@ -18,8 +18,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from qa.answer.question import NUMBER_WORDS, PART_WORDS, Kind, Question, parse, words_of
-from qa.answer.subjects import expansion, family, mentions, owner
+from qa.answer.question import NUMBER_WORDS, PART_WORDS, Kind, Question, parse, used_name, words_of
+from qa.answer.subjects import expansion, family, mentions, names, owner
 from qa.index.bm25 import BM25Index, tokenize
 from qa.papers import split_sentences
 
@@ -251,13 +251,6 @@ def unknown_names(question: Question, papers: dict[str, str], labels: dict[str, 
     return min(gaps, key=len, default=list(others))
 
 
-def names(text: str, name: str) -> bool:
-    """Does `text` name `name`, or an edition or size of it ("AIME24", "AIME'25", "Qwen2.5-VL-72B-Instruct"),
-    not a sibling ("GPT-4o-mini" is not "GPT-4o")?"""
-    edition = r"(?:\d+|['\u2019]\d+|-\d+(?:\.\d+)?[BMK]\b(?:-[A-Za-z0-9]+)*)?"
-    return re.search(rf"(?<![\w.\-]){re.escape(name)}{edition}(?![\w\-]|\.\w)", text, re.IGNORECASE) is not None
-
-
 def _named(text: str, name: str, proper: bool) -> bool:
     """Does `text` name `name`? A proper noun may start a longer name ("Qwen" in "Qwen2.5-1M")."""
     if proper:
@@ -382,23 +375,6 @@ def _listing(question: Question, scored: list[Scored], papers: dict[str, str], l
     return pick(scored, True, params)
 
 
-_PAPER_NOUNS = r"(?:papers?|works?|stud(?:y|ies)|articles?|abstracts?|reports?|publications?|submissions?|preprints?)"
-
-
-def used_name(question: str, name: str) -> bool:
-    """Does a list question ask for the papers that use `name` ("Which papers evaluate on AIME?"), not for the
-    papers of a family it names ("Which Qwen papers ...", "Qwen2.5 papers: which ones?")? The name comes
-    after the words for papers, and is not what they are "on" or "about" (a topic)."""
-    at = re.search(rf"(?<![\w.\-]){re.escape(name)}(?![\w\-])", question, re.IGNORECASE)
-    noun = re.search(rf"\b{_PAPER_NOUNS}\b", question, re.IGNORECASE)
-    if at is None or noun is None or at.start() < noun.start():
-        return False
-    between = question[noun.end():at.start()]
-    return re.search(r"\b(?:on|about|of|from|in|regarding|concerning)\s+(?:the\s+)?$", between, re.IGNORECASE) is None \
-        or re.search(r"\b(?:us(?:e|es|ed|ing|age)|evaluat\w*|test\w*|report\w*|results?|experiments?|compar\w*|"
-                     r"build\w*|built|benchmark\w*)\b", between, re.IGNORECASE) is not None
-
-
 def _using(scored: list[Scored], papers: dict[str, str], labels: dict[str, str | None],
            used: list[str]) -> list[Scored]:
     """One line per paper naming every name in `used`: its best sentence that names one (the papers these
@@ -408,8 +384,8 @@ def _using(scored: list[Scored], papers: dict[str, str], labels: dict[str, str |
     members = [k for k in members if k not in own] or members
     out: list[Scored] = []
     for key in members:
-        own_sentences = sorted((s for s in scored if s.key == key), key=lambda s: -s.score)
-        naming = [s for s in own_sentences if any(names(s.text, n) for n in used)]
+        ranked = sorted((s for s in scored if s.key == key), key=lambda s: -s.score)
+        naming = [s for s in ranked if any(names(s.text, n) for n in used)]
         if naming:
             out.append(naming[0])
     return sorted(out, key=lambda s: -s.score)[:MAX_LISTED]

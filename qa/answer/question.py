@@ -303,6 +303,20 @@ def parse(question: str) -> Question:
                     proper_nouns(content, names), focus, _NAMES_ASKED_RE.search(content) is not None)
 
 
+def used_name(question: str, name: str) -> bool:
+    """Does a list question ask for the papers that use `name` ("Which papers evaluate on AIME?"), not for the
+    papers of a family it names ("Which Qwen papers ...", "Qwen2.5 papers: which ones?")? The name comes
+    after the words for papers, and is not what they are "on" or "about" (a topic)."""
+    at = re.search(rf"(?<![\w.\-]){re.escape(name)}(?![\w\-])", question, re.IGNORECASE)
+    noun = _PAPER_NOUN_RE.search(question)
+    if at is None or noun is None or at.start() < noun.start():
+        return False
+    between = question[noun.end():at.start()]
+    return re.search(r"\b(?:on|about|of|from|in|regarding|concerning)\s+(?:the\s+)?$", between, re.IGNORECASE) is None \
+        or re.search(r"\b(?:us(?:e|es|ed|ing|age)|evaluat\w*|test\w*|report\w*|results?|experiments?|compar\w*|"
+                     r"build\w*|built|benchmark\w*)\b", between, re.IGNORECASE) is not None
+
+
 # "Name the three datasets X is evaluated on", "Which open-source models does X include", "X: name of the method?":
 # named things are asked for.
 _NAMED_THING = r"(?:datasets?|benchmarks?|baselines?|models?|languages?|competitors?)"

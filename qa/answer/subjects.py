@@ -25,6 +25,13 @@ def count_mentions(text: str, name: str) -> int:
     return len(re.findall(rf"(?<![\w.\-]){pattern}(?![\w\-]|\.\w)", text, re.IGNORECASE))
 
 
+def names(text: str, name: str) -> bool:
+    """Does `text` name `name`, or an edition or size of it ("AIME24", "AIME'25", "Qwen2.5-VL-72B-Instruct"),
+    not a sibling ("GPT-4o-mini" is not "GPT-4o")?"""
+    edition = r"(?:\d+|['\u2019]\d+|-\d+(?:\.\d+)?[BMK]\b(?:-[A-Za-z0-9]+)*)?"
+    return re.search(rf"(?<![\w.\-]){re.escape(name)}{edition}(?![\w\-]|\.\w)", text, re.IGNORECASE) is not None
+
+
 def _same(a: str, b: str) -> bool:
     """Names equal up to case, spaces and hyphens ("Qwen2-VL" = "qwen2 vl")."""
     return re.sub(r"[\s\-]", "", a).lower() == re.sub(r"[\s\-]", "", b).lower()
