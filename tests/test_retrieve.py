@@ -32,6 +32,11 @@ def retriever(corpus_store: Settings) -> Retriever:
         ("old one arXiv:hep-th/9901001", Filters(("hep-th/9901001",))),
         ("What is Qwen2.5 about?", Filters()),
         ("the 2025 edition", Filters()),  # a bare year without "in/from" is not a filter
+        ("2024 preprints on speech?", Filters((), 202401, 202412)),       # the year before the words for papers
+        ("Which vision works of 2025 are here?", Filters((), 202501, 202512)),
+        ("abstracts dated 2024", Filters((), 202401, 202412)),
+        ("anything from the year 2025 about agents?", Filters((), 202501, 202512)),
+        ("the 2025 benchmark results", Filters()),                     # "results" are not papers
     ],
 )
 def test_parse_filters(question: str, expected: Filters) -> None:

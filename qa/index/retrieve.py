@@ -24,7 +24,10 @@ from qa.papers import LAST_MONTH, MONTH_RE, MONTHS, NEW_ID_PATTERN, OLD_ID_PATTE
 from qa.types import Filters, Passage
 
 RRF_K = 60  # the usual reciprocal-rank-fusion constant
-_YEAR_RE = re.compile(r"\b(?:in|from|of|during|since|before|after)\s+(?P<year>(?:19|20)\d\d)\b", re.IGNORECASE)
+_PAPER_NOUNS = r"(?:papers?|works?|stud(?:y|ies)|articles?|abstracts?|publications?|preprints?|submissions?)"
+_YEAR_RE = re.compile(  # "from 2024", "from the year 2024", "dated 2024", "2024 papers"
+    r"\b(?:(?:in|from|of|during|since|before|after|dated?)\s+(?:the\s+year\s+)?|year\s+)(?P<year>(?:19|20)\d\d)\b"
+    rf"|\b(?P<adj>(?:19|20)\d\d)(?:'s)?\s+(?:\w+\s+)?{_PAPER_NOUNS}\b", re.IGNORECASE)
 _ARCHIVES = r"cs|math|stat|eess|econ|q-bio|q-fin|physics|astro-ph|cond-mat|nlin"
 _CATEGORY_RE = re.compile(
     rf"(?<![\w./-])(?P<category>(?:{_ARCHIVES})\.[A-Za-z][A-Za-z\-]*"
@@ -82,7 +85,7 @@ def _months_named(question: str) -> tuple[int | None, int | None]:
         return ym, ym
     y = _YEAR_RE.search(question)
     if y:
-        year = int(y["year"])
+        year = int(y["year"] or y["adj"])
         return year * 100 + 1, year * 100 + 12
     return None, None
 
