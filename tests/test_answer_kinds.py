@@ -543,3 +543,96 @@ def test_a_sentence_setting_the_scene_loses_unless_the_scene_is_asked_about() ->
     assert _background_cost(parse("What problem with scaling does the parallel method address?"), scene, params) == 0
     assert _background_cost(how, "However, we find that current evaluations overlook it.", params) == 0  # own work
     assert _background_cost(how, scene, replace(params, background=0.0)) == 0
+
+
+@pytest.mark.parametrize(("question", "focus"), [
+    ("How much faster than NumPy is the permutation toolkit?", []),  # a ratio is asked, not a thing
+    ("How much more memory than ParScale does parameter scaling need?", ["memori"]),
+    ("Qwen3: number of languages supported?", ["languag"]),        # the thing counted ends at its participle
+    ("Qwen2.5: size of the instruction sample set?", ["instruct", "sampl", "set"]),
+])
+def test_the_thing_asked_for_is_a_noun_not_a_comparative_or_a_participle(question: str, focus: list[str]) -> None:
+    assert parse(question).focus == focus
+
+
+@pytest.mark.parametrize(("question", "parts"), [
+    ("PolyMath: languages covered and difficulty levels?",
+     ["PolyMath: languages covered?", "PolyMath: difficulty levels?"]),
+    ("CodeElo: o1-mini's Elo rating, and the number of open-source models tested?",
+     ["CodeElo: o1-mini's Elo rating?", "CodeElo: the number of open-source models tested?"]),
+    ("Qwen3 Embedding and GTE-Qwen: which came first?", []),        # one thing asked of two subjects
+    ("Qwen2-VL: what are the model sizes and what data was used?", ["Qwen2-VL: what are the model sizes",
+                                                                   "what data was used?"]),
+])
+def test_a_telegraphic_question_asking_two_things_is_split(question: str, parts: list[str]) -> None:
+    from qa.answer.extractive import sub_questions
+
+    assert sub_questions(question) == parts
+
+
+@pytest.mark.parametrize(("question", "figures", "key"), [
+    ("Qwen2: languages covered and the MMLU score of the flagship?", ["30 languages", "84.2"], "arXiv:2407.10671"),
+    ("CodeElo: o1-mini's Elo rating, and the number of open-source models tested?", ["1578", "30 existing"],
+     "arXiv:2501.01257"),
+])
+def test_each_thing_a_telegraphic_question_asks_is_answered(qa: QA, question: str, figures: list[str],
+                                                           key: str) -> None:
+    answer = qa.ask(question)
+    assert all(f in answer.answer for f in figures) and set(cited(answer)) == {key}
+
+
+@pytest.mark.parametrize(("question", "asks_names"), [
+    ("WorldPM: baseline models?", True),
+    ("Qwen2.5-Math: evaluation benchmarks?", True),
+    ("Qwen2.5-Coder: the models in the series?", False),  # which sizes: not a name to be new
+    ("Qwen3: model sizes?", False),
+])
+def test_a_telegraphic_question_for_named_things_asks_for_names(question: str, asks_names: bool) -> None:
+    assert parse(question).names_asked is asks_names
+
+
+def test_named_things_asked_telegraphically_are_named(qa: QA) -> None:
+    answer = qa.ask("Qwen2.5-Math: evaluation benchmarks?")
+    assert "GSM8K" in answer.answer and cited(answer) == ["doc:f0ef09a8247f"]
+
+
+@pytest.mark.parametrize(("question", "finds"), [
+    ("Which study lets a model grow stronger by running parallel copies of its input?", True),
+    ("Is there a method that writes long answers by drafting and then extending them?", True),
+    ("Does any paper gather people's preferences from public forums?", True),
+    ("Which model sizes does WorldPM come in?", False),   # a fact of a named paper
+    ("Which papers study scaling laws?", True),            # a list: answered as one (not one paper)
+    ("What does the ParScale paper propose?", False),
+])
+def test_a_question_for_a_paper_is_told_from_one_for_a_fact(question: str, finds: bool) -> None:
+    from qa.answer.question import finds_paper
+
+    assert finds_paper(question) is finds
+
+
+@pytest.mark.parametrize(("question", "key"), [
+    ("Which study lets a language model grow stronger by running parallel copies of its input instead of adding "
+     "parameters?", "doc:3ec47464e6bd"),
+    ("Which work finds that only the uncertain branching tokens matter for reinforcement learning on reasoning?",
+     "arXiv:2506.01939"),
+])
+def test_a_question_for_one_paper_is_answered_from_the_first_paper_found(qa: QA, question: str, key: str) -> None:
+    """The search ranks whole passages by the question; sentences scored one by one would add another paper's."""
+    answer = qa.ask(question)
+    assert cited(answer) == [key]
+
+
+@pytest.mark.parametrize("question", [
+    "Which paper predicts earthquakes from seismograph readings?",
+    "Which study proposes a reward model for robot grasping?",
+    "Is there a method for compressing the KV cache with low-rank projections?",
+])
+def test_a_question_for_a_paper_the_corpus_lacks_is_refused(qa: QA, question: str) -> None:
+    assert qa.ask(question).answer == REFUSAL
+
+
+def test_every_paper_of_a_year_named_before_the_papers_is_listed(qa: QA) -> None:
+    """"2024 preprints here": the year scopes the search, and "here" is no topic that would narrow the list."""
+    answer = qa.ask("Which 2024 preprints are here?")
+    assert {"arXiv:2409.12186", "arXiv:2407.10671", "arXiv:2410.23933", "arXiv:2409.12191"} <= set(cited(answer))
+    assert not any(key.startswith("arXiv:25") for key in cited(answer))

@@ -49,7 +49,7 @@ QUESTION_WORDS = set(tokenize([
     "offer offers offered provide provides exist exists existing whole overall generally typically "
     "exactly precisely approximately roughly around about regarding concerning change changed changes differ "
     "differs difference differences compare compared comparison versus vs evolve evolved switch switching turning "
-    "moving submission submissions preprint preprints"
+    "moving submission submissions preprint preprints here"
 ])[0])
 # Words naming a kind of attribute, not the attribute itself ("what sizes", "which two losses").
 GENERIC_TERMS = set(tokenize([
@@ -281,6 +281,21 @@ def kind_of(question: str) -> Kind:
     return Kind.OTHER
 
 
+# "Which work animates ...?", "Is there a method that ...?", "Does any paper propose ...?": one paper is asked for.
+_SEEKS = (r"(?:papers?|works?|stud(?:y|ies)|articles?|methods?|approach(?:es)?|techniques?|frameworks?|algorithms?|"
+          r"systems?)")
+_FINDS_PAPER_RE = re.compile(
+    rf"^\s*(?:(?:which|what)\s+(?:[\w\-]+\s+){{0,2}}?{_SEEKS}\b(?!\s+(?:sizes?|names?|kinds?|types?)\b)"
+    rf"|(?:is|are) there (?:a|an|any|some)\b|(?:does|do) (?:any|a|an|some) (?:[\w\-]+\s+){{0,2}}?{_SEEKS}\b"
+    rf"|(?:identify|name|find) the (?:[\w\-]+\s+)?{_SEEKS}\b|looking for (?:a|an|any)\b)",
+    re.IGNORECASE)
+
+
+def finds_paper(question: str) -> bool:
+    """Does the question ask which paper (work, method) does something, not for a fact of a named one?"""
+    return _FINDS_PAPER_RE.search(question) is not None
+
+
 _PAPER_NOUN_RE = re.compile(r"\b(?:papers?|works?|stud(?:y|ies)|articles?|abstracts?|publications?)\b", re.IGNORECASE)
 _BUILDING_BLOCKS_RE = re.compile(r"\b(?:building[\s\-]+blocks?|constituents?|ingredients?|pieces)\b", re.IGNORECASE)
 
@@ -327,7 +342,8 @@ _NAMES_ASKED_RE = re.compile(
     rf"^\s*(?:[^:?,]{{1,60}}[:,]\s*)?(?:which|what)\s+{_NOT_A_NAME}"
     rf"(?:(?!(?:the|an?|its|their|this|that|these|those)\s)[\w\-]+\s+){{0,3}}?{_NAMED_THING}\s+"
     rf"(?:{_AUX_WORDS}\b|(?-i:[A-Z])[\w\-]*\b|[a-z]+(?:s|ed)\s+(?:as|from|with|on|in|to|by)\b)|"
-    r"\b(?:the )?names? of (?:the|its|their|this|that)\b|\bwhat (?:is|are) (?:the|its|their) [^?,;]{1,80}? called\b",
+    r"\b(?:the )?names? of (?:the|its|their|this|that)\b|\bwhat (?:is|are) (?:the|its|their) [^?,;]{1,80}? called\b|"
+    rf"^\s*[^:?]{{1,80}}:\s*(?:the\s+|its\s+)?(?:[\w\-]+\s+){{0,3}}?{_NAMED_THING}\s*\??\s*$",  # "X: backbone models?"
     re.IGNORECASE)
 _SPELLED_OUT_RE = re.compile(r"\b([A-Z][a-z]+(?:[\s\-]+[A-Z][a-z]+)+)\s*\([A-Z][A-Za-z\-]*\)")
 _AUX = r"(?:is|are|was|were|does|do|did|has|have|had|can|could|will|would|should|may|might)"
@@ -335,7 +351,7 @@ _PREPOSITION = r"(?:of|in|on|for|with|from|to|by|at|per|than|across|over|under|d
 _NOUNLIKE = rf"(?!{_AUX}\b|{_PREPOSITION}\b|[a-z]+ed\b)(?-i:[a-z][\w\-]*)"
 _FOCUS_RES = [
     # "how many human annotators scored ...": the noun phrase, up to a verb, a preposition or a name
-    re.compile(rf"\bhow (?:many|much)\s+(?:more\s+|fewer\s+|less\s+)?(?!{_AUX}\b)"
+    re.compile(rf"\bhow (?:many|much)\s+(?:more\s+|fewer\s+|less\s+)?(?!{_AUX}\b|[a-z]+er\s+than\b)"
                rf"((?:{_NOUNLIKE}\s+){{0,2}}{_NOUNLIKE})(?![\w\-])",
                re.IGNORECASE),
     re.compile(rf"\b(?:at|in|on|with|by|to) what\s+((?:[a-z][\w\-]*\s+){{0,2}}?[a-z][\w\-]*)\s+{_AUX}\b",
@@ -353,6 +369,11 @@ _FOCUS_RES = [
 _ASKING_RE = re.compile(r"^\s*(?:what|which|how|who|whom|whose|when|where|why|is|are|was|were|does|do|did|can|could|"
                         r"has|have|tell|give|name|list|describe|explain|summar\w*|show|state|report|provide|compare|"
                         r"according|in|on|for|from|by|among|between|and|also|then|so)\b", re.IGNORECASE)
+
+
+def asks(text: str) -> bool:
+    """Does `text` open as a question or a request ("what ...", "list ..."), not a bare noun phrase?"""
+    return _ASKING_RE.match(text) is not None
 
 
 _UNIT_RE = re.compile(r"\b(?:size|length|depth|count|number|amount|scale)\b[^?]{0,60}?\bin\s+(?:terms of\s+)?"
@@ -391,9 +412,13 @@ def focus_words(question: str, kind: Kind) -> list[str]:
         tail = _NAME_SHAPED_RE.sub(" ", question.rsplit(":", 1)[-1])
         head = re.match(r"\s*(?:the\s+)?((?:[a-z][\w\-]*\s+){0,1}[a-z][\w\-]*)\s+of\s+(.*)", tail, re.IGNORECASE)
         if head:  # "accuracy of top models?": the word before "of"; "size of the sample set?": the thing after it
-            return _kept(head.group(1), skip) or _kept(head.group(2), skip)[-1:]
-        return _kept(tail, skip)[-1:]
+            return _kept(head.group(1), skip) or _kept(_THING_END_RE.split(head.group(2))[0], skip)[-3:]
+        thing = re.split(r"\s+(?:over|than|versus|vs\.?|compared|relative|against)\b", tail, flags=re.IGNORECASE)[0]
+        return _kept(thing, skip)[-1:]
     return []
+
+
+_THING_END_RE = re.compile(r"\s+(?:and|or|with|for|in|on|at|by|to|from)\s+|[,;]|\s+[a-z]+ed\b", re.IGNORECASE)
 
 
 def _skipped(kind: Kind) -> set[str]:
