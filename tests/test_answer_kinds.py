@@ -603,6 +603,7 @@ def test_named_things_asked_telegraphically_are_named(qa: QA) -> None:
     ("Which model sizes does WorldPM come in?", False),   # a fact of a named paper
     ("Which papers study scaling laws?", True),            # a list: answered as one (not one paper)
     ("What does the ParScale paper propose?", False),
+    ("Which study speeds up attention, and which one shortens prompts?", False),  # two papers
 ])
 def test_a_question_for_a_paper_is_told_from_one_for_a_fact(question: str, finds: bool) -> None:
     from qa.answer.question import finds_paper

@@ -291,9 +291,13 @@ _FINDS_PAPER_RE = re.compile(
     re.IGNORECASE)
 
 
+_ANOTHER_PAPER_RE = re.compile(rf"(?:\band\b|,|;)\s*(?:which|what)\s+(?:one|other|{_SEEKS})\b", re.IGNORECASE)
+
+
 def finds_paper(question: str) -> bool:
-    """Does the question ask which paper (work, method) does something, not for a fact of a named one?"""
-    return _FINDS_PAPER_RE.search(question) is not None
+    """Does the question ask which paper (work, method) does something, not for a fact of a named one? (One
+    paper: "Which paper does X and which one does Y?" asks for two.)"""
+    return _FINDS_PAPER_RE.search(question) is not None and _ANOTHER_PAPER_RE.search(question) is None
 
 
 _PAPER_NOUN_RE = re.compile(r"\b(?:papers?|works?|stud(?:y|ies)|articles?|abstracts?|publications?)\b", re.IGNORECASE)
