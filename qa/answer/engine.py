@@ -174,7 +174,7 @@ class QA:
         """The passages a standalone `question` is answered from: the retriever's, and a passage of each paper
         it names that they lack."""
         listing = kind_of(question) is Kind.LIST
-        if k is None and filters is not None and filters.month_from is not None and listing:
+        if k is None and listing:
             k = max(self.settings.top_k, extractive.MAX_LISTED)  # "every paper of 2024": room for each of them
         retrieval = self.retriever.retrieve(question, k, filters)
         self._cover_subjects(question, retrieval)

@@ -64,6 +64,7 @@ PART_WORDS = set(tokenize([
     "elements pipeline architecture factor factors dimension dimensions category categories ingredient "
     "ingredients mechanism mechanisms strategy strategies technique techniques innovation innovations design"
 ])[0])
+COUNT_WORDS = {"two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "both"}  # how many, not what
 NUMBER_WORDS = {"two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "both", "first", "second",
                 "third", "fourth", "fifth"}
 
@@ -192,7 +193,9 @@ class Question:
         named = set(tokenize([" ".join(self.names)])[0]) - name_stems  # "AIME" stems to "aim", not a generic word
         if self.kind is Kind.PARTS:
             name_stems |= PART_WORDS  # the sentence naming the parts need not say "stages"
-        return [t for t in self.terms if t not in name_stems and (t not in GENERIC_TERMS or t in named)]
+        counts = set() if self.kind is Kind.PARTS else COUNT_WORDS  # "the two stages" are named with their count
+        return [t for t in self.terms if t not in name_stems and t not in counts
+                and (t not in GENERIC_TERMS or t in named)]
 
 
 _PREFIXED_RE = re.compile(r"\b(pre|post|re|co|multi|non|sub|self|inter|intra|over|under)-(?=[a-z])", re.IGNORECASE)
