@@ -637,3 +637,17 @@ def test_every_paper_of_a_year_named_before_the_papers_is_listed(qa: QA) -> None
     answer = qa.ask("Which 2024 preprints are here?")
     assert {"arXiv:2409.12186", "arXiv:2407.10671", "arXiv:2410.23933", "arXiv:2409.12191"} <= set(cited(answer))
     assert not any(key.startswith("arXiv:25") for key in cited(answer))
+
+
+def test_a_count_is_not_a_topic_word_except_for_the_parts_of_a_method() -> None:
+    assert "two" not in parse("Which two papers speed up inference, and how?").attribute_terms()
+    parts = parse("What two stages does the training recipe have?")
+    assert parts.kind is Kind.PARTS and "two" in parts.attribute_terms()  # "two key factors" names them
+
+
+def test_a_list_question_retrieves_room_for_every_paper_it_lists(qa: QA) -> None:
+    from qa.answer.extractive import MAX_LISTED
+
+    listing = qa.retrieve("Which papers report results on math benchmarks?")
+    single = qa.retrieve("What results on math benchmarks does the report give?")
+    assert len(listing.passages) >= MAX_LISTED > len(single.passages) == qa.settings.top_k
