@@ -53,7 +53,6 @@ GRID: dict[str, tuple[float, ...]] = {
     "focus_dense": (0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 1.0),
     "evidence_near": (0.0, 0.4, 0.5, 0.6, 0.7, 0.8),
     "background": (0.0, 0.1, 0.15, 0.2, 0.3),
-    "paper_dense": (0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 1.0),  # 1.0: the first paper never answers on its own
 }
 
 

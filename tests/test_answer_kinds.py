@@ -596,33 +596,6 @@ def test_named_things_asked_telegraphically_are_named(qa: QA) -> None:
     assert "GSM8K" in answer.answer and cited(answer) == ["doc:f0ef09a8247f"]
 
 
-@pytest.mark.parametrize(("question", "finds"), [
-    ("Which study lets a model grow stronger by running parallel copies of its input?", True),
-    ("Is there a method that writes long answers by drafting and then extending them?", True),
-    ("Does any paper gather people's preferences from public forums?", True),
-    ("Which model sizes does WorldPM come in?", False),   # a fact of a named paper
-    ("Which papers study scaling laws?", True),            # a list: answered as one (not one paper)
-    ("What does the ParScale paper propose?", False),
-    ("Which study speeds up attention, and which one shortens prompts?", False),  # two papers
-])
-def test_a_question_for_a_paper_is_told_from_one_for_a_fact(question: str, finds: bool) -> None:
-    from qa.answer.question import finds_paper
-
-    assert finds_paper(question) is finds
-
-
-@pytest.mark.parametrize(("question", "key"), [
-    ("Which study lets a language model grow stronger by running parallel copies of its input instead of adding "
-     "parameters?", "doc:3ec47464e6bd"),
-    ("Which work finds that only the uncertain branching tokens matter for reinforcement learning on reasoning?",
-     "arXiv:2506.01939"),
-])
-def test_a_question_for_one_paper_is_answered_from_the_first_paper_found(qa: QA, question: str, key: str) -> None:
-    """The search ranks whole passages by the question; sentences scored one by one would add another paper's."""
-    answer = qa.ask(question)
-    assert cited(answer) == [key]
-
-
 @pytest.mark.parametrize("question", [
     "Which paper predicts earthquakes from seismograph readings?",
     "Which study proposes a reward model for robot grasping?",

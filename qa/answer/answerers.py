@@ -78,7 +78,6 @@ class Extractive:
         found = extractive.extract(
             question, vector, papers, self.store.lexicon(),
             self.sentence_vectors, scoped=not retrieval.filters.empty, labels=labels, params=self.params,
-            closeness=closeness(retrieval),
         )
         if found.refused:
             return Draft()
@@ -137,15 +136,6 @@ class LLMAnswerer:
         papers = {p.chunk.doc_key: self.store.paper(p.chunk.doc_key) for p in retrieval.passages}
         answer.unsupported_claims = check_claims(answer.answer, cited_sources(retrieval.passages, papers),
                                                  self.sentence_vectors, self.store.lexicon().idf)
-
-
-def closeness(retrieval: Retrieval) -> dict[str, float]:
-    """Each retrieved paper's closest passage in meaning to the question (the dense search's similarity)."""
-    out: dict[str, float] = {}
-    for p in retrieval.passages:
-        if p.dense_score is not None:
-            out[p.chunk.doc_key] = max(out.get(p.chunk.doc_key, -1.0), p.dense_score)
-    return out
 
 
 def snippets_for(text: str, passages: Sequence[Passage]) -> dict[str, str]:

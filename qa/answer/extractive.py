@@ -18,7 +18,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from qa.answer.question import NUMBER_WORDS, PART_WORDS, Kind, Question, asks, finds_paper, parse, used_name, words_of
+from qa.answer.question import NUMBER_WORDS, PART_WORDS, Kind, Question, asks, parse, used_name, words_of
 from qa.answer.subjects import expansion, family, mentions, names, owner
 from qa.index.bm25 import BM25Index, tokenize
 from qa.papers import split_sentences
@@ -97,7 +97,6 @@ class Params:
     focus_dense: float = 0.5      # a sentence without the words of the thing asked for must be this close in meaning
     evidence_near: float = 0.6    # a figure or name asked for: its sentence scores this fraction of the best evidence
     background: float = 0.15      # what a sentence setting the scene ("However, current ...") loses in score
-    paper_dense: float = 0.4      # "which work ...": the first paper retrieved answers when this close in meaning
 
 
 PARAMS = Params()
@@ -405,8 +404,7 @@ def _introductions(scored: list[Scored], labels: dict[str, str | None]) -> list[
 
 
 def extract(question: str, question_vec: list[float], papers: dict[str, str], index: BM25Index,
-            embed: EmbedFn, scoped: bool, labels: dict[str, str | None], params: Params = PARAMS,
-            closeness: dict[str, float] | None = None) -> Extract:
+            embed: EmbedFn, scoped: bool, labels: dict[str, str | None], params: Params = PARAMS) -> Extract:
     """Choose the supporting sentences for `question` from the retrieved papers, or none (refusal).
 
     `papers`: doc key -> abstract of each retrieved paper, best first.
@@ -433,13 +431,6 @@ def extract(question: str, question_vec: list[float], papers: dict[str, str], in
     if not q.unstated and (q.kind is Kind.SUMMARY or (q.kind is Kind.OTHER and not q.attribute_terms(list(owned)))) \
             and (owned or scoped):
         return Extract(summary_of(pool)[:MAX_SENTENCES], False, best, missing)
-    # "Which work ...?": one paper is asked for; the search ranks whole passages by the question better than
-    # sentences are scored, so its first paper, when close enough in meaning, is the one to answer from.
-    first = next(iter(papers))
-    found_paper = finds_paper(q.text) and not owned and not scoped and q.kind is not Kind.LIST and \
-        (closeness or {}).get(first, 0.0) >= params.paper_dense
-    if found_paper:
-        pool = [s for s in pool if s.key == first] or pool
     parts = [with_labels(replace(parse(p), names=q.names), labels) for p in sub_questions(q.text)] or [q]
     chosen: list[Scored] = []
     for part in parts:
@@ -448,8 +439,6 @@ def extract(question: str, question_vec: list[float], papers: dict[str, str], in
             params, list(owned))
         chosen += [s for s in _answer_sentences(part, scored_part, owned, params) if s.text not in
                    {c.text for c in chosen}]
-    if found_paper and not chosen:  # the paper is the answer: say what it does
-        chosen = pick(pool, False, params)
     top = max(chosen, key=lambda s: s.score, default=max(pool, key=lambda s: s.score))
     return Extract(chosen, False, top, missing)
 

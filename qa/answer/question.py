@@ -284,25 +284,6 @@ def kind_of(question: str) -> Kind:
     return Kind.OTHER
 
 
-# "Which work animates ...?", "Is there a method that ...?", "Does any paper propose ...?": one paper is asked for.
-_SEEKS = (r"(?:papers?|works?|stud(?:y|ies)|articles?|methods?|approach(?:es)?|techniques?|frameworks?|algorithms?|"
-          r"systems?)")
-_FINDS_PAPER_RE = re.compile(
-    rf"^\s*(?:(?:which|what)\s+(?:[\w\-]+\s+){{0,2}}?{_SEEKS}\b(?!\s+(?:sizes?|names?|kinds?|types?)\b)"
-    rf"|(?:is|are) there (?:a|an|any|some)\b|(?:does|do) (?:any|a|an|some) (?:[\w\-]+\s+){{0,2}}?{_SEEKS}\b"
-    rf"|(?:identify|name|find) the (?:[\w\-]+\s+)?{_SEEKS}\b|looking for (?:a|an|any)\b)",
-    re.IGNORECASE)
-
-
-_ANOTHER_PAPER_RE = re.compile(rf"(?:\band\b|,|;)\s*(?:which|what)\s+(?:one|other|{_SEEKS})\b", re.IGNORECASE)
-
-
-def finds_paper(question: str) -> bool:
-    """Does the question ask which paper (work, method) does something, not for a fact of a named one? (One
-    paper: "Which paper does X and which one does Y?" asks for two.)"""
-    return _FINDS_PAPER_RE.search(question) is not None and _ANOTHER_PAPER_RE.search(question) is None
-
-
 _PAPER_NOUN_RE = re.compile(r"\b(?:papers?|works?|stud(?:y|ies)|articles?|abstracts?|publications?)\b", re.IGNORECASE)
 _BUILDING_BLOCKS_RE = re.compile(r"\b(?:building[\s\-]+blocks?|constituents?|ingredients?|pieces)\b", re.IGNORECASE)
 
