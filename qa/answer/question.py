@@ -65,8 +65,7 @@ PART_WORDS = set(tokenize([
     "ingredients mechanism mechanisms strategy strategies technique techniques innovation innovations design"
 ])[0])
 COUNT_WORDS = {"two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "both"}  # how many, not what
-NUMBER_WORDS = {"two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "both", "first", "second",
-                "third", "fourth", "fifth"}
+NUMBER_WORDS = COUNT_WORDS | {"first", "second", "third", "fourth", "fifth"}
 
 # Details abstracts rarely state: (what the question says, what a sentence must have to state it).
 # A question asking for one is answered only by a sentence with that evidence, or refused.
@@ -396,7 +395,7 @@ def focus_words(question: str, kind: Kind) -> list[str]:
         m = pattern.search(question)
         if m:  # a name there is the subject, not the thing asked for ("how many Qwen3 models")
             return _kept(_NAME_SHAPED_RE.sub(" ", m.group(1)), skip)
-    if not _ASKING_RE.match(question):  # telegraphic ("Qwen2-VL context length?"): the last word is the focus
+    if not asks(question):  # telegraphic ("Qwen2-VL context length?"): the last word is the focus
         tail = _NAME_SHAPED_RE.sub(" ", question.rsplit(":", 1)[-1])
         head = re.match(r"\s*(?:the\s+)?((?:[a-z][\w\-]*\s+){0,1}[a-z][\w\-]*)\s+of\s+(.*)", tail, re.IGNORECASE)
         if head:  # "accuracy of top models?": the word before "of"; "size of the sample set?": the thing after it
