@@ -624,3 +624,55 @@ def test_a_list_question_retrieves_room_for_every_paper_it_lists(qa: QA) -> None
     listing = qa.retrieve("Which papers report results on math benchmarks?")
     single = qa.retrieve("What results on math benchmarks does the report give?")
     assert len(listing.passages) >= MAX_LISTED > len(single.passages) == qa.settings.top_k
+
+
+@pytest.mark.parametrize(("question", "kind"), [
+    ("How does GSPO compute its importance ratio?", Kind.OTHER),
+    ("Why does the gated attention study get lower latency?", Kind.OTHER),
+    ("Which paper lets a model handle pictures of any size by turning them into a varying number of tokens?",
+     Kind.OTHER),
+    ("What model sizes does WorldPM train?", Kind.NUMBER),  # the measure follows the lead at once: asked for
+    ("What MMLU score does Qwen2-72B get?", Kind.NUMBER),
+    ("Which paper builds a SIMD toolkit, and what speedup does it reach?", Kind.NUMBER),  # a second question
+])
+def test_a_measure_describing_what_is_asked_about_is_no_figure_asked_for(question: str, kind: Kind) -> None:
+    """"How does X compute its ratio?" asks for a mechanism, "Which paper ... a number of tokens?" for a paper."""
+    assert parse(question).kind is kind
+
+
+def test_a_mechanism_asked_with_a_measure_in_it_is_answered(qa: QA) -> None:
+    answer = qa.ask("How does GSPO compute its importance ratio?")
+    assert "sequence likelihood" in answer.answer and cited(answer) == ["arXiv:2507.18071"]
+
+
+def test_a_name_written_with_a_space_is_the_paper_whose_name_has_a_hyphen(qa: QA) -> None:
+    """"the Qwen2.5 coder model" is Qwen2.5-Coder (5.5 trillion tokens), not Qwen2.5 (18 trillion)."""
+    answer = qa.ask("How many tokens was the Qwen2.5 coder model trained on?")
+    assert "5.5 trillion" in answer.answer and "18 trillion" not in answer.answer
+    assert cited(answer) == ["arXiv:2409.12186"]
+    both = qa.ask("Compare Qwen2.5 and the Qwen2.5 coder model in pre-training tokens.")  # both named: both kept
+    assert {"arXiv:2409.12186", "doc:73d486c3a6a6"} <= set(cited(both))
+
+
+def test_how_long_is_answered_by_a_length_of_time_given_by_its_unit(qa: QA) -> None:
+    answer = qa.ask("How long are the videos Qwen2.5-VL can process?")
+    assert "up to hours" in answer.answer and cited(answer) == ["arXiv:2502.13923"]
+
+
+def test_a_family_list_brings_in_every_member_the_question_alone_misses(qa: QA) -> None:
+    """A search for "Which Qwen2.5 papers ..." fills its places with Qwen2.5 and a few members; Qwen2.5-Omni and
+    Qwen2.5-Math come in through a search for the family's name."""
+    answer = qa.ask("Which Qwen2.5 papers are in the corpus?")
+    assert {"arXiv:2503.20215", "doc:f0ef09a8247f", "arXiv:2409.12186", "arXiv:2502.13923",
+            "arXiv:2501.15383"} <= set(cited(answer))
+    assert not {"arXiv:2409.12191", "doc:3d6d4d85b2b4"} & set(cited(answer))  # Qwen2-VL, WavReward: not members
+
+
+@pytest.mark.parametrize("question", [
+    "Which dataset of forum posts did WorldPM scrape, by name?",
+    "Which forums did WorldPM collect preference data from (by name)?",
+])
+def test_a_question_asking_by_name_is_refused_without_a_name(qa: QA, question: str) -> None:
+    """The abstract says "public forums" and names none."""
+    assert parse(question).names_asked
+    assert qa.ask(question).answer == REFUSAL

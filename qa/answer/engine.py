@@ -23,7 +23,7 @@ from qa.answer.answerers import Answerer, Draft, Extractive, LLMAnswerer
 from qa.answer.chat import Message, needs_context, standalone_question, subjects
 from qa.answer.citations import check_citations, key_url
 from qa.answer.question import Kind, entities, kind_of, used_name
-from qa.answer.subjects import mentions, names, owner
+from qa.answer.subjects import family, mentions, names, owner
 from qa.answer.variants import disagreement_note
 from qa.errors import BadInput, LLMError
 from qa.index.retrieve import Retrieval, Retriever, parse_filters, with_controls
@@ -190,12 +190,19 @@ class QA:
             return
         t = time.perf_counter()
         have = {p.chunk.doc_key for p in retrieval.passages}
-        for name in [n for n in entities(question)[:4] if used_name(question, n)]:
-            for passage in self.retriever.retrieve(name, MAX_K, retrieval.filters).passages:
-                key = passage.chunk.doc_key
-                if key not in have and (paper := self.store.paper(key)) and names(paper.abstract, name):
+        for name in entities(question)[:4]:
+            used = used_name(question, name)
+            found = self.retriever.retrieve(name, MAX_K, retrieval.filters).passages
+            if used:
+                members = {k for k in dict.fromkeys(p.chunk.doc_key for p in found)
+                           if k not in have and (paper := self.store.paper(k)) and names(paper.abstract, name)}
+            else:  # a family ("which Qwen2.5 papers"): the papers whose own name starts with it (Qwen2.5-Omni)
+                papers, labels = self._abstracts(k for k in dict.fromkeys(p.chunk.doc_key for p in found) if k not in have)
+                members = set(family(name, papers, labels))
+            for passage in found:
+                if passage.chunk.doc_key in members - have:
                     retrieval.passages.append(passage)
-                    have.add(key)
+                    have.add(passage.chunk.doc_key)
         retrieval.timings["mentions"] = time.perf_counter() - t
 
     def _cover_subjects(self, question: str, retrieval: Retrieval) -> None:

@@ -37,10 +37,15 @@ _GROWTH_RE = re.compile(r"\bO\([^)]{1,20}\)|\b(?:log(?:arithmic(?:ally)?)?|linea
                         r"exponential(?:ly)?)\s+(?:in\s+)?[A-Za-z]\b")  # "O(log P)", "linearly in N": how much
 
 
+# A length of time given by its unit ("videos of extended durations (up to hours)"): how long.
+_DURATION_RE = re.compile(r"\b(?:up to|over|for|within|several|many|lasting)\s+(?:seconds|minutes|hours|days|weeks)\b",
+                          re.IGNORECASE)
+
+
 def has_number(sentence: str) -> bool:
     """Does the sentence state a figure (not just a version in a name)?"""
     return (NUMBER_RE.search(_VERSION_RE.sub(" ", sentence)) is not None or bool(_COUNT_WORDS_RE.search(sentence))
-            or _GROWTH_RE.search(sentence) is not None)
+            or _GROWTH_RE.search(sentence) is not None or _DURATION_RE.search(sentence) is not None)
 
 
 FIGURE_WINDOW = 8  # words between a figure and the thing it counts ("over 5.5 trillion tokens")
@@ -341,10 +346,15 @@ def with_labels(question: Question, labels: dict[str, str | None]) -> Question:
     """The question with the labels of retrieved papers it names ("Qwen3 Embedding") among its names,
     in place of the shorter names inside them ("Qwen3")."""
     found = [label for label in dict.fromkeys(v for v in labels.values() if v)
-             if " " in label and mentions(question.text, label)]
+             if re.search(r"[\s\-]", label) and mentions(question.text, label)]
     if not found:
         return question
-    inner = [n for n in question.names if not any(mentions(label, n) for label in found)]
+    rest = question.text  # the question without the labels: a shorter name is kept only when named apart
+    for label in found:
+        pattern = r"[\s\-]?".join(re.escape(part) for part in re.split(r"[\s\-]+", label) if part)
+        rest = re.sub(rf"(?<![\w.\-]){pattern}(?![\w\-])", " ", rest, flags=re.IGNORECASE)
+    inner = [n for n in question.names if not any(mentions(label, n) for label in found) and
+             (mentions(rest, n) or not any(n.lower() in label.lower() for label in found))]
     label_stems = set(tokenize([" ".join(found)])[0])
     return replace(question, names=[*found, *inner], focus=[t for t in question.focus if t not in label_stems])
 

@@ -259,6 +259,27 @@ def _embedded_how(question: str, m: re.Match[str]) -> bool:
             and re.search(r"[,:;]\s*(?:and\s+)?$", question[: m.start()]) is None)
 
 
+# A question led by "how does X ..." / "why" asks for a mechanism or a reason, and one led by "which paper /
+# method / model ..." asks for a name: a measure named further on ("compute its importance ratio", "a varying
+# number of tokens") describes what is asked about, not a figure asked for.
+_MECHANISM_LEAD_RE = re.compile(r"^\s*(?:how\s+(?:does|do|did|is|are|was|were|can|could|would|should|will)|why)\b",
+                                re.IGNORECASE)
+_NAME_LEAD_RE = re.compile(
+    r"^\s*(?:(?:in|on|for|of|from|by)\s+)?(?:which|what)\s+(?:[\w.\-]+\s+){0,3}?(?:papers?|works?|stud(?:y|ies)|"
+    r"articles?|methods?|approach(?:es)?|models?|techniques?|frameworks?|systems?|benchmarks?|datasets?|"
+    r"algorithms?|mechanisms?|modules?|components?)\b", re.IGNORECASE)
+
+
+def _described(question: str, m: re.Match[str]) -> bool:
+    """Is the measure `m` part of what the question describes, after a lead that asks for a mechanism or a
+    name ("How does GSPO compute its importance ratio?")? Not when it follows the lead at once ("What model
+    sizes ...?": the sizes are asked for), is a "how many/much", or opens a second question (", and what ...")."""
+    lead = _MECHANISM_LEAD_RE.match(question) or _NAME_LEAD_RE.match(question)
+    if lead is None or m.group().lower().startswith("how") or not question[lead.end(): m.start()].strip():
+        return False
+    return re.search(r"[,;]\s*(?:and\s+)?(?:what|which|how)\b", question[lead.end(): m.start()], re.I) is None
+
+
 def unstated_asked(question: str) -> list[re.Pattern[str]]:
     """The evidence a sentence needs for each rarely-stated detail the question asks for."""
     return [evidence for asked, evidence in _UNSTATED if asked.search(question)]
@@ -276,7 +297,7 @@ def kind_of(question: str) -> Kind:
     if words & PART_WORDS and re.search(r"^\s*(?:(?:to|in|of|for|from|by|on|with|into)\s+)?"
                                         r"(?:what|which|name|list|describe|give)\b", question, re.I):
         return Kind.PARTS
-    if any(not _embedded_how(question, m) for m in _NUMBER_RE.finditer(question)):
+    if any(not _embedded_how(question, m) and not _described(question, m) for m in _NUMBER_RE.finditer(question)):
         return Kind.NUMBER
     if _SUMMARY_RE.search(question):
         return Kind.SUMMARY
@@ -330,6 +351,7 @@ _NAMES_ASKED_RE = re.compile(
     rf"(?:(?!(?:the|an?|its|their|this|that|these|those)\s)[\w\-]+\s+){{0,3}}?{_NAMED_THING}\s+"
     rf"(?:{_AUX_WORDS}\b|(?-i:[A-Z])[\w\-]*\b|[a-z]+(?:s|ed)\s+(?:as|from|with|on|in|to|by)\b)|"
     r"\b(?:the )?names? of (?:the|its|their|this|that)\b|\bwhat (?:is|are) (?:the|its|their) [^?,;]{1,80}? called\b|"
+    r"[,(]\s*(?:by|with (?:its|their)) names?\s*\)?\s*\??\s*$|"  # "Which dataset did X use, by name?"
     rf"^\s*[^:?]{{1,80}}:\s*(?:the\s+|its\s+)?(?:[\w\-]+\s+){{0,3}}?{_NAMED_THING}\s*\??\s*$",  # "X: backbone models?"
     re.IGNORECASE)
 _SPELLED_OUT_RE = re.compile(r"\b([A-Z][a-z]+(?:[\s\-]+[A-Z][a-z]+)+)\s*\([A-Z][A-Za-z\-]*\)")

@@ -21,7 +21,8 @@ def mentions(text: str, name: str) -> bool:
 
 def count_mentions(text: str, name: str) -> int:
     """How often `text` names `name` as a whole word."""
-    pattern = r"[\s\-]?".join(re.escape(part) for part in name.split())  # "Llama 3" is also "Llama-3", "Llama3"
+    # "Llama 3" is also "Llama-3" and "Llama3"; "Qwen2.5-Coder" is also "Qwen2.5 coder"
+    pattern = r"[\s\-]?".join(re.escape(part) for part in re.split(r"[\s\-]+", name) if part)
     return len(re.findall(rf"(?<![\w.\-]){pattern}(?![\w\-]|\.\w)", text, re.IGNORECASE))
 
 
