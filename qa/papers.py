@@ -267,6 +267,8 @@ def namelike(word: str) -> bool:
     """Does `word` look like the name of a model, method or benchmark (Qwen3, GPT-4o, MMLU)?"""
     if _ACRONYM_COMPOUND_RE.fullmatch(word):  # "LLM-synthesized", "BERT-based": a description, not a name
         return False
+    if re.fullmatch(r"[A-Z]{2,}s", word):  # "CPUs", "VLMs": the plural of an acronym names a class of things
+        return False
     return word not in _NOT_NAMES and len(word) >= 3 and (
         any(c.isupper() for c in word[1:]) or (word[0].isupper() and any(c.isdigit() for c in word))
     )

@@ -676,3 +676,21 @@ def test_a_question_asking_by_name_is_refused_without_a_name(qa: QA, question: s
     """The abstract says "public forums" and names none."""
     assert parse(question).names_asked
     assert qa.ask(question).answer == REFUSAL
+
+
+@pytest.mark.parametrize(("question", "kind"), [
+    ("Which work scores how well models solve puzzles that need many rounds of interaction?", Kind.OTHER),
+    ("Which paper makes shuffling the dimensions of arrays faster on CPUs with wide vector registers?", Kind.OTHER),
+    ("What are the dimensions of the Qwen3 Embedding vectors?", Kind.PARTS),  # no paper asked for: unchanged
+])
+def test_a_question_for_a_paper_asks_neither_for_a_figure_nor_for_parts(question: str, kind: Kind) -> None:
+    """After "Which work", "scores" is a verb and "dimensions" describe the paper sought."""
+    assert parse(question).kind is kind
+
+
+def test_the_plural_of_an_acronym_is_a_class_of_things_not_a_name(qa: QA) -> None:
+    """"CPUs" names no model: an abstract not saying it still answers (it was refused as a name none states)."""
+    question = "Which paper makes shuffling the dimensions of arrays faster on CPUs with wide vector registers?"
+    assert parse(question).names == []
+    answer = qa.ask(question)
+    assert cited(answer) == ["arXiv:2506.03686"] and "SIMD" in answer.answer

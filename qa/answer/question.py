@@ -270,12 +270,20 @@ _NAME_LEAD_RE = re.compile(
     r"algorithms?|mechanisms?|modules?|components?)\b", re.IGNORECASE)
 
 
+# "Which paper / work / study ...": a paper is asked for; what follows describes it ("Which work scores ...").
+_PAPER_LEAD_RE = re.compile(r"^\s*(?:(?:in|on|from|by)\s+)?(?:which|what)\s+(?:[\w.\-]+\s+){0,2}?"
+                            r"(?:papers?|works?|stud(?:y|ies)|articles?|publications?)\b", re.IGNORECASE)
+
+
 def _described(question: str, m: re.Match[str]) -> bool:
     """Is the measure `m` part of what the question describes, after a lead that asks for a mechanism or a
-    name ("How does GSPO compute its importance ratio?")? Not when it follows the lead at once ("What model
-    sizes ...?": the sizes are asked for), is a "how many/much", or opens a second question (", and what ...")."""
-    lead = _MECHANISM_LEAD_RE.match(question) or _NAME_LEAD_RE.match(question)
-    if lead is None or m.group().lower().startswith("how") or not question[lead.end(): m.start()].strip():
+    name ("How does GSPO compute its importance ratio?")? Not when it follows a method's or model's lead at
+    once ("What model sizes ...?": the sizes are asked for; but "Which work scores ...": a verb), is a "how
+    many/much", or opens a second question (", and what ...")."""
+    lead = _MECHANISM_LEAD_RE.match(question) or _PAPER_LEAD_RE.match(question) or _NAME_LEAD_RE.match(question)
+    if lead is None or m.group().lower().startswith("how"):
+        return False
+    if not question[lead.end(): m.start()].strip() and not _PAPER_LEAD_RE.match(question):
         return False
     return re.search(r"[,;]\s*(?:and\s+)?(?:what|which|how)\b", question[lead.end(): m.start()], re.I) is None
 
@@ -294,7 +302,7 @@ def kind_of(question: str) -> Kind:
     words = set(tokenize([question])[0])
     if not re.search(r"\bdimensions\b", question, re.I):  # "the embedding dimension" is a size, not a part
         words.discard("dimens")
-    if words & PART_WORDS and re.search(r"^\s*(?:(?:to|in|of|for|from|by|on|with|into)\s+)?"
+    if words & PART_WORDS and not _PAPER_LEAD_RE.match(question) and re.search(r"^\s*(?:(?:to|in|of|for|from|by|on|with|into)\s+)?"
                                         r"(?:what|which|name|list|describe|give)\b", question, re.I):
         return Kind.PARTS
     if any(not _embedded_how(question, m) and not _described(question, m) for m in _NUMBER_RE.finditer(question)):
