@@ -694,3 +694,22 @@ def test_the_plural_of_an_acronym_is_a_class_of_things_not_a_name(qa: QA) -> Non
     assert parse(question).names == []
     answer = qa.ask(question)
     assert cited(answer) == ["arXiv:2506.03686"] and "SIMD" in answer.answer
+
+
+@pytest.mark.parametrize(("question", "focus"), [
+    ("What problem does Qwen-Image's dual-encoding solve?", []),
+    ("What challenge does MARGE address?", []),
+    ("How many problems does the CodeElo benchmark compile?", ["problem"]),  # counted, problems are things
+])
+def test_a_word_for_the_kind_of_answer_is_not_the_thing_asked_for(question: str, focus: list[str]) -> None:
+    assert parse(question).focus == focus
+
+
+def test_what_a_mechanism_solves_is_answered_in_the_abstracts_words(qa: QA) -> None:
+    """The answer says what the dual encoding balances; no sentence of the abstract says "problem"."""
+    answer = qa.ask("What problem does Qwen-Image's dual-encoding solve?")
+    assert "semantic consistency" in answer.answer and cited(answer) == ["arXiv:2508.02324"]
+
+
+def test_why_is_a_question_word_not_a_topic() -> None:
+    assert "whi" not in parse("Why does GSPO stabilize MoE training?").terms

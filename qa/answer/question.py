@@ -32,7 +32,7 @@ class Kind(Enum):
 QUESTION_WORDS = set(tokenize([
     "paper papers work works study studies abstract abstracts arxiv article articles report describe describes "
     "described say says said discuss discusses discussed propose proposes proposed introduce introduces introduced "
-    "present presents presented main find finds found findings tell about corpus which what how does do did is are "
+    "present presents presented main find finds found findings tell about corpus which what how why does do did is are "
     "was were be been being many much get gets got come comes reach reaches reached use uses used using give gives "
     "given contain contains cover covers covered involve involves summarise summarize summary overview explain "
     "explains key new show shows shown according mention mentions mentioned conclusion conclusions conclude "
@@ -438,9 +438,17 @@ def focus_words(question: str, kind: Kind) -> list[str]:
 _THING_END_RE = re.compile(r"\s+(?:and|or|with|for|in|on|at|by|to|from)\s+|[,;]|\s+[a-z]+ed\b", re.IGNORECASE)
 
 
+# Words for the kind of answer, which the answering sentence says in its own words ("What problem does X
+# solve?" is answered by what X keeps in balance, not by a sentence saying "problem"); counted, they are things.
+ANSWER_TYPE_WORDS = frozenset(words_of(
+    "problem problems issue issues challenge challenges benefit benefits advantage advantages drawback drawbacks "
+    "reason reasons motivation role effect effects impact difference differences insight insights lesson lessons"))
+
+
 def _skipped(kind: Kind) -> set[str]:
     """The stems that never name the thing asked for."""
-    return QUESTION_WORDS | GENERIC_TERMS | NUMBER_WORDS | (PART_WORDS if kind is Kind.PARTS else set())
+    return (QUESTION_WORDS | GENERIC_TERMS | NUMBER_WORDS | (PART_WORDS if kind is Kind.PARTS else set())
+            | (set() if kind is Kind.NUMBER else ANSWER_TYPE_WORDS))  # "how many problems": math problems
 
 
 def _kept(phrase: str, skip: set[str]) -> list[str]:
