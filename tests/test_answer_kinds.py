@@ -713,3 +713,14 @@ def test_what_a_mechanism_solves_is_answered_in_the_abstracts_words(qa: QA) -> N
 
 def test_why_is_a_question_word_not_a_topic() -> None:
     assert "whi" not in parse("Why does GSPO stabilize MoE training?").terms
+
+
+@pytest.mark.parametrize(("question", "key", "says"), [
+    ("What does PolyMath measure?", "doc:575304d32a8f", "multilingual mathematical reasoning benchmark"),
+    ("What does GSPO compare against?", "arXiv:2507.18071", "GRPO"),
+])
+def test_a_general_verb_asks_what_the_paper_does(qa: QA, question: str, key: str, says: str) -> None:
+    """"measure" and "against" are no topic: the paper's own sentences answer (they were refused, or answered
+    from another paper's sentence saying "measured" or "against")."""
+    answer = qa.ask(question)
+    assert says in answer.answer and cited(answer) == [key]

@@ -56,7 +56,7 @@ GENERIC_TERMS = set(tokenize([
     "size sizes number numbers amount kind kinds type types version versions variant variants mode modes way ways "
     "thing things level levels over under different role effect impact importance significance aim benefit "
     "advantage difference relationship relation meaning definition point focus scope value values figure figures "
-    "score scores much big large long fast high low range total count data"
+    "score scores much big large long fast high low range total count data measure measures measured against"
 ])[0])
 # The parts of a method or system: such a question wants the sentence that names them.
 PART_WORDS = set(tokenize([
