@@ -724,3 +724,18 @@ def test_a_general_verb_asks_what_the_paper_does(qa: QA, question: str, key: str
     from another paper's sentence saying "measured" or "against")."""
     answer = qa.ask(question)
     assert says in answer.answer and cited(answer) == [key]
+
+
+def test_a_gain_asked_telegraphically_is_a_change_of_the_measure_before_it(qa: QA) -> None:
+    """"accuracy gain?": the sentence states the accuracy "from 55.1% to 91.5%" and never says "gain"."""
+    question = "Objective accuracy gain of WavReward over Qwen2.5-Omni?"
+    assert parse(question).focus == ["accuraci", "gain"]
+    answer = qa.ask(question)
+    assert "55.1%" in answer.answer and "91.5%" in answer.answer and cited(answer) == ["doc:3d6d4d85b2b4"]
+
+
+def test_a_growth_rate_is_a_figure_of_the_thing_it_grows_with() -> None:
+    from qa.answer.extractive import states_figure_of
+    sentence = "A model with P parallel streams is similar to scaling the parameters by O(log P) while staying fast."
+    assert states_figure_of(sentence, ["paramet"])
+    assert not states_figure_of("We scale the parameters of the model with care and efficiency.", ["paramet"])

@@ -63,7 +63,8 @@ def states_figure_of(sentence: str, focus: list[str]) -> bool:
     """
     if not has_number(sentence):
         return False
-    clauses = [_WORD_RE.findall(c) for c in _CLAUSE_RE.split(_VERSION_RE.sub(" ", sentence))]
+    stated = _GROWTH_RE.sub(" O(1) ", _DURATION_RE.sub(" 1 ", sentence))  # "O(log P)", "up to hours": figures too
+    clauses = [_WORD_RE.findall(c) for c in _CLAUSE_RE.split(_VERSION_RE.sub(" ", stated))]
     words = [(n, w) for n, clause in enumerate(clauses) for w in clause]
     at = [(i, n) for i, (n, w) in enumerate(words) if focus and set(words_of(w)) & set(focus)]
     if not at:

@@ -431,13 +431,18 @@ def focus_words(question: str, kind: Kind) -> list[str]:
         if head:  # "accuracy of top models?": the word before "of"; "size of the sample set?": the thing after it
             return _kept(head.group(1), skip) or _kept(_THING_END_RE.split(head.group(2))[0], skip)[-3:]
         thing = re.split(r"\s+(?:over|than|versus|vs\.?|compared|relative|against)\b", tail, flags=re.IGNORECASE)[0]
-        return _kept(thing, skip)[-1:]
+        kept = _kept(thing, skip)
+        # "objective accuracy gain?": a gain is a change of what comes before it, which a sentence may name alone
+        return kept[-2:] if len(kept) > 1 and set(words_of(kept[-1])) & CHANGE_WORDS else kept[-1:]
     return []
 
 
 _THING_END_RE = re.compile(r"\s+(?:and|or|with|for|in|on|at|by|to|from)\s+|[,;]|\s+[a-z]+ed\b", re.IGNORECASE)
 
 
+# A change of a measure ("accuracy gain"), stated as "from 55.1% to 91.5%", "+4.79", "an improvement".
+CHANGE_WORDS = frozenset(words_of("gain gains improvement improvements increase increases boost boosts drop drops "
+                                  "decline declines reduction reductions"))
 # Words for the kind of answer, which the answering sentence says in its own words ("What problem does X
 # solve?" is answered by what X keeps in balance, not by a sentence saying "problem"); counted, they are things.
 ANSWER_TYPE_WORDS = frozenset(words_of(
