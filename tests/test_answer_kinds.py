@@ -739,3 +739,20 @@ def test_a_growth_rate_is_a_figure_of_the_thing_it_grows_with() -> None:
     sentence = "A model with P parallel streams is similar to scaling the parameters by O(log P) while staying fast."
     assert states_figure_of(sentence, ["paramet"])
     assert not states_figure_of("We scale the parameters of the model with care and efficiency.", ["paramet"])
+
+
+@pytest.mark.parametrize(("question", "says"), [
+    ("Tell me the two roles in the Self-Lengthen framework.", "two roles: the Generator and the Extender"),
+    ("Explain the stages of the Qwen2.5-Math pipeline.", "During the pre-training phase"),
+])
+def test_an_imperative_asking_for_the_parts_is_answered_first_by_the_sentence_naming_them(
+        qa: QA, question: str, says: str) -> None:
+    """"Tell me / explain / outline the stages of X" asks for the parts as "What are the stages of X?" does:
+    the sentence naming them comes first, not the paper's introduction."""
+    assert parse(question).kind is Kind.PARTS
+    answer = qa.ask(question)
+    assert says in answer.answer.split(" [")[0]
+
+
+def test_outline_is_a_question_word() -> None:
+    assert parse("Outline the modules of StyleSpeaker.").attribute_terms() == []

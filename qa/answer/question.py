@@ -35,7 +35,7 @@ QUESTION_WORDS = set(tokenize([
     "present presents presented main find finds found findings tell about corpus which what how why does do did is are "
     "was were be been being many much get gets got come comes reach reaches reached use uses used using give gives "
     "given contain contains cover covers covered involve involves summarise summarize summary overview explain "
-    "explains key new show shows shown according mention mentions mentioned conclusion conclusions conclude "
+    "explains outline outlines key new show shows shown according mention mentions mentioned conclusion conclusions conclude "
     "concludes result results contribution contributions goal idea purpose approach topic created dated dates date "
     "collection from in on of for to with the a an please me list enumerate name names identify give state tell "
     "describe "
@@ -303,7 +303,8 @@ def kind_of(question: str) -> Kind:
     if not re.search(r"\bdimensions\b", question, re.I):  # "the embedding dimension" is a size, not a part
         words.discard("dimens")
     if words & PART_WORDS and not _PAPER_LEAD_RE.match(question) and re.search(r"^\s*(?:(?:to|in|of|for|from|by|on|with|into)\s+)?"
-                                        r"(?:what|which|name|list|describe|give)\b", question, re.I):
+                                        r"(?:what|which|name|list|describe|give|tell\s+(?:me|us)|explain|outline)\b",
+                                        question, re.I):
         return Kind.PARTS
     if any(not _embedded_how(question, m) and not _described(question, m) for m in _NUMBER_RE.finditer(question)):
         return Kind.NUMBER
