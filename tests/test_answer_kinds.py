@@ -259,7 +259,7 @@ def test_a_paper_is_named_by_the_series_it_presents(qa: QA) -> None:
 
 
 @pytest.mark.parametrize(("question", "kind", "focus"), [
-    ("What hidden dimension does the Qwen2.5-Math reward model use?", Kind.OTHER, ["hidden", "dimens"]),
+    ("What hidden dimension does the Qwen2.5-Math reward model use?", Kind.NUMBER, ["hidden", "dimens"]),  # a size
     ("Which dimensions of style does the method separate?", Kind.PARTS, ["style"]),
     ("How many experts does the Mixture-of-Experts model of Qwen3 route to?", Kind.NUMBER, ["expert"]),
     ("Count of preference pairs in WavReward's training set?", Kind.NUMBER, ["prefer", "pair"]),
@@ -756,3 +756,28 @@ def test_an_imperative_asking_for_the_parts_is_answered_first_by_the_sentence_na
 
 def test_outline_is_a_question_word() -> None:
     assert parse("Outline the modules of StyleSpeaker.").attribute_terms() == []
+
+
+@pytest.mark.parametrize("question", [
+    "Which embedding dimension do Qwen3 Embedding models output?",
+    "How many layers does Qwen2-VL-72B have?",
+])
+def test_a_measure_no_abstract_states_is_not_answered_with_a_models_size(qa: QA, question: str) -> None:
+    """The Qwen3 Embedding sizes (0.6B, 4B, 8B) are no dimension, and the 72B in "Qwen2-VL-72B" is part of a
+    name, not a count of layers."""
+    assert qa.ask(question).answer == REFUSAL
+
+
+@pytest.mark.parametrize(("question", "figures"), [
+    ("Which Qwen3 Embedding sizes are available?", ["0.6B", "8B"]),
+    ("What sizes does Qwen2-VL come in?", ["2B", "72B"]),
+])
+def test_sizes_asked_for_are_still_answered_with_sizes(qa: QA, question: str, figures: list[str]) -> None:
+    answer = qa.ask(question)
+    assert all(f in answer.answer for f in figures)
+
+
+def test_a_size_inside_a_models_name_is_not_a_figure_stated() -> None:
+    from qa.answer.extractive import has_number
+    assert not has_number("Notably, the Qwen2-VL-72B model achieves results comparable to leading models.")
+    assert has_number("The Qwen2-VL series comes in versions at 2B, 8B and 72B parameters.")

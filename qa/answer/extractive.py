@@ -25,7 +25,7 @@ from qa.papers import split_sentences
 
 EmbedFn = Callable[[list[str]], list[list[float]]]
 
-NUMBER_RE = re.compile(r"(?<![\w.])\d[\d,.]*\s*(?:%|x\b|\u00d7|percent|[KMBT]\b|billion|million|trillion)?")
+NUMBER_RE = re.compile(r"(?<![\w.\-])\d[\d,.]*\s*(?:%|x\b|\u00d7|percent|[KMBT]\b|billion|million|trillion)?")
 _VERSION_RE = re.compile(r"\b[A-Z][A-Za-z]*[\s\-]\d+(?:\.\d+)?\b")  # "Qwen 2.5", "Claude 3.5": names, not figures
 
 
@@ -48,6 +48,9 @@ def has_number(sentence: str) -> bool:
             or _GROWTH_RE.search(sentence) is not None or _DURATION_RE.search(sentence) is not None)
 
 
+_MODEL_SIZE_RE = re.compile(r"(?<![\w.])\d+(?:\.\d+)?\s*[BM]\b|\b\d+(?:\.\d+)?\s+(?:billion|million) parameters\b")
+SIZE_WORDS = frozenset(words_of("size sizes parameter parameters model models scale scales variant variants version "
+                                "versions series billion million weights"))
 FIGURE_WINDOW = 8  # words between a figure and the thing it counts ("over 5.5 trillion tokens")
 _COUNTING_RE = re.compile(r"two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|hundreds?|thousands?",
                           re.IGNORECASE)
@@ -68,7 +71,10 @@ def states_figure_of(sentence: str, focus: list[str]) -> bool:
     words = [(n, w) for n, clause in enumerate(clauses) for w in clause]
     at = [(i, n) for i, (n, w) in enumerate(words) if focus and set(words_of(w)) & set(focus)]
     if not at:
-        return True  # the thing asked for is worded otherwise here: its meaning was checked
+        # The thing asked for is worded otherwise here (its meaning was checked), unless every figure is a
+        # model's size ("0.6B, 4B, 8B") and the question asks for some other measure ("embedding dimension").
+        sizes_only = not NUMBER_RE.search(_MODEL_SIZE_RE.sub(" ", _VERSION_RE.sub(" ", stated)))
+        return not (sizes_only and focus and not set(focus) & SIZE_WORDS and _MODEL_SIZE_RE.search(stated))
     figures = [(i, n) for i, (n, w) in enumerate(words) if re.search(r"\d", w) or _COUNTING_RE.fullmatch(w)]
     return any(abs(i - j) <= FIGURE_WINDOW and n == m for i, n in at for j, m in figures)
 

@@ -119,7 +119,7 @@ _UNSTATED = [(re.compile(rf"(?<![\w\-])(?:{asked})(?![\w\-])", re.IGNORECASE), r
 _NUMBER_RE = re.compile(
     r"\bhow (?:many|much|fast|large|big|long|high|low|often|far|small)\b"
     r"|(?<![\w\-])(?:score|scores|scored|scoring|percent|percentage|speedups?|speed-ups?|number of|count of|"
-    r"accuracy|ratio|elo|sizes?|amount of|win rate|error rate|perplexity|latency|throughput|"
+    r"accuracy|ratio|elo|sizes?|amount of|win rate|error rate|perplexity|latency|throughput|dimension|dimensionality|"
     r"(?:what|which) (?:is|are|was|were) (?:the|its|their) (?:[\w\-]+ ){0,2}errors?(?=\s*\?$)|"
     r"by what factor|what fraction|what share|what proportion|what portion|ranges?|span|spans|"
     r"(?!(?:[a-z]+ly|do|does|did|not|also|still|that|which|who|they|it|what|really|truly)\s)[a-z]+ counts?"
