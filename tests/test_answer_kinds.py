@@ -781,3 +781,15 @@ def test_a_size_inside_a_models_name_is_not_a_figure_stated() -> None:
     from qa.answer.extractive import has_number
     assert not has_number("Notably, the Qwen2-VL-72B model achieves results comparable to leading models.")
     assert has_number("The Qwen2-VL series comes in versions at 2B, 8B and 72B parameters.")
+
+
+def test_a_count_of_other_things_does_not_answer_how_many(qa: QA) -> None:
+    """"80 diverse characters and over 8,000 dialogue rounds" counts no annotators."""
+    from qa.answer.extractive import counts_other_things
+    sentence = "We introduce RMTBench, featuring 80 diverse characters and over 8,000 dialogue rounds."
+    assert counts_other_things(sentence, ["annot"])
+    assert not counts_other_things(sentence, ["charact"])
+    assert not counts_other_things("We rate 30 open-source and 3 proprietary LLMs.", ["model"])  # an acronym
+    assert not counts_other_things("Accuracy rose from 55.1% to 91.5% on 3 sets.", ["annot"])  # a measure too
+    assert qa.ask("How many human annotators scored the RMTBench dialogues?").answer == REFUSAL
+    assert "80 diverse characters" in qa.ask("How many characters does RMTBench include?").answer

@@ -78,6 +78,23 @@ def states_figure_of(sentence: str, focus: list[str]) -> bool:
     figures = [(i, n) for i, (n, w) in enumerate(words) if re.search(r"\d", w) or _COUNTING_RE.fullmatch(w)]
     return any(abs(i - j) <= FIGURE_WINDOW and n == m for i, n in at for j, m in figures)
 
+_COUNTED_RE = re.compile(r"(?<![\w.\-])(?:\d[\d,]*|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)\+?"
+                         r"((?:\s+[A-Za-z][\w\-]*){1,3})", re.IGNORECASE)
+_OTHER_FIGURE_RE = re.compile(r"\d\s*(?:%|x\b|\u00d7|percent)|\d\.\d")
+
+
+def counts_other_things(sentence: str, focus: list[str]) -> bool:
+    """Does every figure of the sentence count something named right after it other than the thing asked for
+    ("80 diverse characters and over 8,000 dialogue rounds" for "how many annotators")?"""
+    text = _VERSION_RE.sub(" ", sentence)
+    counts = list(_COUNTED_RE.finditer(text))
+    if not focus or not counts or _OTHER_FIGURE_RE.search(text):
+        return False
+    # An acronym counted ("3 proprietary LLMs") may be the field's word for the thing asked for ("models").
+    return not any(set(words_of(m.group(1))) & set(focus) or re.search(r"\b[A-Z]{2,}s?\b", m.group(1))
+                   for m in counts)
+
+
 MULTI_RE = re.compile(r"\b(and|or|vs\.?|versus|compared?|comparison|both|between|each|to)\b", re.IGNORECASE)
 ENUMERATION_RE = re.compile(r"\(\s*(?:1|i|a)\s*\)|\b(?:first|firstly)\b.*\b(?:second|then)\b|:\s*\w[^.]*,[^.]*\band\b",
                             re.IGNORECASE)
@@ -465,7 +482,9 @@ def _answer_sentences(q: Question, pool: list[Scored], owned: dict[str, list[str
     none when a subject has no sentence that answers (a refusal)."""
     owners = {k for keys in owned.values() for k in keys}
     candidates = [s for s in pool if supported(s, params, s.key in owners)]
+    counted = q.kind is Kind.NUMBER and re.search(r"\bhow many\b", q.text, re.IGNORECASE) is not None
     answering = [s for s in candidates if (q.kind is not Kind.NUMBER or states_figure_of(s.text, q.focus))
+                 and not (counted and counts_other_things(s.text, q.focus))
                  and (q.new_names(s.text) if q.names_asked else has_focus(q, s, params))]
     if candidates and (q.kind is Kind.NUMBER or q.names_asked):
         # The figure or name must be near the best evidence: of its own paper for a paper the question names
