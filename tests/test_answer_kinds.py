@@ -793,3 +793,29 @@ def test_a_count_of_other_things_does_not_answer_how_many(qa: QA) -> None:
     assert not counts_other_things("Accuracy rose from 55.1% to 91.5% on 3 sets.", ["annot"])  # a measure too
     assert qa.ask("How many human annotators scored the RMTBench dialogues?").answer == REFUSAL
     assert "80 diverse characters" in qa.ask("How many characters does RMTBench include?").answer
+
+
+@pytest.mark.parametrize(("question", "described"), [
+    ("What models and data did the gated attention study train?", ["gate", "attent"]),
+    ("What two factors does the gated attention study credit for the sigmoid gate?", ["attent"]),  # gate: asked
+    ("Which paper studies gated attention?", []),
+])
+def test_a_paper_named_by_what_it_is_about_is_read_as_its_subject(question: str, described: list[str]) -> None:
+    assert parse(question).described == described
+
+
+@pytest.mark.parametrize(("question", "says", "key"), [
+    ("What models and data did the gated attention study train?", "3.5 trillion", "doc:6fe1fa34c349"),
+    ("Which two roles does the long-output training paper define?", "the Generator and the Extender",
+     "arXiv:2410.23933"),
+    ("What does the data selection study recommend filtering by?", "token length", "arXiv:2410.09335"),
+])
+def test_a_paper_named_by_what_it_is_about_is_answered_from_its_abstract(qa: QA, question: str, says: str,
+                                                                         key: str) -> None:
+    """The words describing the paper choose it; what is asked of it chooses the sentence."""
+    answer = qa.ask(question)
+    assert says in answer.answer and cited(answer)[0] == key
+
+
+def test_a_detail_of_a_paper_named_by_its_topic_is_refused(qa: QA) -> None:
+    assert qa.ask("What learning rate does the rationales study use?").answer == REFUSAL

@@ -360,6 +360,8 @@ def _pool_keys(question: Question, papers: dict[str, str],
     owned = {n: keys for n, keys in subjects.items() if len(keys) == 1 and owner(n, papers, labels)}
     if owned:
         return {k for ks in owned.values() for k in ks}, owned
+    if question.described and not subjects:  # "the gated attention study": the papers saying all of it
+        return {k for k, text in papers.items() if set(question.described) <= stems(text)} or None, owned
     if subjects:
         common = set.intersection(*(set(ks) for ks in subjects.values()))
         return common or {k for ks in subjects.values() for k in ks}, owned
@@ -447,6 +449,8 @@ def extract(question: str, question_vec: list[float], papers: dict[str, str], in
     """
     q = with_labels(parse(question), labels)
     keys, owned = _pool_keys(q, papers, labels)
+    if q.described and (keys is None or owned):  # no paper is so described: its words are asked about
+        q = replace(q, described=[])
     scored = score_sentences(q, question_vec, papers, index, embed, params, list(owned))
     best = max(scored, key=lambda s: s.score, default=None)
     missing = unknown_names(q, papers, labels) if scored else []

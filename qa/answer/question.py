@@ -175,6 +175,8 @@ class Question:
     proper: list[str] = field(default_factory=list)  # other proper nouns ("Numpy", "Chinchilla"): to be mentioned
     focus: list[str] = field(default_factory=list)  # stems of the thing asked for ("how many layers": layer)
     names_asked: bool = False  # it asks which named things ("which models does X include"): the answer names one
+    described: list[str] = field(default_factory=list)  # stems describing the paper asked about ("the gated
+    # attention study": gate, attent): they pick the paper, and are not what is asked of it
 
     def new_names(self, sentence: str) -> list[str]:
         """The names in `sentence` that the question does not say (an answer to "which models..." names one);
@@ -193,7 +195,7 @@ class Question:
         if self.kind is Kind.PARTS:
             name_stems |= PART_WORDS  # the sentence naming the parts need not say "stages"
         counts = set() if self.kind is Kind.PARTS else COUNT_WORDS  # "the two stages" are named with their count
-        return [t for t in self.terms if t not in name_stems and t not in counts
+        return [t for t in self.terms if t not in name_stems and t not in counts and t not in self.described
                 and (t not in GENERIC_TERMS or t in named)]
 
 
@@ -331,8 +333,18 @@ def parse(question: str) -> Question:
     papers = _PAPER_NOUN_RE.search(content) is not None
     names = entities(content)
     focus = focus_of(content, kind)  # "how many experts" asks for experts, even of a "Mixture-of-Experts" model
+    # (a word said again outside the description is also asked about: "... credit for the sigmoid gate")
+    rest = set(words_of(_DESCRIBED_RE.sub(" ", content)))
+    described = [t for m in _DESCRIBED_RE.finditer(content) for t in words_of(m.group(1)) if t in terms
+                 and t not in rest]
     return Question(content, kind, names, terms, unstated_asked(question), acronym, count, papers,
-                    proper_nouns(content, names), focus, _NAMES_ASKED_RE.search(content) is not None)
+                    proper_nouns(content, names), focus, _NAMES_ASKED_RE.search(content) is not None,
+                    [t for t in dict.fromkeys(described) if t not in focus])
+
+
+# "the gated attention study", "the token-entropy paper": a paper named by what it is about.
+_DESCRIBED_RE = re.compile(r"(?<![\w\-])the\s+((?:[a-z][\w\-]*\s+){0,3}[a-z][\w\-]*)\s+"
+                           r"(?:paper|study|work|article|report)\b(?!\s+(?:on|about|of|that|which|where))")
 
 
 def used_name(question: str, name: str) -> bool:
