@@ -197,7 +197,7 @@ class QA:
                 members = {k for k in dict.fromkeys(p.chunk.doc_key for p in found)
                            if k not in have and (paper := self.store.paper(k)) and names(paper.abstract, name)}
             else:  # a family ("which Qwen2.5 papers"): the papers whose own name starts with it (Qwen2.5-Omni)
-                papers, labels = self._abstracts(k for k in dict.fromkeys(p.chunk.doc_key for p in found) if k not in have)
+                papers, labels = self._abstracts(p.chunk.doc_key for p in found if p.chunk.doc_key not in have)
                 members = set(family(name, papers, labels))
             for passage in found:
                 if passage.chunk.doc_key in members - have:

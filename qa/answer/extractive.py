@@ -19,7 +19,7 @@ from functools import lru_cache
 import numpy as np
 
 from qa.answer.question import NUMBER_WORDS, PART_WORDS, Kind, Question, asks, parse, used_name, words_of
-from qa.answer.subjects import expansion, family, mentions, names, owner
+from qa.answer.subjects import expansion, family, mentions, name_pattern, names, owner
 from qa.index.bm25 import BM25Index, tokenize
 from qa.papers import split_sentences
 
@@ -77,6 +77,7 @@ def states_figure_of(sentence: str, focus: list[str]) -> bool:
         return not (sizes_only and focus and not set(focus) & SIZE_WORDS and _MODEL_SIZE_RE.search(stated))
     figures = [(i, n) for i, (n, w) in enumerate(words) if re.search(r"\d", w) or _COUNTING_RE.fullmatch(w)]
     return any(abs(i - j) <= FIGURE_WINDOW and n == m for i, n in at for j, m in figures)
+
 
 _COUNTED_RE = re.compile(r"(?<![\w.\-])(?:\d[\d,]*|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)\+?"
                          r"((?:\s+[A-Za-z][\w\-]*){1,3})", re.IGNORECASE)
@@ -377,8 +378,7 @@ def with_labels(question: Question, labels: dict[str, str | None]) -> Question:
         return question
     rest = question.text  # the question without the labels: a shorter name is kept only when named apart
     for label in found:
-        pattern = r"[\s\-]?".join(re.escape(part) for part in re.split(r"[\s\-]+", label) if part)
-        rest = re.sub(rf"(?<![\w.\-]){pattern}(?![\w\-])", " ", rest, flags=re.IGNORECASE)
+        rest = re.sub(name_pattern(label), " ", rest, flags=re.IGNORECASE)
     inner = [n for n in question.names if not any(mentions(label, n) for label in found) and
              (mentions(rest, n) or not any(n.lower() in label.lower() for label in found))]
     label_stems = set(tokenize([" ".join(found)])[0])

@@ -32,13 +32,13 @@ class Kind(Enum):
 QUESTION_WORDS = set(tokenize([
     "paper papers work works study studies abstract abstracts arxiv article articles report describe describes "
     "described say says said discuss discusses discussed propose proposes proposed introduce introduces introduced "
-    "present presents presented main find finds found findings tell about corpus which what how why does do did is are "
-    "was were be been being many much get gets got come comes reach reaches reached use uses used using give gives "
-    "given contain contains cover covers covered involve involves summarise summarize summary overview explain "
-    "explains outline outlines key new show shows shown according mention mentions mentioned conclusion conclusions conclude "
-    "concludes result results contribution contributions goal idea purpose approach topic created dated dates date "
-    "collection from in on of for to with the a an please me list enumerate name names identify give state tell "
-    "describe "
+    "present presents presented main find finds found findings tell about corpus which what how why does do did is "
+    "are was were be been being many much get gets got come comes reach reaches reached use uses used using give "
+    "gives given contain contains cover covers covered involve involves summarise summarize summary overview explain "
+    "explains outline outlines key new show shows shown according mention mentions mentioned conclusion conclusions "
+    "conclude concludes result results contribution contributions goal idea purpose approach topic created dated "
+    "dates date collection from in on of for to with the a an please me list enumerate name names identify give "
+    "state tell describe "
     "can could would should will may might there their its it itself themselves they them this that these those any "
     "some such "
     "also and or but if than then so as at by into onto via per each every all both either whose whom who whats "
@@ -295,6 +295,11 @@ def unstated_asked(question: str) -> list[re.Pattern[str]]:
     return [evidence for asked, evidence in _UNSTATED if asked.search(question)]
 
 
+# "What are the stages ...", "Tell me / explain / outline the stages ...": the parts are asked for.
+_PARTS_LEAD_RE = re.compile(r"^\s*(?:(?:to|in|of|for|from|by|on|with|into)\s+)?"
+                            r"(?:what|which|name|list|describe|give|tell\s+(?:me|us)|explain|outline)\b", re.IGNORECASE)
+
+
 def kind_of(question: str) -> Kind:
     """The kind of answer `question` wants."""
     if _EXPANSION_RE.search(question):
@@ -304,9 +309,7 @@ def kind_of(question: str) -> Kind:
     words = set(tokenize([question])[0])
     if not re.search(r"\bdimensions\b", question, re.I):  # "the embedding dimension" is a size, not a part
         words.discard("dimens")
-    if words & PART_WORDS and not _PAPER_LEAD_RE.match(question) and re.search(r"^\s*(?:(?:to|in|of|for|from|by|on|with|into)\s+)?"
-                                        r"(?:what|which|name|list|describe|give|tell\s+(?:me|us)|explain|outline)\b",
-                                        question, re.I):
+    if words & PART_WORDS and not _PAPER_LEAD_RE.match(question) and _PARTS_LEAD_RE.search(question):
         return Kind.PARTS
     if any(not _embedded_how(question, m) and not _described(question, m) for m in _NUMBER_RE.finditer(question)):
         return Kind.NUMBER

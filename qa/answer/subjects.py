@@ -19,11 +19,16 @@ def mentions(text: str, name: str) -> bool:
     return count_mentions(text, name) > 0
 
 
+def name_pattern(name: str) -> str:
+    """A regex for `name` as a whole word, however its parts are joined: "Llama 3" is also "Llama-3" and
+    "Llama3"; "Qwen2.5-Coder" is also "Qwen2.5 coder" (matched without regard to case)."""
+    joined = r"[\s\-]?".join(re.escape(part) for part in re.split(r"[\s\-]+", name) if part)
+    return rf"(?<![\w.\-]){joined}(?![\w\-]|\.\w)"
+
+
 def count_mentions(text: str, name: str) -> int:
     """How often `text` names `name` as a whole word."""
-    # "Llama 3" is also "Llama-3" and "Llama3"; "Qwen2.5-Coder" is also "Qwen2.5 coder"
-    pattern = r"[\s\-]?".join(re.escape(part) for part in re.split(r"[\s\-]+", name) if part)
-    return len(re.findall(rf"(?<![\w.\-]){pattern}(?![\w\-]|\.\w)", text, re.IGNORECASE))
+    return len(re.findall(name_pattern(name), text, re.IGNORECASE))
 
 
 def names(text: str, name: str) -> bool:
