@@ -256,8 +256,8 @@ _INTRO_SERIES_RE = re.compile(
     r"(?:new\s+)?(?:family|series|suite|set|collection)\s+of\b[^.:]{0,80}:\s*(?P<name>" + _NAME + r")"
 )
 NAMELIKE_RE = re.compile(r"\b[A-Za-z][A-Za-z0-9]*(?:[.\-][A-Za-z0-9]+)*\b")
-_NOT_NAMES = {"LLM", "LLMs", "AI", "SFT", "RL", "MoE", "API", "APIs", "CoT", "GPU", "GPUs", "SOTA", "NLP", "MLLMs",
-              "MLLM", "LVLMs", "Series", "In", "We", "Our", "This", "The", "To", "However", "Moreover"}
+_NOT_NAMES = {"LLM", "AI", "SFT", "RL", "MoE", "API", "CoT", "GPU", "SOTA", "NLP",  # plurals ("LLMs"): namelike
+              "MLLM", "Series", "In", "We", "Our", "This", "The", "To", "However", "Moreover"}
 
 
 _ACRONYM_COMPOUND_RE = re.compile(r"[A-Z]{2,}s?(?:-[a-z]+)+")

@@ -79,8 +79,8 @@ def states_figure_of(sentence: str, focus: list[str]) -> bool:
     return any(abs(i - j) <= FIGURE_WINDOW and n == m for i, n in at for j, m in figures)
 
 
-_COUNTED_RE = re.compile(r"(?<![\w.\-])(?:\d[\d,]*|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)\+?"
-                         r"((?:\s+[A-Za-z][\w\-]*){1,3})", re.IGNORECASE)
+_COUNTED_RE = re.compile(rf"(?<![\w.\-])(?:\d[\d,]*|\b(?:{_COUNTING_RE.pattern})\b)\+?((?:\s+[A-Za-z][\w\-]*){{1,3}})",
+                         re.IGNORECASE)
 _OTHER_FIGURE_RE = re.compile(r"\d\s*(?:%|x\b|\u00d7|percent)|\d\.\d")
 
 

@@ -261,6 +261,9 @@ def _embedded_how(question: str, m: re.Match[str]) -> bool:
             and re.search(r"[,:;]\s*(?:and\s+)?$", question[: m.start()]) is None)
 
 
+_PAPER_NOUN_RE = re.compile(r"\b(?:papers?|works?|stud(?:y|ies)|articles?|abstracts?|publications?)\b", re.IGNORECASE)
+
+
 # A question led by "how does X ..." / "why" asks for a mechanism or a reason, and one led by "which paper /
 # method / model ..." asks for a name: a measure named further on ("compute its importance ratio", "a varying
 # number of tokens") describes what is asked about, not a figure asked for.
@@ -274,7 +277,7 @@ _NAME_LEAD_RE = re.compile(
 
 # "Which paper / work / study ...": a paper is asked for; what follows describes it ("Which work scores ...").
 _PAPER_LEAD_RE = re.compile(r"^\s*(?:(?:in|on|from|by)\s+)?(?:which|what)\s+(?:[\w.\-]+\s+){0,2}?"
-                            r"(?:papers?|works?|stud(?:y|ies)|articles?|publications?)\b", re.IGNORECASE)
+                            + _PAPER_NOUN_RE.pattern, re.IGNORECASE)
 
 
 def _described(question: str, m: re.Match[str]) -> bool:
@@ -318,7 +321,6 @@ def kind_of(question: str) -> Kind:
     return Kind.OTHER
 
 
-_PAPER_NOUN_RE = re.compile(r"\b(?:papers?|works?|stud(?:y|ies)|articles?|abstracts?|publications?)\b", re.IGNORECASE)
 _BUILDING_BLOCKS_RE = re.compile(r"\b(?:building[\s\-]+blocks?|constituents?|ingredients?|pieces)\b", re.IGNORECASE)
 
 
@@ -461,9 +463,10 @@ CHANGE_WORDS = frozenset(words_of("gain gains improvement improvements increase 
                                   "decline declines reduction reductions"))
 # Words for the kind of answer, which the answering sentence says in its own words ("What problem does X
 # solve?" is answered by what X keeps in balance, not by a sentence saying "problem"); counted, they are things.
+# (GENERIC_TERMS, never the thing asked for, already holds role, effect, impact, benefit, advantage, difference.)
 ANSWER_TYPE_WORDS = frozenset(words_of(
-    "problem problems issue issues challenge challenges benefit benefits advantage advantages drawback drawbacks "
-    "reason reasons motivation role effect effects impact difference differences insight insights lesson lessons"))
+    "problem problems issue issues challenge challenges drawback drawbacks reason reasons motivation insight insights "
+    "lesson lessons"))
 
 
 def _skipped(kind: Kind) -> set[str]:
