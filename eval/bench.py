@@ -147,11 +147,12 @@ def ingest_batch() -> int:
     return int(Settings.model_fields["ingest_batch"].default)
 
 
-def make_settings(store: Path, model_cache: Path, backend: str = "onnx-int8", chroma_url: str | None = None) -> Any:
+def make_settings(store: Path, model_cache: Path, backend: str = "onnx-int8", chroma_url: str | None = None,
+                  dense_view: bool = True) -> Any:
     from qa.settings import Settings
 
     return Settings(_env_file=None, store=store, model_cache=model_cache,  # type: ignore[call-arg]
-                    embed_backend=backend, chroma_url=chroma_url)
+                    embed_backend=backend, chroma_url=chroma_url, dense_view=dense_view)
 
 
 class RssPeak:
@@ -480,13 +481,16 @@ def compare_backend(opts: argparse.Namespace) -> dict[str, Any]:
 
 # --- parent: cold start --------------------------------------------------------------------------
 def cold_start(store: Path, model_cache: Path, runs: int, question: str = COLD_QUESTION,
-               chroma_url: str | None = None) -> dict[str, Any]:
-    """Wall time of new `arxiv-qa ask` processes on `store` (extractive answers), and their median."""
+               chroma_url: str | None = None, dense_view: bool = True) -> dict[str, Any]:
+    """Wall time of new `arxiv-qa ask` processes on `store` (extractive answers), and their median; `dense_view`
+    False: with the memory-mapped dense view off (`ARXIV_QA_DENSE_VIEW`), so an embedded store opens Chroma."""
     command = [sys.executable, "-m", "ui.cli"]  # what the `arxiv-qa` script runs, from this checkout
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ARXIV_QA_", "OPENAI_"))}
     env.update(ARXIV_QA_MODEL_CACHE=str(model_cache), ARXIV_QA_EMBED_BACKEND="onnx-int8", ARXIV_QA_MODE="extractive")
     if chroma_url:
         env["ARXIV_QA_CHROMA_URL"] = chroma_url
+    if not dense_view:
+        env["ARXIV_QA_DENSE_VIEW"] = "false"
     walls, inside, rss = [], [], []
     for _ in range(runs):
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:

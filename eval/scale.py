@@ -174,11 +174,31 @@ def worker(opts: argparse.Namespace) -> dict[str, Any]:
         Store(store.settings).lexicon()  # as a new process opens it
         out["load_s"] = round(time.perf_counter() - start, 3)
         out["disk_bytes"] = bench.disk_usage(store_dir / "bm25")["total"]
+    elif opts.worker == "dense":  # the memory-mapped view, built from the vector store as a first question does
+        store = Store(bench.make_settings(store_dir, Path(opts.model_cache)))
+        shutil.rmtree(store_dir / "dense", ignore_errors=True)
+        store.lexicon()  # loaded before: the view's build is timed alone
+        start = time.perf_counter()
+        with bench.RssPeak() as rss:
+            view = store.dense_view()
+        if view is None:
+            raise SystemExit("the dense view was not built (store too small, or the vector store unreadable)")
+        out = {"parts": len(view.parts), "build_s": round(time.perf_counter() - start, 1),
+               "rss_before_mib": round(rss.before / 2**20, 1),
+               "rss_increase_mib": round((rss.peak - rss.before) / 2**20, 1)}
+        fresh = Store(store.settings)
+        fresh.lexicon()
+        start = time.perf_counter()
+        fresh.dense_view(build=True)  # as a new process opens it
+        out["load_s"] = round(time.perf_counter() - start, 3)
+        out["disk_bytes"] = bench.disk_usage(store_dir / "dense")["total"]
     else:  # warm retrieval latency of each method, as a server answering questions sees it
-        store = Store(bench.make_settings(store_dir, Path(opts.model_cache), chroma_url=opts.chroma_url))
+        store = Store(bench.make_settings(store_dir, Path(opts.model_cache), chroma_url=opts.chroma_url,
+                                          dense_view=not opts.no_view))
         retriever = Retriever(store)
         questions = synth.queries(opts.queries, seed=opts.seed + 1)
-        out = {"chroma": "server" if opts.chroma_url else "embedded", "chunks": store.chunk_count()}
+        out = {"chroma": "server" if opts.chroma_url else "embedded", "dense_view": store.dense_view() is not None,
+               "chunks": store.lexicon().live}
         for method in bench.METHODS:
             for q in questions[:5]:
                 retriever.retrieve(q, method=method)
@@ -218,6 +238,10 @@ def measure(opts: argparse.Namespace) -> None:
     store = work / "store"
     if not opts.no_build:
         append_result(work, "bm25_build", run(opts, "bm25"))
+        append_result(work, "dense_build", run(opts, "dense"))
+    row = run(opts, "answer", "--no-view")  # embedded Chroma searched itself, as before the dense view
+    row["cold_start"] = bench.cold_start(store, Path(opts.model_cache), opts.cold_runs, dense_view=False)
+    append_result(work, "answer_embedded_chroma", row)
     row = run(opts, "answer")
     row["cold_start"] = bench.cold_start(store, Path(opts.model_cache), opts.cold_runs)
     append_result(work, "answer_embedded", row)
@@ -290,6 +314,9 @@ def report(work: Path, target: Path) -> str:
     shards = [r for r in rows if r["phase"] == "ingest"]
     grown, build = shards[-1], _last(rows, "bm25_build")
     emb, srv = _last(rows, "answer_embedded"), _last(rows, "answer_server")
+    view = emb.get("dense_view", False)  # rows written before the dense view: embedded Chroma searched itself
+    dense = _last(rows, "dense_build") if view else None
+    plain = next((r for r in reversed(rows) if r["phase"] == "answer_embedded_chroma"), None) if view else None
     added = [r for r in reversed(rows) if r["phase"] == "added"]
     add = next(r for r in added if r.get("embedding", "precomputed") == "precomputed")
     real = next((r for r in added if r.get("embedding") == "model"), None)
@@ -347,21 +374,34 @@ def report(work: Path, target: Path) -> str:
         f"| BM25 build from the vector store ({build['chunks']:,} chunks, {build['segments']} segments, "
         f"{build['build_s']:.0f} s; +{_mib(build['rss_increase_mib'])} over the {_mib(build['rss_before_mib'])} "
         f"before it; reloads in {build['load_s'] * 1000:.0f} ms) | {_mib(build['peak_rss_mib'])} |",
-        f"| answering, embedded Chroma (warm queries; at the end {_mib(emb.get('rss_file_mib', 0))} of it mapped "
-        f"files, the page cache of the BM25 segments) | {_mib(emb['peak_rss_mib'])} |",
+        *([f"| dense view build from the vector store ({dense['parts']} parts, {dense['build_s']:.0f} s; "
+           f"+{_mib(dense['rss_increase_mib'])} over the {_mib(dense['rss_before_mib'])} before it, Chroma's "
+           f"index loaded to read the vectors; opens in {dense['load_s'] * 1000:.0f} ms) | "
+           f"{_mib(dense['peak_rss_mib'])} |"] if dense else []),
+        f"| answering, embedded{' (the dense view)' if view else ' Chroma'} (warm queries; at the end "
+        f"{_mib(emb.get('rss_file_mib', 0))} of it mapped files, the page cache of the BM25 segments"
+        f"{' and the view' if view else ''}) | {_mib(emb['peak_rss_mib'])} |",
+        *([f"| answering, embedded Chroma searched itself (the view off; {_mib(plain.get('rss_file_mib', 0))} "
+           f"mapped files) | {_mib(plain['peak_rss_mib'])} |"] if plain else []),
         f"| answering against a Chroma server (client) | {_mib(srv['peak_rss_mib'])} |",
         f"| the Chroma server while it answered | {_mib(srv['server_peak_rss_mib'])} |",
-        f"| cold `arxiv-qa ask`, embedded ({emb['cold_start']['median_s']:.2f} s median) | {_mib(ask_e)} |",
+        f"| cold `arxiv-qa ask`, embedded{' (the dense view)' if view else ''} "
+        f"({emb['cold_start']['median_s']:.2f} s median) | {_mib(ask_e)} |",
+        *([f"| cold `arxiv-qa ask`, embedded, the view off ({plain['cold_start']['median_s']:.2f} s median) | "
+           f"{_mib(plain['cold_start']['peak_rss_mib'])} |"] if plain else []),
         f"| cold `arxiv-qa ask` against the server ({srv['cold_start']['median_s']:.2f} s median) | {_mib(ask_s)} |",
         "",
         "| warm latency p50 / p95 | bm25 | dense | hybrid |", "|---|---:|---:|---:|",
         *[f"| {name} | " + " | ".join(f"{r[m]['p50_ms']:.1f} / {r[m]['p95_ms']:.1f} ms" for m in bench.METHODS) + " |"
-          for name, r in (("embedded", emb), ("Chroma server", srv))],
+          for name, r in (("embedded" + (" (the dense view)" if view else ""), emb),
+                          *((("embedded, the view off", plain),) if plain else ()), ("Chroma server", srv))],
         "",
         f"Ingest: {rates} papers/s per shard of {shards[0]['shard_papers']:,} (no "
         f"embedding: precomputed vectors); store on disk {_mib(disk['total'] / 2**20)} (Chroma "
         f"{_mib(disk.get('chroma', 0) / 2**20)}, catalog {_mib(disk.get('catalog', 0) / 2**20)}, BM25 "
-        f"{_mib(build['disk_bytes'] / 2**20)}). The same {add['papers']:,} new papers took "
+        f"{_mib(build['disk_bytes'] / 2**20)}"
+        + (f", and then the dense view {_mib(dense['disk_bytes'] / 2**20)}" if dense else "")
+        + f"). The same {add['papers']:,} new papers took "
         f"{add['store_ingest_s']:.1f} s into the grown store and {add['empty-store_ingest_s']:.1f} s into an "
         f"empty one ({add['ratio']:.2f}x), once each store's vector index was loaded (a first search: "
         f"{add.get('store_open_s', 0):.1f} s for the grown one, {add.get('empty-store_open_s', 0):.2f} s for the "
@@ -385,14 +425,22 @@ def report(work: Path, target: Path) -> str:
         f"- **Disk** ≈ {_mib(disk['total'] / 2**20 / papers * SNAPSHOT)} (Chroma "
         f"{_mib(disk.get('chroma', 0) / 2**20 / papers * SNAPSHOT)}, catalog "
         f"{_mib(disk.get('catalog', 0) / 2**20 / papers * SNAPSHOT)}, BM25 "
-        f"{_mib(build['disk_bytes'] / 2**20 / papers * SNAPSHOT)}), plus the snapshot file (about 4 GB).",
+        f"{_mib(build['disk_bytes'] / 2**20 / papers * SNAPSHOT)}"
+        + (f", dense view {_mib(dense['disk_bytes'] / 2**20 / papers * SNAPSHOT)}" if dense else "")
+        + "), plus the snapshot file (about 4 GB).",
         f"- **Peak RAM.** The BM25 build holds one segment of {SEGMENT_ROWS:,} chunks at a time: "
         f"+{_mib(build['rss_increase_mib'])} here, bounded by design (tested at small sizes, "
         "`tests/test_bm25_streamed.py`), taking "
         f"≈ {build['build_s'] / chunks * snap_chunks / 60:.0f} min at this run's pace, once; each ingest then adds "
         "a segment. The processes that hold Chroma's HNSW index grow with the chunks: the ingest process "
-        f"(embedded) ≈ {_mib(grown['peak_rss_mib'] * SNAPSHOT / papers)}, an answering process with embedded "
-        f"Chroma ≈ {_mib(max(emb['peak_rss_mib'], ask_e) * SNAPSHOT / papers)}, the Chroma server "
+        f"(embedded) ≈ {_mib(grown['peak_rss_mib'] * SNAPSHOT / papers)}, "
+        + (f"the dense view's build (once) ≈ {_mib(dense['peak_rss_mib'] * SNAPSHOT / papers)}, an answering "
+           "process with embedded Chroma searched by itself "
+           f"≈ {_mib(max(plain['peak_rss_mib'], plain['cold_start']['peak_rss_mib']) * SNAPSHOT / papers)} "
+           "(with the dense view it holds no index: what it maps stays in the page cache, which the kernel "
+           "reclaims; " f"{_mib(max(emb['peak_rss_mib'], ask_e))} measured here), " if dense and plain else
+           f"an answering process with embedded Chroma ≈ {_mib(max(emb['peak_rss_mib'], ask_e) * SNAPSHOT / papers)}, ")
+        + "the Chroma server "
         f"≈ {_mib(srv['server_peak_rss_mib'] * SNAPSHOT / papers)} (all carried linearly from here: an upper "
         "bound, as part of each is fixed). A client of a Chroma server keeps the model, the catalog on disk "
         f"and 13 bytes per chunk of BM25 state ({snap_chunks * 13 / 2**20:.0f} MiB): "
@@ -400,7 +448,10 @@ def report(work: Path, target: Path) -> str:
         "- **A 16 GiB workstation**: run the Chroma server (`chroma run --path /big/disk/chroma`) on another "
         "host, or on the workstation only if the server's figure above fits beside the rest, and point "
         "`ARXIV_QA_CHROMA_URL` at it; ingest, `ask` and `serve` then stay near the client figure, and the "
-        "catalog and BM25 index stay on the workstation's disk.",
+        "catalog and BM25 index stay on the workstation's disk."
+        + (" An embedded store answers with the dense view near that figure too, but ingest (and the view's "
+           "build) holds Chroma's whole index, so ingesting the snapshot embedded needs the RAM above." if view
+           else ""),
         "",
         "Reproduce: `make bench-scale` (= `python eval/scale.py all --work DIR --papers 1000000`), then "
         "`python eval/scale.py report --work DIR`.",
@@ -431,6 +482,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="measure: skip the BM25 build from scratch (the report keeps its last build row)")
     p.add_argument("--model-cache", default=None, help="exported ONNX models (default: the setting's)")
     p.add_argument("--worker", help=argparse.SUPPRESS)
+    p.add_argument("--no-view", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--chroma-url", help=argparse.SUPPRESS)
     p.add_argument("--result", help=argparse.SUPPRESS)
     opts = p.parse_args(argv)

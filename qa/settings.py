@@ -38,6 +38,12 @@ class Settings(BaseSettings):
         None, description="URL of a Chroma server (`chroma run`); unset: an embedded store under `store`."
     )
     collection: str = Field("abstracts", description="Chroma collection name.")
+    dense_view: bool = Field(
+        True,
+        description="For an embedded store of more than 20,000 chunks, answer from a memory-mapped copy of its "
+        "chunks, vectors and an HNSW graph under `store`/dense (built from Chroma once, then a part per ingest) "
+        "instead of opening Chroma, which reads its whole index into memory first. Off: always ask Chroma.",
+    )
 
     # --- embedding and chunking ---
     embed_model: str = Field(

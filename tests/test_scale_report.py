@@ -95,3 +95,22 @@ def test_the_added_papers_are_new_to_a_million_paper_store(tmp_path: Path) -> No
     assert not shard_ids & set(added)
     wrapped = {synth.record(n, rng)["id"] for n in range(scale.ADDED_FROM, scale.ADDED_FROM + scale.ADDED)}
     assert wrapped & {synth.record(n, rng)["id"] for n in range(900_000, 900_000 + scale.ADDED)}  # why
+
+
+def test_with_the_dense_view_the_targets_take_its_figures_and_chromas_own_are_kept_beside(tmp_path: Path) -> None:
+    base = {"date": "2026-12-02T10:00:00+00:00", "load1": 1.5}
+    recorded = rows(1_000_000)
+    chroma = {**recorded[3], "phase": "answer_embedded_chroma", "dense_view": False, "peak_rss_mib": 5200.0,
+              "cold_start": dict(COLD, median_s=7.5, peak_rss_mib=4300.0)}
+    viewed = {**recorded[3], "dense_view": True, "peak_rss_mib": 1200.0, "rss_file_mib": 300.0,
+              "cold_start": dict(COLD, median_s=1.9, peak_rss_mib=700.0)}
+    built = {**base, "phase": "dense_build", "parts": 20, "build_s": 900.0, "rss_before_mib": 500.0,
+             "rss_increase_mib": 4000.0, "load_s": 0.02, "disk_bytes": 3 * 2**30, "peak_rss_mib": 4500.0}
+    (tmp_path / "scale.json").write_text(json.dumps([*recorded[:3], built, chroma, viewed, *recorded[4:]]))
+    text = scale.report(tmp_path, tmp_path / "BENCHMARKS.md")
+    assert "| answering process with embedded Chroma ≤ 5 GiB RSS | 1.17 GiB | yes |" in text
+    assert "| cold `ask` ≤ 3 s, embedded | 1.90 s | yes |" in text
+    assert "| cold `arxiv-qa ask`, embedded, the view off (7.50 s median) | 4.20 GiB |" in text
+    assert "dense view build from the vector store (20 parts, 900 s" in text and "dense view 3.00 GiB" in text
+    assert "| embedded, the view off | 10.0 / 20.0 ms" in text
+    assert "The same 1,000 new papers took 12.0 s" in text

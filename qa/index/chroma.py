@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import urlparse
 
+import numpy as np
+
 from qa.errors import StoreError
 from qa.papers import Chunk
 from qa.settings import Settings
@@ -175,6 +177,18 @@ class Chroma:
             vectors = got["embeddings"] if got["embeddings"] is not None else []
             found.update((i, [float(x) for x in v]) for i, v in zip(got["ids"], vectors, strict=True))
         return found
+
+    def with_vectors(self, ids: list[str]) -> tuple[list[Chunk], np.ndarray]:
+        """The stored chunks among `ids`, and their vectors as the rows of one array."""
+        chunks: list[Chunk] = []
+        rows: list[np.ndarray] = []
+        for piece in self._pieces(len(ids)):
+            got = self.collection.get(ids=ids[piece], include=["embeddings", "documents", "metadatas"])
+            if got["embeddings"] is None or not len(got["ids"]):
+                continue
+            chunks += _chunks(got["ids"], got["documents"], got["metadatas"])
+            rows.append(np.asarray(got["embeddings"], dtype=np.float32))
+        return chunks, (np.concatenate(rows) if rows else np.zeros((0, 0), dtype=np.float32))
 
     def unreadable(self, ids: list[str]) -> set[str]:
         """The IDs among `ids` with no readable vector: absent, or failing to read (group halved until alone)."""

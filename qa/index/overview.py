@@ -110,7 +110,8 @@ def overview(store: Store) -> Overview:
     categories = Counter(c for p in papers for c in p.categories)
     ordered = sorted(papers, key=lambda p: (paper_date(p) or date.min, p.doc_key), reverse=True)
     rows = [PaperRow(p.doc_key, label(p), when(p)) for p in ordered]
-    return Overview(len(papers), store.chunk_count(), dated[0] if dated else None, dated[-1] if dated else None,
+    first, last = (dated[0], dated[-1]) if dated else (None, None)
+    return Overview(len(papers), store.answered_chunk_count(), first, last,
                     categories.most_common(TOP_CATEGORIES), rows, example_questions(papers))
 
 

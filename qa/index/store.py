@@ -4,6 +4,8 @@
     <store>/catalog.sqlite merged papers, lookup keys, ingested files, chunk ledger (qa.index.catalog)
     <store>/bm25/          the BM25 index of the chunks: memory-mapped segments and a manifest naming them,
                            tagged with the catalog generation and change journal entry it was built from
+    <store>/dense/         for a large embedded store, the chunks' vectors and an HNSW graph per BM25 segment,
+                           memory-mapped (qa.index.dense_view)
     <store>/arxiv/api/, <store>/arxiv/oai/   pages fetched from arXiv, kept and ingested as files (qa.ingest.remote)
 
 `Store` is the read-only view answering uses: papers by key or ID, lexical and dense search, stored
@@ -31,6 +33,7 @@ from qa.errors import StoreError
 from qa.index.bm25 import BM25Index
 from qa.index.catalog import Catalog
 from qa.index.chroma import Chroma, Row, guard
+from qa.index.dense_view import DenseView
 from qa.ingest.embed import load_embedder
 from qa.papers import LAST_MONTH, Chunk, Paper
 from qa.settings import Settings
@@ -64,6 +67,7 @@ class Store:
         self.root = Path(settings.store).expanduser()
         self._bm25: tuple[int, BM25Index] | None = None
         self._vectors: tuple[int, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None  # see _exact_vectors
+        self._view: tuple[int, DenseView | None] | None = None  # see _dense_view
         self._loading = threading.RLock()  # one thread loads the BM25 index or the exact vectors, others wait
 
     # --- the parts, private: callers use the methods below ---
@@ -233,6 +237,9 @@ class Store:
         exact = self._exact_vectors()
         if exact is not None:
             return self._dense_exact(vector, k, allowed, *exact)
+        view = self.dense_view()
+        if view is not None:
+            return view.search(vector, k, allowed)
         if allowed is not None:
             return self._dense_among(vector, k, allowed)
         if k <= 0:  # a k beyond the store's size gives what there is (counting would take seconds at 2M chunks)
@@ -263,6 +270,35 @@ class Store:
             id_rank[sorted(range(len(ids)), key=ids.__getitem__)] = np.arange(len(ids))
             self._vectors = (index.generation, (matrix, readable, id_rank))
             return matrix, readable, id_rank
+
+    def dense_view(self, build: bool = True) -> DenseView | None:
+        """For a large embedded store, the memory-mapped copy of its chunks, vectors and an HNSW graph, a part per
+        BM25 segment, its missing parts built from the vector store first (`qa.index.dense_view`).
+
+        None with a Chroma server (which holds the index in its own process), for a small store (searched
+        exactly), for a read-only store without the view saved, and when the vector store cannot be read
+        (answering then asks Chroma, as without the view). `build=False`: None unless the view of the
+        current BM25 index is open already (for callers that would otherwise never need the BM25 index).
+        """
+        cached = self._view
+        if not build and (cached is None or self._bm25 is None or cached[0] != self._bm25[0]):
+            return None
+        index = self.lexicon()
+        if self.settings.chroma_url or not self.settings.dense_view or len(index.ids) <= EXACT_DENSE_MAX:
+            return None
+        with self._loading:
+            cached = self._view
+            if cached is not None and cached[0] == index.generation:
+                return cached[1]
+            view = None
+            try:
+                with guard("building the memory-mapped dense index failed"):
+                    view = DenseView.open(self.root / "dense", index,
+                                          None if self.read_only else self._chroma.with_vectors)
+            except (StoreError, OSError) as e:
+                log.warning("%s; searching the vector store instead", e)
+            self._view = (index.generation, view)
+            return view
 
     def _dense_exact(self, vector: list[float], k: int, allowed: np.ndarray | None, matrix: np.ndarray,
                      readable: np.ndarray, id_rank: np.ndarray) -> list[tuple[str, float]]:
@@ -300,6 +336,16 @@ class Store:
 
     def paper_vector(self, doc_key: str) -> list[float] | None:
         """The mean of the stored vectors of a paper's chunks, made unit length (None when it has none)."""
+        view = self.dense_view()
+        if view is not None:  # the vectors from the memory-mapped view (Chroma's would load its whole index)
+            rows = view.index.rows_of_key(doc_key)
+            rows = rows[~view.index.dead[rows]]
+            vectors = [v for v in view.vectors_of(rows) if v.any()]
+            if not vectors:
+                return None
+            mean = np.mean(vectors, axis=0)
+            norm = float(np.linalg.norm(mean))
+            return [float(x) for x in (mean / norm if norm else mean)]
         ids = self._catalog.chunk_state(doc_key)[0]
         with guard("reading vectors failed"):
             vectors = list(self._chroma.vectors(ids).values()) if ids else []
@@ -312,10 +358,20 @@ class Store:
     # --- chunks and figures ---
     def chunks(self, ids: list[str]) -> dict[str, Chunk]:
         """Stored chunks by ID (missing IDs are left out)."""
+        view = self.dense_view(build=False)
+        if view is not None:  # a large embedded store: from the memory-mapped copy, Chroma left closed
+            return view.chunks(ids)
         return self._chroma.chunks(ids)
 
     def chunk_count(self) -> int:
+        """How many chunks the vector store holds."""
         return self._chroma.count()
+
+    def answered_chunk_count(self) -> int:
+        """How many chunks answering searches: with the dense view open, its live rows (Chroma left closed),
+        else the vector store's count."""
+        view = self.dense_view(build=False)
+        return view.index.live if view is not None else self.chunk_count()
 
     def stats(self) -> dict[str, int | list[str] | dict[str, int]]:
         """The figures of `arxiv-qa stats`."""
@@ -325,7 +381,7 @@ class Store:
             "papers": len(papers),
             "with_arxiv_id": len(ids),
             "without_arxiv_id": len(papers) - len(ids),
-            "chunks": self.chunk_count(),
+            "chunks": self.answered_chunk_count(),
             "papers_with_variants": sum(1 for p in papers if len(p.variants) > 1),
             "arxiv_ids": ids,
             "categories": self._catalog.category_counts(),
@@ -339,3 +395,4 @@ class Store:
         self.embed_query("warm up")
         self.lexicon()
         self._exact_vectors()
+        self.dense_view()

@@ -1,0 +1,202 @@
+"""A memory-mapped copy of what answering reads from Chroma, for a large embedded store: one part per BM25 segment.
+
+Any first call to an embedded Chroma collection reads its whole HNSW index into memory: at 2 M chunks
+that is over 3 GiB and about 5 s before a new process can answer (eval/bench/BENCHMARKS.md). This view
+holds what answering needs from Chroma in files that are memory-mapped instead: opening it reads
+nothing, and a question touches only the pages it visits. For each BM25 segment
+(`qa.index.bm25_segments`), under `<store>/dense/<segment name>/`:
+
+    vectors.npy   each row's unit vector, float16 (a zero row where the vector store had none)
+    has.npy       which rows have a vector
+    records.npy, records_ptr.npy   each row's chunk (text and metadata, JSON), as Chroma returns it
+    graph.usearch an HNSW graph over the vectors (usearch, int8), keyed by row in the segment
+
+A search asks each segment's graph for candidates and ranks them by their float16 vectors (cosine
+within about 1e-3 of the float32 one); a segment where few rows are allowed (a narrow filter, removed
+rows) is searched exactly. Ties go to the smaller chunk ID, as in `qa.index.store`'s exact search.
+
+The view is derived data, like the BM25 index: a segment's part is built once from the vector store,
+when the segment is first searched (`DenseView.open`), and never changes, since a segment never does;
+the parts of segments the BM25 index no longer names are removed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from qa.index.bm25 import BM25Index
+from qa.index.bm25_segments import Segment, Strings
+from qa.papers import Chunk
+
+# The graph: as many links per vector and as wide a search while building as Chroma's own (M 16, ef 100).
+CONNECTIVITY = 16
+EXPANSION_ADD = 100
+EXPANSION_SEARCH = 100
+# A segment is searched exactly (every allowed row scored) when it allows at most this many rows.
+EXACT_ROWS = 4_096
+# Candidates asked of a segment's graph: OVERSAMPLE times what the allowed share of its rows needs, and
+# at least MIN_CANDIDATES; beyond MAX_CANDIDATES the allowed rows are scored exactly instead.
+OVERSAMPLE = 2
+MIN_CANDIDATES = 40
+MAX_CANDIDATES = 2_000
+READ_ROWS = 5_000  # chunks read from the vector store per call while building
+TEXT = "text"  # the key of a record's text
+
+# Reads chunks from the vector store by ID: those it found, and their vectors as the rows of one array.
+Fetch = Callable[[list[str]], tuple[list[Chunk], np.ndarray]]
+
+
+class DensePart:
+    """The vectors and graph of one BM25 segment's rows, memory-mapped."""
+
+    def __init__(self, folder: Path) -> None:
+        from usearch.index import Index
+
+        self.vectors = np.load(folder / "vectors.npy", mmap_mode="r")
+        self.has = np.load(folder / "has.npy", mmap_mode="r")
+        self.records = Strings(np.load(folder / "records.npy", mmap_mode="r"),
+                               np.load(folder / "records_ptr.npy", mmap_mode="r"))
+        self.graph = Index.restore(str(folder / "graph.usearch"), view=True) if (folder / "graph.usearch").exists() \
+            else None
+
+    @staticmethod
+    def build(folder: Path, segment: Segment, fetch: Fetch, dim: int | None = None) -> None:
+        """Write the part of `segment` into `folder` (whole or not at all), its vectors read through `fetch`."""
+        from usearch.index import Index
+
+        ids = segment.ids
+        vectors: np.ndarray | None = None
+        has = np.zeros(segment.rows, dtype=bool)
+        records = [""] * segment.rows
+        for start in range(0, segment.rows, READ_ROWS):
+            wanted = ids[start : min(start + READ_ROWS, segment.rows)]
+            found, matrix = fetch(wanted)
+            place = {chunk_id: start + i for i, chunk_id in enumerate(wanted)}
+            for chunk in found:
+                records[place[chunk.chunk_id]] = json.dumps({**chunk.metadata(), TEXT: chunk.text})
+            if vectors is None and len(found) and matrix.size:
+                vectors = np.zeros((segment.rows, matrix.shape[1]), dtype=np.float16)
+            if vectors is None or not matrix.size:
+                continue
+            rows = np.array([place[c.chunk_id] for c in found], dtype=np.int64)
+            unit = np.asarray(matrix, dtype=np.float32)
+            norms = np.linalg.norm(unit, axis=1)
+            ok = norms > 0
+            vectors[rows[ok]] = unit[ok] / norms[ok, None]
+            has[rows[ok]] = True
+        if vectors is None:
+            vectors = np.zeros((segment.rows, dim or 1), dtype=np.float16)
+        text = Strings.of(records)
+        tmp = folder.with_name(f"{folder.name}.tmp-{uuid.uuid4().hex[:8]}")
+        tmp.mkdir(parents=True)
+        try:
+            np.save(tmp / "vectors.npy", vectors)
+            np.save(tmp / "has.npy", has)
+            np.save(tmp / "records.npy", text.blob)
+            np.save(tmp / "records_ptr.npy", text.ptr)
+            keys = np.flatnonzero(has)
+            if len(keys) > EXACT_ROWS:  # a smaller part is always searched exactly
+                graph = Index(ndim=vectors.shape[1], metric="cos", dtype="i8", connectivity=CONNECTIVITY,
+                              expansion_add=EXPANSION_ADD, expansion_search=EXPANSION_SEARCH)
+                graph.add(keys, vectors[keys].astype(np.float32))
+                graph.save(str(tmp / "graph.usearch"))
+            shutil.rmtree(folder, ignore_errors=True)
+            tmp.replace(folder)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def search(self, query: np.ndarray, k: int, allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The rows (in this segment) of the `k` allowed rows nearest to the unit vector `query` (and any tying the
+        k-th), with their cosine similarities; `allowed` marks the rows a search may return."""
+        allowed = allowed & self.has
+        count = int(allowed.sum())
+        if k <= 0 or not count:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        wanted = max(MIN_CANDIDATES, math.ceil(OVERSAMPLE * k * len(allowed) / count))
+        rows = None
+        if self.graph is not None and count > EXACT_ROWS and wanted <= MAX_CANDIDATES:
+            found = self.graph.search(query, min(wanted, len(self.graph)), threads=1).keys.astype(np.int64)
+            found = found[allowed[found]]
+            if len(found) >= k:
+                rows = found
+        if rows is None:  # few rows allowed, or too few of them among the graph's candidates: all of them
+            rows = np.flatnonzero(allowed)
+        rows = np.sort(rows)
+        similarity = np.asarray(self.vectors[rows], dtype=np.float32) @ query
+        if len(rows) > k:  # the k best and whatever ties the k-th (the caller breaks ties by chunk ID)
+            keep = similarity >= similarity[np.argpartition(similarity, len(rows) - k)[len(rows) - k]]
+            rows, similarity = rows[keep], similarity[keep]
+        return rows, similarity
+
+
+class DenseView:
+    """The dense parts of every segment of a BM25 index, searched together (see the module docstring)."""
+
+    def __init__(self, index: BM25Index, parts: list[DensePart]) -> None:
+        self.index, self.parts = index, parts
+
+    @classmethod
+    def open(cls, folder: Path, index: BM25Index, fetch: Fetch | None) -> DenseView | None:
+        """The view of `index`'s segments saved in `folder`; the parts missing are built through `fetch` (None: a
+        read-only store, so no view unless every part is there). Parts of other segments are removed."""
+        names = [s.name for s in index.segments]
+        if not all(names):  # an index held in memory only has no view
+            return None
+        parts = []
+        for name, segment in zip(names, index.segments, strict=True):
+            part = folder / name
+            if not (part / "has.npy").exists():
+                if fetch is None:
+                    return None
+                DensePart.build(part, segment, fetch)
+            parts.append(DensePart(part))
+        if fetch is not None and folder.is_dir():
+            for old in folder.iterdir():
+                if old.name not in names:
+                    shutil.rmtree(old, ignore_errors=True)
+        return cls(index, parts)
+
+    def search(self, vector: list[float], k: int, allowed: np.ndarray | None = None) -> list[tuple[str, float]]:
+        """IDs and cosine similarities of the `k` nearest chunks to `vector` among the live ones `allowed` marks
+        (in the BM25 index's row order; None: all live ones), best first, ties by chunk ID."""
+        query = np.asarray(vector, dtype=np.float32)
+        norm = float(np.linalg.norm(query))
+        if k <= 0 or not norm:
+            return []
+        query /= norm
+        live = ~self.index.dead if allowed is None else ~self.index.dead & (np.asarray(allowed) != 0)
+        hits: list[tuple[float, str]] = []
+        for part, start, segment in zip(self.parts, self.index.starts, self.index.segments, strict=True):
+            if part.vectors.shape[1] != len(query):
+                continue
+            rows, similarity = part.search(query, k, live[start : start + segment.rows])
+            hits += [(-float(s), segment.ids[int(r)]) for r, s in zip(rows, similarity, strict=True)]
+        return [(chunk_id, -neg) for neg, chunk_id in sorted(hits)[:k]]
+
+    def chunks(self, ids: list[str]) -> dict[str, Chunk]:
+        """The live chunks among `ids`, by ID (IDs not in the index are left out)."""
+        found = {}
+        for chunk_id, row in zip(ids, self.index.rows_of_ids(ids), strict=True):
+            if row < 0:
+                continue
+            s = int(np.searchsorted(self.index.starts, row, side="right")) - 1
+            record = self.parts[s].records[int(row) - self.index.starts[s]]
+            if record:
+                meta = json.loads(record)
+                found[chunk_id] = Chunk.from_metadata(chunk_id, str(meta.pop(TEXT, "")), meta)
+        return found
+
+    def vectors_of(self, rows: np.ndarray) -> np.ndarray:
+        """The unit vectors of rows of the BM25 index (float32; a zero row where none is stored)."""
+        out = []
+        for r in np.asarray(rows, dtype=np.int64):
+            s = int(np.searchsorted(self.index.starts, r, side="right")) - 1
+            out.append(np.asarray(self.parts[s].vectors[r - self.index.starts[s]], dtype=np.float32))
+        return np.array(out, dtype=np.float32).reshape(len(out), -1)
