@@ -181,3 +181,22 @@ def test_parts_of_segments_no_longer_in_the_index_are_removed(tmp_path: Path) ->
     view = DenseView.open(tmp_path / "dense", smaller, _fetcher(vectors))
     assert view is not None and [p.name for p in (tmp_path / "dense").iterdir()] == [index.segments[0].name]
     DensePart(tmp_path / "dense" / index.segments[0].name)  # still whole
+
+
+def test_a_damaged_part_is_built_again_and_another_process_build_is_left_alone(tmp_path: Path) -> None:
+    index, vectors = _segment_index(tmp_path, 1500, 8)
+    view = DenseView.open(tmp_path / "dense", index, _fetcher(vectors))
+    assert view is not None
+    query = list(np.ones(8, dtype=np.float32))
+    expected = view.search(query, 5)
+    first = tmp_path / "dense" / index.segments[0].name
+    (first / "vectors.npy").write_bytes(b"not an array")
+    assert DenseView.open(tmp_path / "dense", index, None) is None  # read-only: cannot mend it, no view
+    mended = DenseView.open(tmp_path / "dense", index, _fetcher(vectors))
+    assert mended is not None and mended.search(query, 5) == expected
+    in_progress = tmp_path / "dense" / f"{index.segments[0].name}.tmp-abcd1234"
+    in_progress.mkdir()
+    DensePart.build(first, index.segments[0], _fetcher(vectors))  # built twice (two processes): still whole
+    again = DenseView.open(tmp_path / "dense", index, _fetcher(vectors))
+    assert again is not None and again.search(query, 5) == expected
+    assert in_progress.exists()  # another process's build is left alone

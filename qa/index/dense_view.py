@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import math
 import shutil
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -48,6 +49,7 @@ MIN_CANDIDATES = 40
 MAX_CANDIDATES = 2_000
 READ_ROWS = 5_000  # chunks read from the vector store per call while building
 TEXT = "text"  # the key of a record's text
+STALE_BUILD_S = 86_400  # a part being built this long ago was left by a process that stopped: removed
 
 # Reads chunks from the vector store by ID: those it found, and their vectors as the rows of one array.
 Fetch = Callable[[list[str]], tuple[list[Chunk], np.ndarray]]
@@ -107,8 +109,12 @@ class DensePart:
                               expansion_add=EXPANSION_ADD, expansion_search=EXPANSION_SEARCH)
                 graph.add(keys, vectors[keys].astype(np.float32))
                 graph.save(str(tmp / "graph.usearch"))
-            shutil.rmtree(folder, ignore_errors=True)
-            tmp.replace(folder)
+            shutil.rmtree(folder, ignore_errors=True)  # a part left incomplete (it has no has.npy)
+            try:
+                tmp.replace(folder)
+            except OSError:
+                if not (folder / "has.npy").exists():
+                    raise  # else another process built the same part first: its copy is as good
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
@@ -152,14 +158,19 @@ class DenseView:
         parts = []
         for name, segment in zip(names, index.segments, strict=True):
             part = folder / name
-            if not (part / "has.npy").exists():
+            try:
+                parts.append(DensePart(part))
+                continue
+            except (OSError, ValueError, RuntimeError):  # not built yet, or damaged: built (again)
                 if fetch is None:
                     return None
-                DensePart.build(part, segment, fetch)
+            shutil.rmtree(part, ignore_errors=True)
+            DensePart.build(part, segment, fetch)
             parts.append(DensePart(part))
         if fetch is not None and folder.is_dir():
             for old in folder.iterdir():
-                if old.name not in names:
+                building = ".tmp-" in old.name and time.time() - old.stat().st_mtime < STALE_BUILD_S
+                if old.name not in names and not building:  # another process may be building that one
                     shutil.rmtree(old, ignore_errors=True)
         return cls(index, parts)
 
