@@ -45,6 +45,7 @@ from qa.index.bm25_segments import SEGMENT_ROWS  # noqa: E402
 SHARD = 100_000  # papers per corpus file: the store can be measured after any whole shard
 ADDED = 1_000  # papers of the incremental-ingest measurement
 ADDED_FROM = 2_000_000  # their record numbers (the generator's IDs wrap: `added_corpus` gives them new ones)
+RECALL_QUERIES = 50  # questions whose nearest chunks are found by scoring every vector, to check the graphs
 
 
 def generate(work: Path, shard: int, seed: int, size: int = SHARD) -> Path:
@@ -192,6 +193,7 @@ def worker(opts: argparse.Namespace) -> dict[str, Any]:
         fresh.dense_view(build=True)  # as a new process opens it
         out["load_s"] = round(time.perf_counter() - start, 3)
         out["disk_bytes"] = bench.disk_usage(store_dir / "dense")["total"]
+        out.update(_recall(store, view, synth.queries(RECALL_QUERIES, seed=opts.seed + 2)))
     else:  # warm retrieval latency of each method, as a server answering questions sees it
         store = Store(bench.make_settings(store_dir, Path(opts.model_cache), chroma_url=opts.chroma_url,
                                           dense_view=not opts.no_view))
@@ -211,6 +213,30 @@ def worker(opts: argparse.Namespace) -> dict[str, Any]:
     out["peak_rss_mib"] = round(peak_rss_mib(), 1)
     out["rss_file_mib"] = round(_status_kib("RssFile") / 1024, 1)  # mapped files (BM25 segments...): page cache
     return out
+
+
+def _recall(store: Any, view: Any, questions: list[str], k: int = 10) -> dict[str, Any]:
+    """Recall@k of the dense view's graph search and of Chroma's, against every stored vector scored (the view's
+    float16 copies, part by part)."""
+    import numpy as np
+
+    vectors = np.array([store.embed_query(q) for q in questions], dtype=np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    best: list[list[tuple[float, str]]] = [[] for _ in questions]
+    for part, start, segment in zip(view.parts, view.index.starts, view.index.segments, strict=True):
+        live = np.asarray(part.has) & ~view.index.dead[start : start + segment.rows]
+        rows = np.flatnonzero(live)
+        sims = np.asarray(part.vectors[rows], dtype=np.float32) @ vectors.T
+        for q in range(len(questions)):
+            top = np.argpartition(-sims[:, q], k)[:k] if len(rows) > k else np.arange(len(rows))
+            best[q] = sorted(best[q] + [(-float(sims[t, q]), segment.ids[int(rows[t])]) for t in top])[:k]
+    exact = [{i for _, i in b} for b in best]
+    found_view = [{i for i, _ in view.search(list(v), k)} for v in vectors]
+    found_chroma = [{i for i, _ in store._chroma.nearest_ids(list(map(float, v)), k)} for v in vectors]
+    return {"recall_queries": len(questions),
+            "recall_view": round(sum(len(a & b) for a, b in zip(found_view, exact, strict=True)) / k / len(exact), 3),
+            "recall_chroma": round(sum(len(a & b) for a, b in zip(found_chroma, exact, strict=True)) / k / len(exact),
+                                   3)}
 
 
 def _status_kib(field: str) -> int:
@@ -376,7 +402,8 @@ def report(work: Path, target: Path) -> str:
         f"before it; reloads in {build['load_s'] * 1000:.0f} ms) | {_mib(build['peak_rss_mib'])} |",
         *([f"| dense view build from the vector store ({dense['parts']} parts, {dense['build_s']:.0f} s; "
            f"+{_mib(dense['rss_increase_mib'])} over the {_mib(dense['rss_before_mib'])} before it, Chroma's "
-           f"index loaded to read the vectors; opens in {dense['load_s'] * 1000:.0f} ms) | "
+           f"index loaded to read the vectors; opens in {dense['load_s'] * 1000:.0f} ms; recall@10 of its graph "
+           f"{dense.get('recall_view', 0):.3f}, of Chroma's {dense.get('recall_chroma', 0):.3f}) | "
            f"{_mib(dense['peak_rss_mib'])} |"] if dense else []),
         f"| answering, embedded{' (the dense view)' if view else ' Chroma'} (warm queries; at the end "
         f"{_mib(emb.get('rss_file_mib', 0))} of it mapped files, the page cache of the BM25 segments"

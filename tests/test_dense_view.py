@@ -200,3 +200,30 @@ def test_a_damaged_part_is_built_again_and_another_process_build_is_left_alone(t
     again = DenseView.open(tmp_path / "dense", index, _fetcher(vectors))
     assert again is not None and again.search(query, 5) == expected
     assert in_progress.exists()  # another process's build is left alone
+
+
+def test_a_process_that_opens_the_view_before_the_model_embeds(tmp_path: Path) -> None:
+    """The order a warm-up or a benchmark takes: the graph library loaded first, then the ONNX model (a usearch
+    release made that second import crash the process)."""
+    import subprocess
+    import sys
+
+    from tests.conftest import MODEL_CACHE, ROOT
+
+    code = f"""
+import numpy as np
+from pathlib import Path
+from qa.index.bm25 import BM25Index
+from qa.index.dense_view import DenseView
+from tests.test_dense_view import _fetcher, _segment_index
+index, vectors = _segment_index(Path({str(tmp_path)!r}), 600, 384)
+view = DenseView.open(Path({str(tmp_path)!r}) / "dense", index, _fetcher(vectors))
+assert view is not None
+from usearch.index import Index  # the graph library, loaded
+from qa.ingest.embed import load_embedder
+model = load_embedder("bundled", 8, "onnx-int8", Path({str(MODEL_CACHE)!r}))
+print(len(model.get_query_embedding("graph search")), len(view.search(model.get_query_embedding("x"), 3)))
+"""
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["384", "3"]
