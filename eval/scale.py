@@ -316,7 +316,7 @@ def added(opts: argparse.Namespace) -> None:
 
 
 # --- the report: a section of eval/bench/BENCHMARKS.md, between markers ----------------------------
-BEGIN, END = "<!-- scale: written by eval/scale.py report -->", "<!-- /scale -->"
+BEGIN, END = "<!-- scale: written by eval/scale.py report -->", "<!-- /scale -->"  # markers("scale")
 SNAPSHOT = 2_700_000
 
 
@@ -334,8 +334,15 @@ def _mib(x: float) -> str:
     return f"{x / 1024:.2f} GiB" if x >= 1024 else f"{x:,.0f} MiB"
 
 
-def report(work: Path, target: Path) -> str:
-    """The section on the grown store, from <work>/scale.json; written into `target` between the markers."""
+def markers(section: str) -> tuple[str, str]:
+    """The lines around a report's section of BENCHMARKS.md (`scale`: the default one, BEGIN and END)."""
+    return f"<!-- {section}: written by eval/scale.py report -->", f"<!-- /{section} -->"
+
+
+def report(work: Path, target: Path, section: str = "scale") -> str:
+    """The section on the grown store, from <work>/scale.json; written into `target` between the markers of
+    `section` (another name: a section of its own, e.g. a run at another size beside the last 1 M one)."""
+    begin, end = markers(section)
     rows = json.loads((work / "scale.json").read_text())
     shards = [r for r in rows if r["phase"] == "ingest"]
     grown, build = shards[-1], _last(rows, "bm25_build")
@@ -378,8 +385,9 @@ def report(work: Path, target: Path) -> str:
     embed_rate = float(bench_results["sizes"][-1]["bare_embed"]["papers_per_s"])
     rates = ", ".join(f"{r['papers_per_s']:.0f}" for r in shards)
     lines = [
-        BEGIN,
-        "## One store grown by `eval/scale.py` (measured)\n",
+        begin,
+        "## One store grown by `eval/scale.py` (measured)\n" if section == "scale" else
+        f"## One store grown by `eval/scale.py` to {papers:,} papers: {section} (measured)\n",
         f"Measured {rows[0]['date'][:10]} on {_cpu(rows)} (2 cores; load average "
         f"{min(r['load1'] for r in rows):.1f}-{max(r['load1'] for r in rows):.1f} when each phase ended): one "
         f"store grown shard by shard to **{papers:,} papers ({chunks:,} chunks)** of the synthetic "
@@ -482,12 +490,12 @@ def report(work: Path, target: Path) -> str:
         "",
         "Reproduce: `make bench-scale` (= `python eval/scale.py all --work DIR --papers 1000000`), then "
         "`python eval/scale.py report --work DIR`.",
-        END,
+        end,
     ]
     text = "\n".join(lines) + "\n"
     old = target.read_text() if target.exists() else ""
-    if BEGIN in old:  # in place of the last one
-        target.write_text(old[: old.index(BEGIN)] + text + old[old.index(END) + len(END) + 1 :])
+    if begin in old:  # in place of the last one
+        target.write_text(old[: old.index(begin)] + text + old[old.index(end) + len(end) + 1 :])
         return text
     anchor = old.find("## Method")
     target.write_text(old[:anchor] + text + "\n" + old[anchor:] if anchor >= 0 else old + "\n" + text)
@@ -508,6 +516,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--no-build", action="store_true",
                    help="measure: skip the BM25 build from scratch (the report keeps its last build row)")
     p.add_argument("--model-cache", default=None, help="exported ONNX models (default: the setting's)")
+    p.add_argument("--section", default="scale",
+                   help="report: the BENCHMARKS.md section to write (default `scale`; another name adds a section)")
     p.add_argument("--worker", help=argparse.SUPPRESS)
     p.add_argument("--no-view", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--chroma-url", help=argparse.SUPPRESS)
@@ -538,7 +548,7 @@ def main(argv: list[str] | None = None) -> None:
     elif opts.phase == "added":
         added(opts)
     else:
-        print(report(work, HERE / "bench" / "BENCHMARKS.md"))
+        print(report(work, HERE / "bench" / "BENCHMARKS.md", opts.section))
 
 
 if __name__ == "__main__":

@@ -114,3 +114,16 @@ def test_with_the_dense_view_the_targets_take_its_figures_and_chromas_own_are_ke
     assert "dense view build from the vector store (20 parts, 900 s" in text and "dense view 3.00 GiB" in text
     assert "| embedded, the view off | 10.0 / 20.0 ms" in text
     assert "The same 1,000 new papers took 12.0 s" in text
+
+
+def test_a_named_section_is_written_beside_the_default_one(tmp_path: Path) -> None:
+    (tmp_path / "scale.json").write_text(json.dumps(rows(1_000_000)))
+    target = tmp_path / "BENCHMARKS.md"
+    target.write_text("# Benchmarks\n\n## Method\n")
+    first = scale.report(tmp_path, target)
+    (tmp_path / "scale.json").write_text(json.dumps(rows(400_000)))
+    other = scale.report(tmp_path, target, "dense-view")
+    written = target.read_text()
+    assert first in written and other in written  # the 1 M section kept, the other added
+    assert "## One store grown by `eval/scale.py` to 400,000 papers: dense-view (measured)" in other
+    assert scale.report(tmp_path, target, "dense-view") == other and target.read_text() == written
