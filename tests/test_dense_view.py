@@ -81,22 +81,25 @@ def test_a_new_process_answers_from_the_view_without_opening_chroma(large: Setti
     assert [p.chunk for p in again.passages] == [p.chunk for p in answered.passages]
 
 
-def test_an_ingest_adds_one_part_and_the_view_equals_one_built_anew(large: Settings, tmp_path: Path) -> None:
+def test_an_ingest_adds_one_part_and_the_view_equals_one_built_anew(large: Settings, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     store = Writer(large)
     store.warm()
     parts = sorted(p.name for p in (large.store / "dense").iterdir())
     first = {p: (large.store / "dense" / p / "vectors.npy").stat().st_mtime_ns for p in parts}
     ids = write_blocks(tmp_path / "new.txt", 4, seed=11, first_id=30000)
     ingest(store, [str(tmp_path / "new.txt")])
-    after = Store(large)
-    question = (tmp_path / "new.txt").read_text().split("\n")[0][:120]
-    vector = after.embed_query(question)
-    got = after.dense_ids(vector, 12)
-    now = sorted(p.name for p in (large.store / "dense").iterdir())
+    now = sorted(p.name for p in (large.store / "dense").iterdir())  # caught up by the ingest itself
     assert len(now) == len(parts) + 1 and set(parts) < set(now)  # one more part, the others kept as they were
     assert all((large.store / "dense" / p / "vectors.npy").stat().st_mtime_ns == t for p, t in first.items())
-    assert got[0][0].startswith(f"arXiv:{ids[0]}#")
-    assert after.chunks([got[0][0]])[got[0][0]].arxiv_id == ids[0]
+    question = (tmp_path / "new.txt").read_text().split("\n")[0][:120]
+    with monkeypatch.context() as closed:  # a new process after the ingest: no need to open Chroma
+        closed.setattr(Chroma, "client", property(lambda self: pytest.fail("Chroma opened")))
+        after = Store(large)
+        vector = after.embed_query(question)
+        got = after.dense_ids(vector, 12)
+        assert got[0][0].startswith(f"arXiv:{ids[0]}#")
+        assert after.chunks([got[0][0]])[got[0][0]].arxiv_id == ids[0]
     shutil.rmtree(large.store / "dense")
     rebuilt = Store(large)
     assert rebuilt.dense_ids(vector, 12) == got

@@ -70,7 +70,7 @@ class DensePart:
         self.graph = Index.restore(str(folder / "graph.usearch"), view=True) if (folder / "graph.usearch").exists() \
             else None
         if self.graph is not None:
-            self.graph.expansion_search = EXPANSION_SEARCH  # not kept in the file
+            self.graph.expansion_search = EXPANSION_SEARCH  # type: ignore[misc]  # not kept in the file
 
     @staticmethod
     def build(folder: Path, segment: Segment, fetch: Fetch, dim: int | None = None) -> None:

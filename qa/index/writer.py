@@ -287,6 +287,18 @@ class Writer(Store):
                 self._end_writes()
             finally:
                 self.end_prefetch()
+            self._catch_up_view()
+
+    def _catch_up_view(self) -> None:
+        """When answering reads the store's dense view (`Store.dense_view`), bring the BM25 index and the view up
+        to date with what was just written, while Chroma is open here: else the first question after the
+        write would open Chroma, which reads its whole index into memory, to read the new chunks."""
+        if self.settings.chroma_url or not self.settings.dense_view or not (self.root / "dense").is_dir():
+            return
+        try:
+            self.dense_view()
+        except (StoreError, OSError) as e:
+            log.warning("the dense view is brought up to date at the next question instead: %s", e)
 
     @property
     def interrupted(self) -> bool:
