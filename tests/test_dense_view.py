@@ -65,6 +65,7 @@ def test_the_view_ranks_as_the_exact_search_and_holds_what_chroma_holds(large: S
     assert np.allclose(store.paper_vector(key), mean / np.linalg.norm(mean), atol=2e-3)
 
 
+@pytest.mark.slow
 def test_a_new_process_answers_from_the_view_without_opening_chroma(large: Settings,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     Store(large).warm()  # builds the view
@@ -133,6 +134,7 @@ def _brute(vectors: dict[str, np.ndarray], query: np.ndarray, k: int, keep: set[
     return [ids[j] for j in np.lexsort((np.arange(len(ids)), -sims))[:k]]
 
 
+@pytest.mark.slow
 def test_the_graph_finds_the_nearest_and_never_a_removed_missing_or_filtered_row(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("qa.index.dense_view.EXACT_ROWS", 200)
@@ -205,6 +207,7 @@ def test_a_damaged_part_is_built_again_and_another_process_build_is_left_alone(t
     assert in_progress.exists()  # another process's build is left alone
 
 
+@pytest.mark.slow
 def test_a_process_that_opens_the_view_before_the_model_embeds(tmp_path: Path) -> None:
     """The order a warm-up or a benchmark takes: the graph library loaded first, then the ONNX model (a usearch
     release made that second import crash the process)."""
