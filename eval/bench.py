@@ -447,7 +447,7 @@ def compare_backend(opts: argparse.Namespace) -> dict[str, Any]:
 
         out["threads"] = torch.get_num_threads()
     else:
-        out["threads"] = embedder._workers
+        out["threads"] = embedder.encoder._workers
     runs = []
     vectors: Any = None
     for _ in range(opts.repeat):

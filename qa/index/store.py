@@ -34,12 +34,14 @@ from qa.index.bm25 import BM25Index
 from qa.index.catalog import Catalog
 from qa.index.chroma import Chroma, Row, guard
 from qa.index.dense_view import DenseView
-from qa.ingest.embed import load_embedder
+from qa.ingest.embed import load_embedder, load_encoder
 from qa.papers import LAST_MONTH, Chunk, Paper
 from qa.settings import Settings
 
 if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
+
+    from qa.ingest.onnx_embed import OnnxEncoder
 
 log = logging.getLogger(__name__)
 # A filtered dense search first asks for OVERSAMPLE times the hits the filter's share of chunks needs,
@@ -97,14 +99,37 @@ class Store:
         log.warning("store %s is read-only: answering from a temporary copy; ingest is off", self.root)
         return copy
 
-    @cached_property
-    def _embedder(self) -> BaseEmbedding:
+    def _model_checked(self) -> Settings:
         s = self.settings
         built_with = self._catalog.meta("embed_model")
         if built_with and built_with != s.embed_model:
             raise StoreError(f"the store {self.root} was embedded with model {built_with!r}: set "
                              f"ARXIV_QA_EMBED_MODEL={built_with} or use another store")
+        return s
+
+    @cached_property
+    def _encoder(self) -> OnnxEncoder | None:
+        """The ONNX model without LlamaIndex, for questions (None: the model needs LlamaIndex, or is `hash`)."""
+        s = self._model_checked()
+        return load_encoder(s.embed_model, s.embed_batch_size, s.embed_backend, s.model_cache)
+
+    @cached_property
+    def _embedder(self) -> BaseEmbedding:
+        """The model as a LlamaIndex embedding (ingest embeds chunks with it); the ONNX one shares `_encoder`."""
+        s = self._model_checked()
+        encoder = self._encoder
+        if encoder is not None:
+            from qa.ingest.onnx_llamaindex import OnnxEmbedding
+
+            return OnnxEmbedding(encoder)
         return load_embedder(s.embed_model, s.embed_batch_size, s.embed_backend, s.model_cache)
+
+    def _query_model(self) -> OnnxEncoder | BaseEmbedding:
+        """What embeds questions and sentences: the embedder if one is loaded (or set, as the benchmarks do), else
+        the ONNX model alone, so that answering never imports LlamaIndex."""
+        if "_embedder" in self.__dict__:
+            return self._embedder
+        return self._encoder or self._embedder
 
     # --- papers ---
     def paper(self, doc_key: str) -> Paper | None:
@@ -129,11 +154,11 @@ class Store:
     # --- embedding ---
     def embed_query(self, text: str) -> list[float]:
         """The vector of a question, with the model the store was embedded with."""
-        return list(self._embedder.get_query_embedding(text))
+        return list(self._query_model().get_query_embedding(text))
 
     def embed_texts(self, texts: list[str]) -> list[list[float]]:
         """The vectors of passages of text (sentences, chunks), with the store's model."""
-        return [list(v) for v in self._embedder.get_text_embedding_batch(texts)]
+        return [list(v) for v in self._query_model().get_text_embedding_batch(texts)]
 
     def llamaindex_embedding(self) -> BaseEmbedding:
         """The store's model as LlamaIndex's embedding object, for the plain LlamaIndex baseline (`qa.evaluation`)."""

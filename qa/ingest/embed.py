@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
     from tokenizers import Tokenizer as HFTokenizer
 
+    from qa.ingest.onnx_embed import OnnxEncoder
+
 # Part of an exported ONNX file's name: exporting differently makes a new file (v2: eager attention;
 # v3: first layer left fp32 in the int8 model).
 EXPORT_VERSION = 3
@@ -99,6 +101,19 @@ def onnx_model(name: str, backend: str, cache: Path) -> Path:
     return target
 
 
+def load_encoder(name: str, batch_size: int, backend: str,
+                 cache: Path = Path("~/.cache/arxiv-qa")) -> OnnxEncoder | None:
+    """The ONNX model of `backend` without LlamaIndex (`qa.ingest.onnx_embed.OnnxEncoder`: a question is embedded
+    without importing it, two seconds of a cold `ask`), or None for the models that need LlamaIndex (torch)
+    or none (hash)."""
+    if name == HASH or backend not in ("onnx-int8", "onnx"):
+        return None
+    from qa.ingest.onnx_embed import OnnxEncoder
+
+    return OnnxEncoder(local_model_dir(name), onnx_model(name, backend, cache), batch_size,
+                       one_per_run=backend == "onnx-int8")
+
+
 def load_embedder(name: str, batch_size: int, backend: str = "torch",
                   cache: Path = Path("~/.cache/arxiv-qa")) -> BaseEmbedding:
     """The LlamaIndex embedding model for `backend` (`onnx-int8`, `onnx` or `torch`), on the CPU.
@@ -110,10 +125,11 @@ def load_embedder(name: str, batch_size: int, backend: str = "torch",
 
         return HashEmbedding(batch_size)
     if backend in ("onnx-int8", "onnx"):
-        from qa.ingest.onnx_embed import OnnxEmbedding
+        from qa.ingest.onnx_llamaindex import OnnxEmbedding
 
-        return OnnxEmbedding(local_model_dir(name), onnx_model(name, backend, cache), batch_size,
-                             one_per_run=backend == "onnx-int8")
+        encoder = load_encoder(name, batch_size, backend, cache)
+        assert encoder is not None
+        return OnnxEmbedding(encoder)
     location = model_location(name)
     _offline_if_local(location)
     from llama_index.embeddings.huggingface import HuggingFaceEmbedding

@@ -28,8 +28,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from llama_index.core.base.embeddings.base import BaseEmbedding
-from pydantic import PrivateAttr
 
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 # Padded tokens per ONNX Runtime call at most: small calls keep the attention tensors in cache. On 2
@@ -109,14 +107,12 @@ def _export_into(model_dir: Path, target: Path, quantize: bool, work: Path) -> P
     return target
 
 
-class OnnxEmbedding(BaseEmbedding):
-    """A LlamaIndex embedding model running a sentence-transformers model on ONNX Runtime."""
+class OnnxEncoder:
+    """A sentence-transformers model run on ONNX Runtime: texts in, unit vectors out.
 
-    _session: Any = PrivateAttr()
-    _tokenizer: Any = PrivateAttr()
-    _workers: int = PrivateAttr()
-    _pool: ThreadPoolExecutor | None = PrivateAttr(default=None)
-    _one_per_run: bool = PrivateAttr(default=False)
+    Plain Python, so that answering a question needs no LlamaIndex import (two seconds of a cold `ask`);
+    `qa.ingest.onnx_llamaindex.OnnxEmbedding` wraps it as a LlamaIndex embedding model for ingest.
+    """
 
     def __init__(self, model_dir: Path, onnx_path: Path, batch_size: int = 32, threads: int | None = None,
                  one_per_run: bool = False) -> None:
@@ -126,14 +122,15 @@ class OnnxEmbedding(BaseEmbedding):
         the whole batch, so a text's vector would depend on the texts batched with it (and on their
         padding); one text per run makes it a function of the text alone, at about the same speed.
         """
-        super().__init__(model_name=f"{model_dir.name}:{onnx_path.name}", embed_batch_size=batch_size)
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
+        self.model_name = f"{model_dir.name}:{onnx_path.name}"
+        self.embed_batch_size = batch_size
         self._workers = threads or physical_cores()
         self._one_per_run = one_per_run
-        if self._workers > 1:
-            self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="arxiv-qa-onnx")
+        self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="arxiv-qa-onnx") if self._workers > 1 \
+            else None
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1  # parallel across batches instead (see the module's docstring)
         options.inter_op_num_threads = 1
@@ -188,24 +185,10 @@ class OnnxEmbedding(BaseEmbedding):
 
     def get_text_embedding_batch(self, texts: list[str], show_progress: bool = False,
                                  **kwargs: Any) -> list[list[float]]:
-        """All texts in one call to `embed`, which sorts them by length before batching.
-
-        The base class would first cut them into batches in input order, and sorting within a batch
-        cannot reduce its padding.
-        """
+        """All texts in one call to `embed`, which sorts them by length before batching."""
         rows: list[list[float]] = self.embed(texts).tolist()
         return rows
 
-    def _get_query_embedding(self, query: str) -> list[float]:
+    def get_query_embedding(self, query: str) -> list[float]:
         row: list[float] = self.embed([query])[0].tolist()
         return row
-
-    async def _aget_query_embedding(self, query: str) -> list[float]:
-        return self._get_query_embedding(query)
-
-    def _get_text_embedding(self, text: str) -> list[float]:
-        row: list[float] = self.embed([text])[0].tolist()
-        return row
-
-    def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
-        return self.get_text_embedding_batch(texts)
