@@ -24,10 +24,13 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -49,12 +52,18 @@ EXACT_ROWS = 4_096
 OVERSAMPLE = 2
 MIN_CANDIDATES = 40
 MAX_CANDIDATES = 2_000
+SEARCH_THREADS = 4  # parts searched at once, at most (and no more than the CPUs)
 READ_ROWS = 5_000  # chunks read from the vector store per call while building
 TEXT = "text"  # the key of a record's text
 STALE_BUILD_S = 86_400  # a part being built this long ago was left by a process that stopped: removed
 
 # Reads chunks from the vector store by ID: those it found, and their vectors as the rows of one array.
 Fetch = Callable[[list[str]], tuple[list[Chunk], np.ndarray]]
+
+
+@cache
+def _pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max(1, min(SEARCH_THREADS, os.cpu_count() or 1)), thread_name_prefix="arxiv-qa-dense")
 
 
 class DensePart:
@@ -64,13 +73,15 @@ class DensePart:
         from usearch.index import Index
 
         self.vectors = np.load(folder / "vectors.npy", mmap_mode="r")
-        self.has = np.load(folder / "has.npy", mmap_mode="r")
+        self.has = np.load(folder / "has.npy")  # a byte per row: kept in memory
         self.records = Strings(np.load(folder / "records.npy", mmap_mode="r"),
                                np.load(folder / "records_ptr.npy", mmap_mode="r"))
         self.graph = Index.restore(str(folder / "graph.usearch"), view=True) if (folder / "graph.usearch").exists() \
             else None
         if self.graph is not None:
             self.graph.expansion_search = EXPANSION_SEARCH  # type: ignore[misc]  # not kept in the file
+        # A part without a graph (a few thousand rows an ingest added) is scored whole at each search: in memory.
+        self.small = np.asarray(self.vectors, dtype=np.float32) if self.graph is None else None
 
     @staticmethod
     def build(folder: Path, segment: Segment, fetch: Fetch, dim: int | None = None) -> None:
@@ -139,7 +150,8 @@ class DensePart:
         if rows is None:  # few rows allowed, or too few of them among the graph's candidates: all of them
             rows = np.flatnonzero(allowed)
         rows = np.sort(rows)
-        similarity = np.asarray(self.vectors[rows], dtype=np.float32) @ query
+        similarity = (self.small[rows] if self.small is not None else
+                      np.asarray(self.vectors[rows], dtype=np.float32)) @ query
         if len(rows) > k:  # the k best and whatever ties the k-th (the caller breaks ties by chunk ID)
             keep = similarity >= similarity[np.argpartition(similarity, len(rows) - k)[len(rows) - k]]
             rows, similarity = rows[keep], similarity[keep]
@@ -187,12 +199,16 @@ class DenseView:
             return []
         query /= norm
         live = ~self.index.dead if allowed is None else ~self.index.dead & (np.asarray(allowed) != 0)
-        hits: list[tuple[float, str]] = []
-        for part, start, segment in zip(self.parts, self.index.starts, self.index.segments, strict=True):
+
+        def search(i: int) -> list[tuple[float, str]]:
+            part, start, segment = self.parts[i], self.index.starts[i], self.index.segments[i]
             if part.vectors.shape[1] != len(query):
-                continue
+                return []
             rows, similarity = part.search(query, k, live[start : start + segment.rows])
-            hits += [(-float(s), segment.ids[int(r)]) for r, s in zip(rows, similarity, strict=True)]
+            return [(-float(s), segment.ids[int(r)]) for r, s in zip(rows, similarity, strict=True)]
+
+        # The parts side by side: the graph searches run outside the interpreter lock.
+        hits = [h for part in _pool().map(search, range(len(self.parts))) for h in part]
         return [(chunk_id, -neg) for neg, chunk_id in sorted(hits)[:k]]
 
     def chunks(self, ids: list[str]) -> dict[str, Chunk]:
