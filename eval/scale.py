@@ -422,7 +422,9 @@ def report(work: Path, target: Path, section: str = "scale") -> str:
         *([f"| dense view build from the vector store ({dense['parts']} parts, {dense['build_s']:.0f} s; "
            f"+{_mib(dense['rss_increase_mib'])} over the {_mib(dense['rss_before_mib'])} before it, Chroma's "
            f"index loaded to read the vectors; opens in {dense['load_s'] * 1000:.0f} ms; recall@10 of its graph "
-           f"{dense.get('recall_view', 0):.3f}, of Chroma's {dense.get('recall_chroma', 0):.3f}) | "
+           f"{dense.get('recall_view', 0):.3f}, of Chroma's {dense.get('recall_chroma', 0):.3f}, where every chunk "
+           "vector is one of a few hundred real ones plus noise, so each has a thousand near-twins: a hard "
+           "case for a graph) | "
            f"{_mib(dense['peak_rss_mib'])} |"] if dense else []),
         f"| answering, embedded{' (the dense view)' if view else ' Chroma'} (warm queries; at the end "
         f"{_mib(emb.get('rss_file_mib', 0))} of it mapped files, the page cache of the BM25 segments"
@@ -502,8 +504,11 @@ def report(work: Path, target: Path, section: str = "scale") -> str:
            "build) holds Chroma's whole index, so ingesting the snapshot embedded needs the RAM above." if view
            else ""),
         "",
-        "Reproduce: `make bench-scale` (= `python eval/scale.py all --work DIR --papers 1000000`), then "
-        "`python eval/scale.py report --work DIR`.",
+        ("Reproduce: `make bench-scale` (= `python eval/scale.py all --work DIR --papers 1000000`), then "
+         "`python eval/scale.py report --work DIR`." if section == "scale" else
+         f"Reproduce: `python eval/scale.py ingest --work DIR --papers {papers}`, then `measure` and `added` with "
+         f"the same `--work`, then `python eval/scale.py report --work DIR --section \"{section}\"` (the rows of "
+         f"this run: eval/bench/scale-{section.replace(' ', '-')}.json)."),
         end,
     ]
     text = "\n".join(lines) + "\n"
