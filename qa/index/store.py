@@ -69,7 +69,7 @@ class Store:
         self.root = Path(settings.store).expanduser()
         self._bm25: tuple[int, BM25Index] | None = None
         self._vectors: tuple[int, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None  # see _exact_vectors
-        self._view: tuple[int, DenseView | None] | None = None  # see _dense_view
+        self._view: tuple[int, DenseView | None] | None = None  # see dense_view
         self._loading = threading.RLock()  # one thread loads the BM25 index or the exact vectors, others wait
 
     # --- the parts, private: callers use the methods below ---
@@ -364,16 +364,11 @@ class Store:
         view = self.dense_view()
         if view is not None:  # the vectors from the memory-mapped view (Chroma's would load its whole index)
             rows = view.index.rows_of_key(doc_key)
-            rows = rows[~view.index.dead[rows]]
-            vectors = [v for v in view.vectors_of(rows) if v.any()]
-            if not vectors:
-                return None
-            mean = np.mean(vectors, axis=0)
-            norm = float(np.linalg.norm(mean))
-            return [float(x) for x in (mean / norm if norm else mean)]
-        ids = self._catalog.chunk_state(doc_key)[0]
-        with guard("reading vectors failed"):
-            vectors = list(self._chroma.vectors(ids).values()) if ids else []
+            vectors = [v for v in view.vectors_of(rows[~view.index.dead[rows]]) if v.any()]
+        else:
+            ids = self._catalog.chunk_state(doc_key)[0]
+            with guard("reading vectors failed"):
+                vectors = [np.asarray(v) for v in self._chroma.vectors(ids).values()] if ids else []
         if not vectors:
             return None
         mean = np.mean(np.array(vectors, dtype=np.float32), axis=0)
