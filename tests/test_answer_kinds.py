@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 
 from qa.answer.engine import QA
-from qa.answer.question import Kind, parse
+from qa.answer.extractive import names_focus, sub_questions
+from qa.answer.question import Kind, content_of, parse, recased
 from qa.index.store import Store
 from qa.settings import Settings
 from qa.types import REFUSAL
@@ -819,3 +820,73 @@ def test_a_paper_named_by_what_it_is_about_is_answered_from_its_abstract(qa: QA,
 
 def test_a_detail_of_a_paper_named_by_its_topic_is_refused(qa: QA) -> None:
     assert qa.ask("What learning rate does the rationales study use?").answer == REFUSAL
+
+
+def test_an_id_written_after_a_space_only_filters_the_search() -> None:
+    """"arXiv 2505.10527" is the ID of the paper asked about, not a name "arXiv" its abstract must say."""
+    assert content_of("What does arXiv 2505.10527 propose?") == "What does   propose?"
+    assert content_of("arxiv id 2505.10527: main result?") == "main result?"
+    assert "arXiv" in content_of("Which arXiv papers use GRPO?")
+
+
+@pytest.mark.parametrize(("question", "key", "says"), [
+    ("What does arXiv 2506.03686 propose?", "arXiv:2506.03686", "permutation"),
+    ("Which problem does arXiv:2503.09852 tackle, and what do the authors call their method?", "arXiv:2503.09852",
+     "facial animation"),
+])
+def test_what_a_paper_pinned_by_its_id_takes_on_is_its_problem_and_its_proposal(qa: QA, question: str, key: str,
+                                                                               says: str) -> None:
+    answer = qa.ask(question)
+    assert not answer.refused and says in answer.answer and set(cited(answer)) == {key}
+
+
+def test_a_paper_pinned_by_its_id_is_asked_what_it_proposes_and_a_figure() -> None:
+    """Each part of "what does X propose, and with how much data ..." is answered: the proposal and the figure."""
+    assert [p.split()[0] for p in sub_questions("What does it propose, and with how much data was it trained?")] == \
+        ["What", "with"]
+
+
+@pytest.mark.parametrize(("question", "parts"), [
+    ("Which baseline is GSPO compared with, and at what level does it compute the importance ratio?",
+     ["Which baseline is GSPO compared with", "at what level does it compute the importance ratio?"]),
+    ("Which models are in the Qwen2.5-1M series and by how much does its framework speed up prefill?",
+     ["Which models are in the Qwen2.5-1M series", "by how much does its framework speed up prefill?"]),
+])
+def test_a_second_question_led_by_a_preposition_is_answered_apart(question: str, parts: list[str]) -> None:
+    assert sub_questions(question) == parts
+
+
+def test_both_parts_led_by_a_preposition_are_answered(qa: QA) -> None:
+    answer = qa.ask("Which algorithm does GSPO improve on, and at what granularity does it clip?")
+    assert "GRPO" in answer.answer and "sequence" in answer.answer and set(cited(answer)) == {"arXiv:2507.18071"}
+
+
+def test_names_typed_in_lower_case_are_read_as_the_abstracts_write_them(qa: QA) -> None:
+    assert recased("does qwen2.5-coder beat gpt-4o on polymath", ["Qwen2.5-Coder, GPT-4o and PolyMath."]) == \
+        "does Qwen2.5-Coder beat GPT-4o on PolyMath"
+    assert recased("Does it beat claude", ["It beats Claude."]) == "Does it beat claude"  # a capital elsewhere
+    answer = qa.ask("how many languages does qwen2 handle compared with qwen3")
+    assert {"arXiv:2407.10671", "arXiv:2505.09388"} <= set(cited(answer))
+    assert "30 languages" in answer.answer and "119" in answer.answer
+
+
+def test_a_model_typed_in_lower_case_that_no_abstract_scores_is_refused(qa: QA) -> None:
+    """"claude 3.5 sonnet" is a name: CodeElo's abstract does not give its rating."""
+    assert qa.ask("which elo rating does claude 3.5 sonnet reach on codeelo").refused
+
+
+def test_a_word_ending_in_the_thing_asked_for_names_it() -> None:
+    assert names_focus(frozenset({"pretrain", "corpus"}), ["train"])
+    assert not names_focus(frozenset({"rain"}), ["train"])
+
+
+def test_a_corpus_size_is_answered_by_the_figure_of_what_it_pretrains_on(qa: QA) -> None:
+    answer = qa.ask("size of the training corpus used when continuing to pretrain Qwen2.5-Coder?")
+    assert "5.5 trillion" in answer.answer and cited(answer) == ["arXiv:2409.12186"]
+
+
+def test_the_number_of_things_inside_a_request_is_what_is_asked_for(qa: QA) -> None:
+    """ParScale's abstract gives a growth rate, not how many tokens or parameters its experiments used."""
+    assert parse("Report the largest model and the number of training tokens used in the ParScale runs.").focus == \
+        ["train", "token"]
+    assert qa.ask("Report the largest model and the number of training tokens used in the ParScale runs.").refused

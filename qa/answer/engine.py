@@ -12,6 +12,7 @@ on disagreeing variants are added.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Generator, Iterable, Iterator, Sequence
 from contextlib import suppress
@@ -22,7 +23,7 @@ from qa.answer import extractive
 from qa.answer.answerers import Answerer, Draft, Extractive, LLMAnswerer
 from qa.answer.chat import Message, needs_context, standalone_question, subjects
 from qa.answer.citations import check_citations, key_url
-from qa.answer.question import Kind, entities, kind_of, used_name
+from qa.answer.question import Kind, entities, kind_of, recased, used_name
 from qa.answer.subjects import family, mentions, names, owner
 from qa.answer.variants import disagreement_note
 from qa.errors import BadInput, LLMError
@@ -31,6 +32,9 @@ from qa.index.store import Store
 from qa.papers import Paper, paper_label, split_sentences
 from qa.settings import MAX_K, Settings
 from qa.types import REFUSAL, Answer, Citation, Filters
+
+_LOWER_NAME_RE = re.compile(r"(?<![\w.\-])[a-z][a-z0-9.\-]*[a-z0-9](?![\w\-])")  # a word typed in lower case
+
 
 if TYPE_CHECKING:
     from qa.answer.llm import LLM
@@ -101,7 +105,7 @@ class QA:
         if k is not None and not 1 <= k <= MAX_K:
             raise BadInput(f"k must be between 1 and {MAX_K}")
         timings: dict[str, float] = {}
-        standalone = self._standalone(question, history, mode, timings)
+        standalone = self._recased(self._standalone(question, history, mode, timings))
         filters = with_controls(parse_filters(standalone), months, category, author)
         retrieval = self.retrieve(standalone, k, filters)
         timings.update(retrieval.timings)
@@ -158,6 +162,17 @@ class QA:
                 rewritten = self.llm.rewrite(question, history) or rewritten
         timings["rewrite"] = time.perf_counter() - t
         return rewritten
+
+    def _recased(self, question: str) -> str:
+        """The question with the names it types in lower case written as the store writes them ("qwen2 vs
+        qwen3": Qwen2 vs Qwen3), read off the papers a lexical search for it, and for each such word with a
+        digit, finds."""
+        typed = [w for w in _LOWER_NAME_RE.findall(question) if any(c.isdigit() for c in w)]
+        if not typed and any(c.isupper() for c in question):  # names are capitalised where the rest is
+            return question
+        ids = [i for query in [question, *typed[:4]] for i, _ in self.store.lexical_search(query, 30)]
+        papers, labels = self._abstracts(c.doc_key for c in self.store.chunks(list(dict.fromkeys(ids))).values())
+        return recased(question, [*papers.values(), *(v for v in labels.values() if v)])
 
     def _topic(self, question: str, cited: list[str]) -> str | None:
         """What a turn was about: the cited paper as its question named it, else that paper's label."""

@@ -18,7 +18,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from qa.answer.question import NUMBER_WORDS, PART_WORDS, Kind, Question, asks, parse, used_name, words_of
+from qa.answer.question import NUMBER_WORDS, PART_WORDS, Kind, Question, asks, parse, recased, used_name, words_of
 from qa.answer.subjects import expansion, family, mentions, name_pattern, names, owner
 from qa.index.bm25 import BM25Index, tokenize
 from qa.papers import split_sentences
@@ -69,7 +69,7 @@ def states_figure_of(sentence: str, focus: list[str]) -> bool:
     stated = _GROWTH_RE.sub(" O(1) ", _DURATION_RE.sub(" 1 ", sentence))  # "O(log P)", "up to hours": figures too
     clauses = [_WORD_RE.findall(c) for c in _CLAUSE_RE.split(_VERSION_RE.sub(" ", stated))]
     words = [(n, w) for n, clause in enumerate(clauses) for w in clause]
-    at = [(i, n) for i, (n, w) in enumerate(words) if focus and set(words_of(w)) & set(focus)]
+    at = [(i, n) for i, (n, w) in enumerate(words) if focus and names_focus(set(words_of(w)), focus)]
     if not at:
         # The thing asked for is worded otherwise here (its meaning was checked), unless every figure is a
         # model's size ("0.6B, 4B, 8B") and the question asks for some other measure ("embedding dimension").
@@ -312,7 +312,13 @@ def carries(s: Scored, params: Params) -> bool:
 def has_focus(question: Question, s: Scored, params: Params) -> bool:
     """Does the sentence name the thing the question asks for ("how many layers": layers), or mean it?
     One word of it is enough ("accuracy gain": accuracy): the rest may be worded otherwise."""
-    return not question.focus or bool(set(question.focus) & stems(s.text)) or s.adense >= params.focus_dense
+    return not question.focus or names_focus(stems(s.text), question.focus) or s.adense >= params.focus_dense
+
+
+def names_focus(words: set[str] | frozenset[str], focus: list[str]) -> bool:
+    """Do the stemmed `words` name the thing asked for: one of its stems, or a word ending in one
+    ("pretrained" names training, "multilingual" lingual)?"""
+    return bool(words & set(focus)) or any(w.endswith(f) for w in words for f in focus if len(f) >= 4)
 
 
 def supported(best: Scored, params: Params, subject: bool = False) -> bool:
@@ -341,16 +347,47 @@ def pick(scored: list[Scored], list_question: bool, params: Params, parts: bool 
     return chosen
 
 
-def summary_of(scored: list[Scored], per_paper: int = 3) -> list[Scored]:
-    """For "what is <paper> about" or "papers from <month>": each paper's opening and key sentences."""
+def summary_of(scored: list[Scored], per_paper: int = 3, lead: bool = False) -> list[Scored]:
+    """For "what is <paper> about" or "papers from <month>": each paper's opening and key sentences.
+
+    `lead`: the question asks what the paper addresses or what its method is called ("what task does X
+    address?"): the abstract's first sentence, which states the problem, comes before its opening."""
     out: list[Scored] = []
     for key in dict.fromkeys(s.key for s in scored):
         own = sorted((s for s in scored if s.key == key), key=lambda s: s.index)
         opening = next((s for s in own if re.search(r"\bwe\b|\bthis (paper|work|report)\b", s.text, re.I)), own[0])
+        if lead and own[0] is not opening and own[0].index == 0:
+            out += [own[0], opening]
+            continue
         cues = sorted((s for s in own if s is not opening and (FINDING_RE.search(s.text) or has_number(s.text))),
                       key=lambda s: (-(bool(FINDING_RE.search(s.text)) + has_number(s.text)), -s.score))
         out += sorted([opening, *cues[: per_paper - 1]], key=lambda s: s.index)
     return out
+
+
+# What a question asks of a paper as a whole: the problem it takes on and what its method is called.
+PROBLEM_TERMS = frozenset(words_of("task tasks problem problems address addresses addressed tackle tackles tackled "
+                                   "solve solves solved"))
+ABOUT_TERMS = PROBLEM_TERMS | frozenset(words_of("method methods call called framework"))
+
+
+def asks_problem(q: Question) -> bool:
+    """Does `q` ask what problem a paper takes on ("what task does X address")?"""
+    return bool(set(q.terms) & PROBLEM_TERMS)
+
+
+def asks_about(q: Question, subjects: list[str], strict: bool = False) -> bool:
+    """Does `q` ask what a paper is about ("what does X find", "what task does X address and what is its method
+    called") rather than a detail of it? Its only other words are names. `strict` (a part of a question):
+    it says so ("the models in the series?" asks which models)."""
+    if q.unstated:
+        return False
+    if q.kind is Kind.SUMMARY:
+        return True
+    asked = set(q.attribute_terms(subjects))
+    if strict and (q.names_asked or not asked):
+        return False
+    return q.kind is Kind.OTHER and asked <= ABOUT_TERMS
 
 
 def _pool_keys(question: Question, papers: dict[str, str],
@@ -447,6 +484,7 @@ def extract(question: str, question_vec: list[float], papers: dict[str, str], in
     `scoped`: the search was limited to pinned IDs or dates, so every paper is on topic.
     `labels`: a short name of each paper (its title, or what its abstract introduces).
     """
+    question = recased(question, [*papers.values(), *(v for v in labels.values() if v)])  # "qwen3": Qwen3
     q = with_labels(parse(question), labels)
     keys, owned = _pool_keys(q, papers, labels)
     if q.described and (keys is None or owned):  # no paper is so described: its words are asked about
@@ -466,12 +504,16 @@ def extract(question: str, question_vec: list[float], papers: dict[str, str], in
         found = _expanded(q.acronym, pool)
         if found:
             return found
-    if not q.unstated and (q.kind is Kind.SUMMARY or (q.kind is Kind.OTHER and not q.attribute_terms(list(owned)))) \
-            and (owned or scoped):
-        return Extract(summary_of(pool)[:MAX_SENTENCES], False, best, missing)
+    if (owned or scoped) and asks_about(q, list(owned)):
+        return Extract(summary_of(pool, lead=asks_problem(q))[:MAX_SENTENCES], False, best, missing)
     parts = [with_labels(replace(parse(p), names=q.names), labels) for p in sub_questions(q.text)] or [q]
     chosen: list[Scored] = []
     for part in parts:
+        # "what does X propose, and ...": what it is about, then the rest
+        if part is not q and (owned or scoped) and asks_about(part, list(owned), strict=True):
+            chosen += [s for s in summary_of(pool, per_paper=1, lead=asks_problem(part))
+                       if s.text not in {c.text for c in chosen}][:2]
+            continue
         scored_part = pool if part is q else score_sentences(
             part, embed([part.text])[0], {k: papers[k] for k in dict.fromkeys(s.key for s in pool)}, index, embed,
             params, list(owned))
@@ -536,7 +578,8 @@ def _on_par(q: Question, pool: list[Scored], owned: dict[str, list[str]], answer
 
 
 SUB_QUESTION_RE = re.compile(r",?\s+(?:and|along with)\s+(?=(?:what|which|how|on|in|who|where|when|does|do|is|are|why|"
-                             r"its|their)\b)|;\s+", re.IGNORECASE)
+                             r"its|their|(?:at|by|for|with|from|to|under|through|against|over)\s+(?:what|which|how|whom))\b)"
+                             r"|;\s+", re.IGNORECASE)  # "..., and at what granularity ...": another question
 
 
 def sub_questions(question: str) -> list[str]:

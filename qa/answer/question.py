@@ -93,7 +93,10 @@ UNSTATED: list[tuple[str, str]] = [
     (r"compute budget|flops budget|gpu[\s-]hours", r"budget|gpu[\s-]hours|flop"),
     (r"training time|wall[\s-]?clock|how long did (?:it|they|the \w+) (?:take|train)|how long (?:was|were) \w+ trained"
      r"|(?:hours|days|weeks) (?:of|did|does|to) train\w*|took to train", r"\bhours?\b|\bdays?\b|\bweeks?\b"),
-    (r"authors?|authored|wrote|written by|writers?", r"\bauthor"),
+    # "the authors call their method ...": the authors do something, the paper says it; not who they are
+    (r"authors?(?!\s+(?:call|name|propose|find|found|show|use|used|claim|introduce|report|say|describe|evaluate|compare|"
+     r"train|trained|build|built|obtain|achieve|argue|suggest|conclude|observe|present|study|test|measure)\b)|"
+     r"authored|wrote|written by|writers?", r"\bauthor"),
     (r"affiliat\w+|institutions?|universit(?:y|ies)|organi[sz]ations?|compan(?:y|ies)|labs?\b|employer",
      r"affiliat|institut|universit|\blab\b|laborator|company|team"),
     (r"fund(?:ed|ing|s)?|grants?|sponsor\w*", r"fund|grant|sponsor"),
@@ -156,7 +159,9 @@ _SUMMARY_RE = re.compile(
     r"|\b(?:discover|discovers|put forward|puts forward|in brief|in short|contribute|contributes)\W*$",
     re.IGNORECASE,
 )
-_ID_OR_YEAR_RE = re.compile(r"arXiv:\s*\S+|\b\d{4}\.\d{4,5}(v\d+)?\b|\b(19|20)\d\d\b", re.IGNORECASE)
+# "arXiv:2501.01257", "arXiv 2501.01257", "arxiv id 2501.01257", "2501.01257v2": an ID that filters the search.
+_ID_OR_YEAR_RE = re.compile(r"\barXiv(?::\s*|\s+(?:id\s*:?\s*)?)(?=\S*\d)\S+|\b\d{4}\.\d{4,5}(v\d+)?\b|\b(19|20)\d\d\b",
+                            re.IGNORECASE)
 _ACRONYM_RE = re.compile(r"\b([A-Z][A-Za-z0-9]*[A-Z][A-Za-z0-9\-]*)\b")
 
 
@@ -400,6 +405,9 @@ _FOCUS_RES = [
                r"by|at|on)\b", re.IGNORECASE),
     re.compile(r"^\s*(?:the\s+)?(?:number|amount|count|quantity) of\s+((?:[a-z][\w\-]*\s+){0,3}?[a-z][\w\-]*)\s+"
                r"(?:in|of|for|used|that|behind|at|on|by|does|do|did|is|are|was|were)\b", re.IGNORECASE),
+    # "State the largest model size and the number of pre-training tokens used ...": pre-training tokens
+    re.compile(r"\bthe (?:number|amount|count|quantity) of\s+((?:[a-z][\w\-]*\s+){0,2}?[a-z][\w\-]*)\s+"
+               r"(?:in|of|for|used|that|behind|at|on|by|does|do|did|is|are|was|were)\b", re.IGNORECASE),
 ]
 _ASKING_RE = re.compile(r"^\s*(?:what|which|how|who|whom|whose|when|where|why|is|are|was|were|does|do|did|can|could|"
                         r"has|have|tell|give|name|list|describe|explain|summar\w*|show|state|report|provide|compare|"
@@ -479,3 +487,40 @@ def _kept(phrase: str, skip: set[str]) -> list[str]:
     """The words of `phrase` with a stem not in `skip`."""
     return [w for w in re.findall(r"[\w\-]+", _PREFIXED_RE.sub(r"\1", phrase))
             if any(t not in skip for t in words_of(w))]
+
+
+_WORDISH_RE = re.compile(r"[A-Za-z][\w.\-]*[A-Za-z0-9]|[A-Za-z]")
+
+
+def recased(question: str, texts: list[str]) -> str:
+    """`question` with the names it types in lower case ("qwen2.5-coder", "polymath") written as `texts`
+    write them ("Qwen2.5-Coder", "PolyMath"), so that they are read as names.
+
+    A word is recased when `texts` write it only in that case: as a name (Qwen3, GPT-4o) always, and as a
+    capitalised word met inside a sentence ("Claude", "Numpy") when the question has no capital at all.
+
+    >>> recased("how much text was qwen2.5 pretrained on vs gpt-4o", ["Qwen2.5 and GPT-4o are models."])
+    'how much text was Qwen2.5 pretrained on vs GPT-4o'
+    >>> recased("what elo does claude get", ["It beats Claude. Elo ratings ... and elo"])
+    'what elo does Claude get'
+    """
+    if not any(w.islower() for w in _WORDISH_RE.findall(question)):
+        return question
+    lowered: set[str] = set()
+    cased: dict[str, str] = {}
+    plain = not any(c.isupper() for c in question)
+    for text in texts:
+        for sentence in re.split(r"(?<=[.!?])\s+", text):
+            for n, m in enumerate(_WORDISH_RE.finditer(sentence)):
+                word = m.group()
+                if word.islower():
+                    lowered.add(word)
+                elif namelike(word) or (plain and n and word[0].isupper() and word[1:].islower() and len(word) > 3
+                                        and word not in COMMON_CAPITALS):
+                    cased.setdefault(word.lower(), word)
+
+    def fix(m: re.Match[str]) -> str:
+        word = m.group()
+        return cased.get(word, word) if word.islower() and word not in lowered else word
+
+    return _WORDISH_RE.sub(fix, question)
