@@ -9,8 +9,9 @@ from __future__ import annotations
 import pytest
 
 from qa.answer.engine import QA
-from qa.answer.extractive import names_focus, sub_questions
+from qa.answer.extractive import excluded, names_focus, sub_questions
 from qa.answer.question import Kind, content_of, parse, recased
+from qa.index.retrieve import parse_filters
 from qa.index.store import Store
 from qa.settings import Settings
 from qa.types import REFUSAL
@@ -890,3 +891,42 @@ def test_the_number_of_things_inside_a_request_is_what_is_asked_for(qa: QA) -> N
     assert parse("Report the largest model and the number of training tokens used in the ParScale runs.").focus == \
         ["train", "token"]
     assert qa.ask("Report the largest model and the number of training tokens used in the ParScale runs.").refused
+
+
+@pytest.mark.parametrize(("question", "detail"), [
+    ("When you train on long outputs, which method helps most?", False),
+    ("Is there a model of faces whose expressions follow speech?", False),
+    ("When did the Qwen3 report come out?", True),
+    ("Whose benchmark is CodeElo?", True),
+    ("CodeElo published when?", True),
+])
+def test_when_and_whose_ask_a_date_or_an_owner_only_as_question_words(question: str, detail: bool) -> None:
+    assert bool(parse(question).unstated) is detail
+
+
+def test_a_name_set_aside_need_not_be_mentioned(qa: QA) -> None:
+    """"(not the Math one)": no retrieved abstract need say "Math"."""
+    assert excluded("How large is Qwen2.5's pre-training data (the base series, not Math or Coder)?", "Coder")
+    assert not excluded("Does Qwen2.5-Math beat Qwen2.5?", "Qwen2.5")
+    answer = qa.ask("How large is the pre-training data of Qwen2.5 (the base series, not Omni or Coder)?")
+    assert "18 trillion" in answer.answer and cited(answer) == ["doc:73d486c3a6a6"]
+
+
+@pytest.mark.parametrize("question", [
+    "anything on role-playing benchmarks?",
+    "Is there anything about reward models?",
+    "show me everything posted in June 2025",
+    "what came out in March 2025?",
+])
+def test_a_search_box_request_is_a_list(question: str) -> None:
+    assert parse(question).kind is Kind.LIST
+
+
+def test_part_of_a_month_or_year_is_a_date_not_a_topic() -> None:
+    assert parse_filters("anything from late 2024 about long outputs?").month_from == 202401
+    assert parse("show me everything posted in the last week of June 2025").terms == []
+
+
+def test_a_month_listed_in_a_search_boxs_words_names_each_paper_of_it(qa: QA) -> None:
+    answer = qa.ask("show me everything released in the last week of June 2025")
+    assert {"arXiv:2506.05176", "arXiv:2506.03686", "arXiv:2506.01939"} <= set(cited(answer))

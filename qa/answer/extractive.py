@@ -268,7 +268,7 @@ def unknown_names(question: Question, papers: dict[str, str], labels: dict[str, 
     Names that are papers' own (their subjects) may each have their paper; every other name must be
     mentioned by one paper with them, unless the question joins several things ("and", "versus"...).
     """
-    names = [*question.names, *question.proper]
+    names = [n for n in [*question.names, *question.proper] if not excluded(question.text, n)]
     if not names:
         return []
     owners = {n: k for n in question.names if (k := owner(n, papers, labels))}
@@ -279,6 +279,14 @@ def unknown_names(question: Question, papers: dict[str, str], labels: dict[str, 
         texts = [papers[k] for k in dict.fromkeys(owners.values())] or list(papers.values())
     gaps = [[n for n in others if not _named(text, n, n in question.proper)] for text in texts]
     return min(gaps, key=len, default=list(others))
+
+
+def excluded(text: str, name: str) -> bool:
+    """Does `text` set `name` aside ("Qwen2.5 (not Coder or 1M)", "other than GPT-4o")? Then no paper need
+    mention it."""
+    return re.search(rf"\b(?:not|except|excluding|other than|rather than|besides|apart from)\s+(?:the\s+)?"
+                     rf"(?:[\w.\-]+(?:\s*,\s*|\s+(?:or|and|nor)\s+)){{0,3}}{re.escape(name)}(?![\w\-])",
+                     text, re.IGNORECASE) is not None
 
 
 def _named(text: str, name: str, proper: bool) -> bool:
@@ -579,7 +587,7 @@ def _on_par(q: Question, pool: list[Scored], owned: dict[str, list[str]], answer
 
 SUB_QUESTION_RE = re.compile(r",?\s+(?:and|along with)\s+(?=(?:what|which|how|on|in|who|where|when|does|do|is|are|why|"
                              r"its|their|(?:at|by|for|with|from|to|under|through|against|over)\s+(?:what|which|how|whom))\b)"
-                             r"|;\s+", re.IGNORECASE)  # "..., and at what granularity ...": another question
+                             r"|;\s+|\?\s+(?=[A-Za-z])", re.IGNORECASE)  # ", and at what granularity", "? And ..."
 
 
 def sub_questions(question: str) -> list[str]:

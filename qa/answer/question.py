@@ -46,6 +46,7 @@ QUESTION_WORDS = set(tokenize([
     "hold holds held include includes included appear appears appeared came out release released publish "
     "published submit submitted post posted month year brief briefly discover discovers put forward "
     "particular particularly especially really always ever good well better best able available series family "
+    "anything something everything when you your "
     "offer offers offered provide provides exist exists existing whole overall generally typically "
     "exactly precisely approximately roughly around about regarding concerning change changed changes differ "
     "differs difference differences compare compared comparison versus vs evolve evolved switch switching turning "
@@ -110,11 +111,14 @@ UNSTATED: list[tuple[str, str]] = [
     (r"e-?mail|contact", r"@|e-?mail|contact"),
     (r"carbon|co2|emissions?|energy (?:use|consumption)|electricity", r"carbon|co2|emission|energy|kwh"),
     (r"citations?|cited by|h-index", r"citation|cited"),
-    (r"^\s*when\b|what year|which year|what date|which date|on what day|release date|publication date",
+    # "When was X released?", "release when?"; not "When you pick examples, what ..." (a clause)
+    (r"^\s*when\s+(?:is|was|were|are|did|does|do|will|has|had|can|could)\b|when\s*\?\s*$|what year|which year|"
+     r"what date|which date|on what day|release date|publication date",
      _YEAR + r"|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b"),
     (r"^\s*where\s+(?:is|are|was|were)\s+(?:the\s+)?(?:team|authors?|lab|company|group)\b|which country|"
      r"which city|what country|what city|based where", r"countr|\bcity|located|based in"),
-    (r"^\s*who\b|whom\b|whose\b", r"\bauthor|\bteam\b|universit|institut|laborator"),
+    # "Who wrote X?", "whose model is it?"; not "talking heads whose lips move" (a relative clause)
+    (r"^\s*who\b|whom\b|^\s*whose\b", r"\bauthor|\bteam\b|universit|institut|laborator"),
 ]
 _UNSTATED = [(re.compile(rf"(?<![\w\-])(?:{asked})(?![\w\-])", re.IGNORECASE), re.compile(evidence, re.IGNORECASE))
              for asked, evidence in UNSTATED]
@@ -146,7 +150,13 @@ _LIST_RE = re.compile(
     r"|^\W*(?:the\s+|all\s+)?(?:papers|works|studies|articles|abstracts|publications|submissions|preprints)\s+"
     r"(?:that\s+|which\s+)?(?:[a-z]+ing|use|mention|report|evaluate|compare|cite|study|propose)\b"
     r"|^\W*(?:the\s+|all\s+)?(?:papers|works|studies|articles|abstracts|publications|submissions|preprints)"
-    r"(?:\s+(?:in|of|from)\s+the\s+(?:corpus|collection))?\W*$",
+    r"(?:\s+(?:in|of|from)\s+the\s+(?:corpus|collection))?\W*$"
+    # a search box's words: "anything on long context?", "list everything posted in June 2025", "what came out in May?"
+    r"|^\W*(?:(?:is|are) there\s+|(?:do|does) (?:it|the corpus|the collection) have\s+)?(?:anything|something)\s+"
+    r"(?:(?:new|recent|here|else)\s+)?(?:on|about|from|regarding|related to|dealing with|posted|published|released)\b"
+    r"|^\s*(?:list|show|give)\s+(?:me\s+)?(?:everything|anything|all)\s+(?:that\s+)?(?:was\s+)?"
+    r"(?:posted|published|released|submitted|from|in|on|about)\b"
+    r"|^\s*what\s+(?:else\s+)?(?:came out|was (?:posted|published|released)|appeared)\b",
     re.IGNORECASE,
 )
 _SUMMARY_RE = re.compile(
@@ -215,10 +225,14 @@ def words_of(text: str) -> list[str]:
 def content_of(question: str) -> str:
     """The question without the IDs and dates that only filter the search, and without a polite wrapper
     ("Could you please tell me which ...", "I'd like ..., please")."""
-    text = _ID_OR_YEAR_RE.sub(" ", MONTH_RE.sub(" ", question))
+    text = _ID_OR_YEAR_RE.sub(" ", MONTH_RE.sub(" ", _DATE_PART_RE.sub(" ", question)))
     return _POLITE_TAIL_RE.sub("", _POLITE_HEAD_RE.sub("", text)).strip() or text
 
 
+# The part of a month or year a date names ("the first week of June 2025", "early 2025"): the filter's, too.
+_DATE_PART_RE = re.compile(r"\b(?:the\s+)?(?:first|second|third|last|final)\s+(?:week|weeks|days|half|quarter)\s+of\b"
+                           r"|\b(?:early|late|mid)[\s\-]+(?=(?:19|20)\d\d\b|[A-Z][a-z]+\s+(?:19|20)\d\d\b)",
+                           re.IGNORECASE)
 _POLITE_HEAD_RE = re.compile(
     r"^\s*(?:(?:please|kindly)\s*,?\s+|(?:could|can|would|will) you\s+(?:please\s+|kindly\s+)?"
     r"(?=tell|say|explain|list|name|give|show|describe|summari[sz]e|identify)|(?:tell|show) me\s+(?=wh|how)|"

@@ -25,8 +25,9 @@ from qa.types import Filters, Passage
 
 RRF_K = 60  # the usual reciprocal-rank-fusion constant
 _PAPER_NOUNS = r"(?:papers?|works?|stud(?:y|ies)|articles?|abstracts?|publications?|preprints?|submissions?)"
-_YEAR_RE = re.compile(  # "from 2024", "from the year 2024", "dated 2024", "2024 papers"
-    r"\b(?:(?:in|from|of|during|since|before|after|dated?)\s+(?:the\s+year\s+)?|year\s+)(?P<year>(?:19|20)\d\d)\b"
+_YEAR_RE = re.compile(  # "from 2024", "from the year 2024", "from early 2024", "dated 2024", "2024 papers"
+    r"\b(?:(?:in|from|of|during|since|before|after|dated?)\s+(?:the\s+year\s+)?(?:(?:early|late|mid)[\s\-]+)?|year\s+)"
+    r"(?P<year>(?:19|20)\d\d)\b"
     rf"|\b(?P<adj>(?:19|20)\d\d)(?:'s)?\s+(?:\w+\s+)?{_PAPER_NOUNS}\b", re.IGNORECASE)
 _ARCHIVES = r"cs|math|stat|eess|econ|q-bio|q-fin|physics|astro-ph|cond-mat|nlin"
 _CATEGORY_RE = re.compile(
