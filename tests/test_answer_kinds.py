@@ -930,3 +930,34 @@ def test_part_of_a_month_or_year_is_a_date_not_a_topic() -> None:
 def test_a_month_listed_in_a_search_boxs_words_names_each_paper_of_it(qa: QA) -> None:
     answer = qa.ask("show me everything released in the last week of June 2025")
     assert {"arXiv:2506.05176", "arXiv:2506.03686", "arXiv:2506.01939"} <= set(cited(answer))
+
+
+def test_an_elliptical_follow_up_asks_the_last_question_of_the_sibling_it_names(qa: QA) -> None:
+    """"and the Math one?" after Qwen2.5: the same question of Qwen2.5-Math."""
+    _, other = conversation(qa, "Which two reasoning modes do Qwen2.5 models support?", "and the Math one?")
+    assert other.standalone_question == "Which two reasoning modes do Qwen2.5-Math models support?"  # type: ignore[attr-defined]
+    assert "Tool-Integrated Reasoning" in other.answer and cited(other) == ["doc:f0ef09a8247f"]  # type: ignore[attr-defined]
+
+
+def test_a_turn_that_leaned_on_the_one_before_passes_its_subject_on(qa: QA) -> None:
+    """"does it have MoE models?" after Qwen3 was about Qwen3: the next "it" is Qwen3, not "MoE"."""
+    *_, last = conversation(qa, "What does Qwen3's thinking mode do?", "does it have MoE models?",
+                            "under which licence can it be used?")
+    assert last.standalone_question.endswith("(regarding Qwen3)")  # type: ignore[attr-defined]
+    assert "Apache 2.0" in last.answer and cited(last) == ["arXiv:2505.09388"]  # type: ignore[attr-defined]
+
+
+def test_a_settings_evidence_is_its_value() -> None:
+    """"tolerates larger learning rates" does not say which learning rate was used."""
+    patterns = parse("Which learning rate was used for the gated models?").unstated
+    assert not any(p.search("It also tolerates larger learning rates.") for p in patterns)
+    assert any(p.search("We train with a learning rate of 3e-4.") for p in patterns)
+
+
+def test_a_learning_rate_no_abstract_gives_is_refused(qa: QA) -> None:
+    assert qa.ask("Which learning rate was used for the gated attention models?").refused
+
+
+def test_a_score_is_not_a_count_of_datasets(qa: QA) -> None:
+    """Qwen2.5-Math's abstract names AMC23 among "10 mathematics datasets" but gives no score on it."""
+    assert qa.ask("What exact score does Qwen2.5-Math-Instruct reach on AMC23?").refused

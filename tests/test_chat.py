@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from qa.answer.chat import needs_context, standalone_question
@@ -39,3 +41,32 @@ def test_itself_points_at_the_questions_own_subject() -> None:
                {"role": "assistant", "content": "An embedding series. [arXiv:2506.05176]"}]
     assert standalone_question("What parameter range does Qwen3 itself span?", history) == \
         "What parameter range does Qwen3 itself span?"
+
+
+def test_an_elliptical_follow_up_is_the_last_question_of_the_paper_it_names() -> None:
+    papers = {"Qwen2.5", "Qwen2.5-Coder", "Qwen2.5-VL"}
+    history = [{"role": "user", "content": "How many tokens was Qwen2.5 trained on?"},
+               {"role": "assistant", "content": "18 trillion tokens [doc:73d486c3a6a6]."}]
+    def known(name: str) -> bool:
+        return name in papers
+
+    assert standalone_question("and the Coder one?", history, known=known) == \
+        "How many tokens was Qwen2.5-Coder trained on?"
+    assert standalone_question("What about Qwen2.5-VL?", history, known=known) == \
+        "How many tokens was Qwen2.5-VL trained on?"
+    # a name that is no paper's leaves the old reading
+    assert standalone_question("and the 72B one?", history, known=known) == "and the 72B one? (regarding Qwen2.5)"
+
+
+def test_each_earlier_turn_is_read_as_it_was_meant() -> None:
+    """The subject a follow-up passes on is the one it was about, not a name inside it ("MoE")."""
+    history = [{"role": "user", "content": "What is Qwen3?"},
+               {"role": "assistant", "content": "A model family [arXiv:2505.09388]."},
+               {"role": "user", "content": "does it include MoE models?"},
+               {"role": "assistant", "content": "Yes, dense and MoE [arXiv:2505.09388]."}]
+
+    def topic(question: str, cited: list[str]) -> str | None:  # as the engine's: a label said, else a name
+        return "Qwen3" if "Qwen3" in question else next(iter(re.findall(r"[A-Z][\w\-]*[A-Z0-9]\w*", question)), None)
+
+    assert standalone_question("which license is it under?", history, topic) == \
+        "which license is it under? (regarding Qwen3)"

@@ -67,8 +67,8 @@ def needs_context(question: str, known: Callable[[str], bool] | None = None) -> 
     return True
 
 
-def last_answered(history: Sequence[Message]) -> tuple[str, str] | None:
-    """The last (question, answer) pair of the history whose answer was not a refusal."""
+def _turns(history: Sequence[Message]) -> tuple[list[tuple[str, str]], str | None]:
+    """The (question, answer) pairs of the history, and a last question left without an answer."""
     turns: list[tuple[str, str]] = []
     question: str | None = None
     for m in history:
@@ -78,9 +78,20 @@ def last_answered(history: Sequence[Message]) -> tuple[str, str] | None:
         elif m.get("role") == "assistant" and question is not None:
             turns.append((question, content))
             question = None
-    answered = [t for t in turns if not _REFUSED_RE.search(t[1]) and _KEY_RE.search(t[1])]
-    if answered:
-        return answered[-1]
+    return turns, question
+
+
+def answered(answer: str) -> bool:
+    """Is `answer` an answer with a citation, not a refusal?"""
+    return not _REFUSED_RE.search(answer) and _KEY_RE.search(answer) is not None
+
+
+def last_answered(history: Sequence[Message]) -> tuple[str, str] | None:
+    """The last (question, answer) pair of the history whose answer was not a refusal."""
+    turns, question = _turns(history)
+    done = [t for t in turns if answered(t[1])]
+    if done:
+        return done[-1]
     if not turns and question is None:
         users = [m.get("content") or "" for m in history if m.get("role") == "user"]
         return (users[-1], "") if users else None
@@ -94,15 +105,64 @@ def topic_of(question: str, answer: str, topic: Topic | None) -> list[str]:
     return [found] if found else subjects(question)
 
 
+MAX_TURNS = 8  # earlier turns read to resolve a follow-up (each is resolved as it was asked)
+
+# "and the Coder one?", "what about Qwen2.5-VL?", "how about for Qwen3?": the last question, of another subject
+_ELLIPSIS_RE = re.compile(r"^\s*(?:and|what about|how about)\s+(?:for\s+|in\s+)?(?:the\s+)?"
+                          r"(?P<name>[\w.\-]+(?:\s+[\w.\-]+)??)"
+                          r"(?:\s+(?:one|model|models|version|variant|paper|series))?\s*\??\s*$", re.IGNORECASE)
+_REGARDING_RE = re.compile(r"\s*\(regarding [^)]*\)\s*$")
+
+
 def standalone_question(question: str, history: Sequence[Message], topic: Topic | None = None,
                         known: Callable[[str], bool] | None = None) -> str:
-    """The question made standalone by the heuristic (unchanged when it already is, or has no history)."""
-    if not history or not needs_context(question, known):
+    """The question made standalone by the heuristic (unchanged when it already is, or has no history).
+
+    Each earlier turn is first read as it was meant (its own follow-ups resolved), so that the subject a
+    turn passes on is the one it was about ("does it include MoE models?" after Qwen3 is about Qwen3)."""
+    if not history:
         return question
-    turn = last_answered(history)
-    if turn is None:
+    turns, _ = _turns(history)
+    if not turns:
+        turn = last_answered(history)
+        return _resolved(question, [turn] if turn else [], topic, known)
+    read: list[tuple[str, str]] = []
+    for asked, answer in turns[-MAX_TURNS:]:
+        read.append((_resolved(asked, [t for t in read if answered(t[1])], topic, known), answer))
+    return _resolved(question, [t for t in read if answered(t[1])], topic, known)
+
+
+def _resolved(question: str, earlier: list[tuple[str, str]], topic: Topic | None,
+              known: Callable[[str], bool] | None) -> str:
+    """`question` read against the answered turns before it (`earlier`, each already standalone)."""
+    if not earlier:
         return question
-    names = topic_of(*turn, topic)
+    asked, answer = earlier[-1]
+    elliptic = _ELLIPSIS_RE.match(question)
+    if elliptic and known is not None:
+        names = topic_of(asked, answer, topic)
+        other = _sibling(elliptic["name"], names, known)
+        if other and names:
+            previous = _REGARDING_RE.sub("", asked)
+            pattern = rf"(?<![\w.\-]){re.escape(names[0])}(?![\w\-])"
+            if re.search(pattern, previous, re.IGNORECASE):
+                return re.sub(pattern, other, previous, count=1, flags=re.IGNORECASE)
+            return f"{previous.rstrip()} (regarding {other})"
+    if not needs_context(question, known):
+        return question
+    names = topic_of(asked, answer, topic)
     if not names or all(n.lower() in question.lower() for n in names):
         return question
     return f"{question.rstrip()} (regarding {' '.join(names)})"
+
+
+def _sibling(name: str, topics: list[str], known: Callable[[str], bool]) -> str | None:
+    """The paper an elliptical follow-up names: `name` itself ("Qwen2.5-VL"), or the topic's sibling it
+    abbreviates ("the Coder one" after Qwen2.5: Qwen2.5-Coder)."""
+    if known(name):
+        return name
+    for base in topics:
+        for joined in (f"{base}-{name}", f"{base} {name}", f"{base}{name}"):
+            if known(joined):
+                return joined
+    return None

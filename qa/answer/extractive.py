@@ -18,7 +18,18 @@ from functools import lru_cache
 
 import numpy as np
 
-from qa.answer.question import NUMBER_WORDS, PART_WORDS, Kind, Question, asks, parse, recased, used_name, words_of
+from qa.answer.question import (
+    NAMING_EVIDENCE,
+    NUMBER_WORDS,
+    PART_WORDS,
+    Kind,
+    Question,
+    asks,
+    parse,
+    recased,
+    used_name,
+    words_of,
+)
 from qa.answer.subjects import expansion, family, mentions, name_pattern, names, owner
 from qa.index.bm25 import BM25Index, tokenize
 from qa.papers import split_sentences
@@ -309,7 +320,10 @@ def evidence_filter(question: Question, scored: list[Scored]) -> list[Scored]:
     """The sentences stating a rarely-stated detail the question asks for (all sentences when it asks none)."""
     if not question.unstated:
         return scored
-    return [s for s in scored if any(p.search(s.text) for p in question.unstated)]
+    # Evidence that names the answer ("under Apache 2.0" for "which license") states it, in whatever words.
+    naming = [p for p in question.unstated if p.pattern in NAMING_EVIDENCE]
+    return [replace(s, attribute=1.0) if any(p.search(s.text) for p in naming) else s
+            for s in scored if any(p.search(s.text) for p in question.unstated)]
 
 
 def carries(s: Scored, params: Params) -> bool:
@@ -320,7 +334,8 @@ def carries(s: Scored, params: Params) -> bool:
 def has_focus(question: Question, s: Scored, params: Params) -> bool:
     """Does the sentence name the thing the question asks for ("how many layers": layers), or mean it?
     One word of it is enough ("accuracy gain": accuracy): the rest may be worded otherwise."""
-    return not question.focus or names_focus(stems(s.text), question.focus) or s.adense >= params.focus_dense
+    return (not question.focus or names_focus(stems(s.text), question.focus) or s.adense >= params.focus_dense
+            or any(p.pattern in NAMING_EVIDENCE and p.search(s.text) for p in question.unstated))
 
 
 def names_focus(words: set[str] | frozenset[str], focus: list[str]) -> bool:
@@ -537,8 +552,11 @@ def _answer_sentences(q: Question, pool: list[Scored], owned: dict[str, list[str
     owners = {k for keys in owned.values() for k in keys}
     candidates = [s for s in pool if supported(s, params, s.key in owners)]
     counted = q.kind is Kind.NUMBER and re.search(r"\bhow many\b", q.text, re.IGNORECASE) is not None
+    # a score asked for is not "10 mathematics datasets": a sentence whose figures all count things gives none
+    scored_for = q.kind is Kind.NUMBER and not counted and _SCORE_ASKED_RE.search(q.text) is not None
     answering = [s for s in candidates if (q.kind is not Kind.NUMBER or states_figure_of(s.text, q.focus))
                  and not (counted and counts_other_things(s.text, q.focus))
+                 and not (scored_for and counts_other_things(s.text, q.focus or ["score"]))
                  and (q.new_names(s.text) if q.names_asked else has_focus(q, s, params))]
     if candidates and (q.kind is Kind.NUMBER or q.names_asked):
         # The figure or name must be near the best evidence: of its own paper for a paper the question names
@@ -558,6 +576,9 @@ def _answer_sentences(q: Question, pool: list[Scored], owned: dict[str, list[str
         if not any(s.key in keys for s in chosen):
             chosen += [s for s in sorted(answering, key=lambda s: -s.score) if s.key in keys][:1]
     return chosen
+
+
+_SCORE_ASKED_RE = re.compile(r"\b(?:scores?|scored|accuracy|elo|win rate|pass@\d+|percentage)\b", re.IGNORECASE)
 
 
 def _on_par(q: Question, pool: list[Scored], owned: dict[str, list[str]], answering: list[Scored],

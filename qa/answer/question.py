@@ -71,15 +71,17 @@ NUMBER_WORDS = COUNT_WORDS | {"first", "second", "third", "fourth", "fifth"}
 # Details abstracts rarely state: (what the question says, what a sentence must have to state it).
 # A question asking for one is answered only by a sentence with that evidence, or refused.
 _YEAR = r"\b(?:19|20)\d\d\b"
+_VALUE = r"{0}\W{{0,3}}(?:(?:of|is|was|=|to|set to)\s+)?(?:about\s+)?\d|\d[\d,.]*(?:e-?\d+)?\s*(?:\w+\s+){{0,2}}{0}"
 _MONEY = r"\$\s?\d|\d\s?(?:dollars?|usd|cents?|yuan|rmb|euros?)\b|\bpric(?:e|es|ed|ing)\b"
 UNSTATED: list[tuple[str, str]] = [
-    (r"learning[\s-]rates?", r"learning[\s-]rate"),
-    (r"batch[\s-]?sizes?", r"batch"),
+    # a setting's evidence is its value: "tolerates larger learning rates" does not say which one was used
+    (r"learning[\s-]rates?", _VALUE.format(r"learning[\s-]rates?")),
+    (r"batch[\s-]?sizes?", _VALUE.format(r"batch(?:[\s-]?sizes?)?")),
     (r"optimi[sz]ers?|optimi[sz]ation algorithm", r"optimi[sz]er|\badam"),
-    (r"warm[\s-]?up", r"warm[\s-]?up"),
-    (r"weight decay", r"weight decay"),
-    (r"epochs?", r"epoch"),
-    (r"dropout", r"dropout"),
+    (r"warm[\s-]?up", _VALUE.format(r"warm[\s-]?up(?:\s+steps)?")),
+    (r"weight decay", _VALUE.format(r"weight decay")),
+    (r"epochs?", _VALUE.format(r"epochs?")),
+    (r"dropout", _VALUE.format(r"dropout(?:\s+rate)?")),
     (r"(?:learning[\s-]rate |lr )?schedul(?:e|es|er|ing)", r"schedul"),
     (r"hyper[\s-]?parameters?", r"hyper[\s-]?parameter"),
     (r"epsilon|clip(?:ping)?[\s-](?:range|ratio|threshold|value|bound)s?",
@@ -90,7 +92,7 @@ UNSTATED: list[tuple[str, str]] = [
     (r"momentum|gradient[\s-](?:clipping|norm)", r"momentum|gradient[\s-](?:clipping|norm)"),
     (r"random seeds?|seeds?", r"\bseed"),
     (r"gpus?|tpus?|(?:which|what)\s+(?:\w+\s+)?(?:cpus?|processors?)|hardware|accelerators?|a100s?|h100s?|chips?",
-     r"\bgpu|\btpu|\bcpu|processor|hardware|accelerator|a100|h100|h800|intel|\bamd\b|\barm\b|xeon|epyc|avx|neon"),
+     r"\bgpu|\btpu|\bcpu|processor|hardware|accelerator|a100|h100|h800|\bintel\b|\bamd\b|\barm\b|xeon|epyc|avx|neon"),
     (r"compute budget|flops budget|gpu[\s-]hours", r"budget|gpu[\s-]hours|flop"),
     (r"training time|wall[\s-]?clock|how long did (?:it|they|the \w+) (?:take|train)|how long (?:was|were) \w+ trained"
      r"|(?:hours|days|weeks) (?:of|did|does|to) train\w*|took to train", r"\bhours?\b|\bdays?\b|\bweeks?\b"),
@@ -120,6 +122,9 @@ UNSTATED: list[tuple[str, str]] = [
     # "Who wrote X?", "whose model is it?"; not "talking heads whose lips move" (a relative clause)
     (r"^\s*who\b|whom\b|^\s*whose\b", r"\bauthor|\bteam\b|universit|institut|laborator"),
 ]
+# Evidence that is itself the answer ("under Apache 2.0", "$0.5 per hour"): a sentence with it states the detail
+# asked for, whatever its other words.
+NAMING_EVIDENCE = {r"licen[cs]|apache|\bmit\b|cc[\s-]by", _MONEY}
 _UNSTATED = [(re.compile(rf"(?<![\w\-])(?:{asked})(?![\w\-])", re.IGNORECASE), re.compile(evidence, re.IGNORECASE))
              for asked, evidence in UNSTATED]
 
