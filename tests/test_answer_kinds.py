@@ -961,3 +961,23 @@ def test_a_learning_rate_no_abstract_gives_is_refused(qa: QA) -> None:
 def test_a_score_is_not_a_count_of_datasets(qa: QA) -> None:
     """Qwen2.5-Math's abstract names AMC23 among "10 mathematics datasets" but gives no score on it."""
     assert qa.ask("What exact score does Qwen2.5-Math-Instruct reach on AMC23?").refused
+
+
+def test_how_much_faster_is_answered_by_a_ratio(qa: QA) -> None:
+    """"faster" is not a word the answer must say: "3x to 7x ... speedup" says how much faster."""
+    answer = qa.ask("how much faster is prefill with the framework of Qwen2.5-1M?")
+    assert "3x to 7x" in answer.answer and cited(answer) == ["arXiv:2501.15383"]
+
+
+def test_what_a_name_is_starts_with_the_sentence_spelling_it_out(qa: QA) -> None:
+    answer = qa.ask("Tell me what WorldPM is.")
+    assert answer.answer.startswith("We propose World Preference Modeling (WorldPM)")
+    assert set(cited(answer)) == {"arXiv:2505.10527"}
+
+
+def test_a_part_of_a_paper_asked_about_passes_on_the_paper_not_the_part(qa: QA) -> None:
+    """After "what does the Thinker do?", "it" is Qwen2.5-Omni, not "Thinker"."""
+    *_, last = conversation(qa, "What architecture lets Qwen2.5-Omni speak while it writes?",
+                            "What does the Thinker do?", "How does it compare with Qwen2-Audio?")
+    assert last.standalone_question.endswith("(regarding Qwen2.5-Omni)")  # type: ignore[attr-defined]
+    assert "outperforms Qwen2-Audio" in last.answer  # type: ignore[attr-defined]

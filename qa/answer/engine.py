@@ -29,7 +29,7 @@ from qa.answer.variants import disagreement_note
 from qa.errors import BadInput, LLMError
 from qa.index.retrieve import Retrieval, Retriever, parse_filters, with_controls
 from qa.index.store import Store
-from qa.papers import Paper, paper_label, split_sentences
+from qa.papers import Paper, namelike, paper_label, split_sentences
 from qa.settings import MAX_K, Settings
 from qa.types import REFUSAL, Answer, Citation, Filters
 
@@ -181,8 +181,14 @@ class QA:
         if said:
             return max(said, key=len)
         for name in subjects(question):
-            if owner(name, papers, labels):
+            key = owner(name, papers, labels)
+            label = labels.get(key) if key else None
+            # the paper as the question named it ("Qwen2.5", not its sibling "Qwen2.5-Coder"), but not a part of
+            # it that its abstract names ("the Talker" of Qwen2.5-Omni): that is the paper's own name
+            if key and (not label or not namelike(label) or label.lower().startswith(name.lower())):
                 return name
+            if key:
+                return label
         return next((label for key in cited if (label := labels.get(key))), None)
 
     def retrieve(self, question: str, k: int | None = None, filters: Filters | None = None) -> Retrieval:

@@ -19,6 +19,7 @@ from functools import lru_cache
 import numpy as np
 
 from qa.answer.question import (
+    COMPARATIVES,
     NAMING_EVIDENCE,
     NUMBER_WORDS,
     PART_WORDS,
@@ -335,7 +336,11 @@ def has_focus(question: Question, s: Scored, params: Params) -> bool:
     """Does the sentence name the thing the question asks for ("how many layers": layers), or mean it?
     One word of it is enough ("accuracy gain": accuracy): the rest may be worded otherwise."""
     return (not question.focus or names_focus(stems(s.text), question.focus) or s.adense >= params.focus_dense
-            or any(p.pattern in NAMING_EVIDENCE and p.search(s.text) for p in question.unstated))
+            or any(p.pattern in NAMING_EVIDENCE and p.search(s.text) for p in question.unstated)
+            or (set(question.focus) <= COMPARATIVES and _RATIO_RE.search(s.text) is not None))
+
+
+_RATIO_RE = re.compile(r"\d(?:\.\d+)?\s*(?:x\b|\u00d7|%|-fold|\s+times\b)", re.IGNORECASE)
 
 
 def names_focus(words: set[str] | frozenset[str], focus: list[str]) -> bool:
@@ -528,7 +533,10 @@ def extract(question: str, question_vec: list[float], papers: dict[str, str], in
         if found:
             return found
     if (owned or scoped) and asks_about(q, list(owned)):
-        return Extract(summary_of(pool, lead=asks_problem(q))[:MAX_SENTENCES], False, best, missing)
+        about = summary_of(pool, lead=asks_problem(q))
+        # "What is WorldPM?": the sentence spelling the name out says what it is
+        spelled = [s for name in owned for s in sorted(pool, key=lambda s: s.index) if expansion(name, s.text)][:1]
+        return Extract([*spelled, *(s for s in about if s not in spelled)][:MAX_SENTENCES], False, best, missing)
     parts = [with_labels(replace(parse(p), names=q.names), labels) for p in sub_questions(q.text)] or [q]
     chosen: list[Scored] = []
     for part in parts:

@@ -57,7 +57,8 @@ GENERIC_TERMS = set(tokenize([
     "size sizes number numbers amount kind kinds type types version versions variant variants mode modes way ways "
     "thing things level levels over under different role effect impact importance significance aim benefit "
     "advantage difference relationship relation meaning definition point focus scope value values figure figures "
-    "score scores much big large long fast high low range total count data measure measures measured against"
+    "score scores much big large long fast high low range total count data measure measures measured against "
+    "largest biggest smallest maximum minimum max min"  # which of the sizes: the sentence giving them says
 ])[0])
 # The parts of a method or system: such a question wants the sentence that names them.
 PART_WORDS = set(tokenize([
@@ -406,6 +407,9 @@ _NAMES_ASKED_RE = re.compile(
     re.IGNORECASE)
 _SPELLED_OUT_RE = re.compile(r"\b([A-Z][a-z]+(?:[\s\-]+[A-Z][a-z]+)+)\s*\([A-Z][A-Za-z\-]*\)")
 _AUX = r"(?:is|are|was|were|does|do|did|has|have|had|can|could|will|would|should|may|might)"
+# "how much faster is prefill": a change asked for, which a ratio states ("3x to 7x prefill speedup")
+COMPARATIVES = frozenset(words_of("faster slower quicker better worse larger smaller bigger higher lower longer "
+                                  "shorter cheaper stronger weaker greater"))
 _PREPOSITION = r"(?:of|in|on|for|with|from|to|by|at|per|than|across|over|under|does|do|did)"
 _NOUNLIKE = rf"(?!{_AUX}\b|{_PREPOSITION}\b|[a-z]+ed\b)(?-i:[a-z][\w\-]*)"
 _FOCUS_RES = [

@@ -101,6 +101,8 @@ def expansion(acronym: str, text: str) -> str | None:
     'Math Reasoning with Guided Exploration'
     >>> expansion("MTR", "we present MTR-Bench for LLMs' Multi-Turn Reasoning evaluation.")
     'Multi-Turn Reasoning'
+    >>> expansion("WorldPM", "We propose World Preference Modeling (WorldPM) to emphasize this")
+    'World Preference Modeling'
     """
     for m in re.finditer(rf"\(\s*{re.escape(acronym)}s?\s*\)", text):
         words = re.findall(r"[\w\-]+", text[max(0, m.start() - 200):m.start()])
@@ -141,8 +143,10 @@ def _spells(acronym: str, words: list[str]) -> bool:
         parts = [p for p in w.split("-") if p]
         if w in _SMALL and match(i + 1, j):
             return True
-        # A word gives its initial, the initials of its hyphenated parts, or a short prefix (MoE, RoPE).
-        for take in {parts[0][:k] for k in range(1, min(4, len(parts[0])) + 1)} | {"".join(p[0] for p in parts)}:
+        # A word gives its initial, the initials of its hyphenated parts, a short prefix (MoE, RoPE), or
+        # itself (WorldPM: World Preference Modeling).
+        for take in {parts[0][:k] for k in range(1, min(4, len(parts[0])) + 1)} | {"".join(p[0] for p in parts),
+                                                                                   parts[0]}:
             if target.startswith(take, j) and match(i + 1, j + len(take)):
                 return True
         return False
