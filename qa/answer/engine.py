@@ -105,7 +105,7 @@ class QA:
         if k is not None and not 1 <= k <= MAX_K:
             raise BadInput(f"k must be between 1 and {MAX_K}")
         timings: dict[str, float] = {}
-        standalone = self._recased(self._standalone(question, history, mode, timings))
+        standalone = self._standalone(question, history, mode, timings)
         filters = with_controls(parse_filters(standalone), months, category, author)
         retrieval = self.retrieve(standalone, k, filters)
         timings.update(retrieval.timings)
@@ -194,6 +194,7 @@ class QA:
     def retrieve(self, question: str, k: int | None = None, filters: Filters | None = None) -> Retrieval:
         """The passages a standalone `question` is answered from: the retriever's, and a passage of each paper
         it names that they lack."""
+        question = self._recased(question)  # "qwen2 vs qwen3": the names as the store writes them
         listing = kind_of(question) is Kind.LIST
         if k is None and listing:
             k = max(self.settings.top_k, extractive.MAX_LISTED)  # "every paper of 2024": room for each of them
