@@ -981,3 +981,10 @@ def test_a_part_of_a_paper_asked_about_passes_on_the_paper_not_the_part(qa: QA) 
                             "What does the Thinker do?", "How does it compare with Qwen2-Audio?")
     assert last.standalone_question.endswith("(regarding Qwen2.5-Omni)")  # type: ignore[attr-defined]
     assert "outperforms Qwen2-Audio" in last.answer  # type: ignore[attr-defined]
+
+
+def test_two_things_asked_about_a_paper_are_each_answered(qa: QA) -> None:
+    question = "What does arXiv:2505.09388 say about the languages it covers and the range of its model sizes?"
+    assert len(sub_questions("What does it say about the languages it covers and the range of its sizes?")) == 2
+    answer = qa.ask(question)
+    assert "119" in answer.answer and "235 billion" in answer.answer and set(cited(answer)) == {"arXiv:2505.09388"}

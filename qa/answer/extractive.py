@@ -624,6 +624,10 @@ def sub_questions(question: str) -> list[str]:
     parts = [p.strip() for p in SUB_QUESTION_RE.split(question) if len(p.split()) >= 2]
     if len(parts) > 1:
         return parts
+    # "What does X say about the model's predecessor and the size of its corpus?": two things asked about
+    m = _ABOUT_TWO_RE.match(question)
+    if m and not re.search(r"\bbetween\b", question, re.IGNORECASE):
+        return [f"{m['lead']}{m['first']}?", f"{m['lead']}{m['second']}"]
     # "PolyMath: number of difficulty tiers and Gemini-2.5-pro's score?": one subject, two things asked of it
     m = _TELEGRAPHIC_RE.match(question)
     if m and not asks(m.group(2)):
@@ -633,6 +637,8 @@ def sub_questions(question: str) -> list[str]:
     return []
 
 
+_ABOUT_TWO_RE = re.compile(r"^(?P<lead>.*\b(?:about|regarding|on)\s+)(?P<first>(?:the|its|their)\s[^,;?]+?)"
+                           r",?\s+and\s+(?P<second>(?:the|its|their)\s[^,;]+)$", re.IGNORECASE)
 _TELEGRAPHIC_RE = re.compile(r"^\s*([^:?]{1,80}):\s*([^:]+)$")
 
 
