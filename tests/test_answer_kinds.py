@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from qa.answer.chat import standalone_question
 from qa.answer.engine import QA
 from qa.answer.extractive import excluded, names_focus, sub_questions
 from qa.answer.question import Kind, content_of, parse, recased
@@ -988,3 +989,44 @@ def test_two_things_asked_about_a_paper_are_each_answered(qa: QA) -> None:
     assert len(sub_questions("What does it say about the languages it covers and the range of its sizes?")) == 2
     answer = qa.ask(question)
     assert "119" in answer.answer and "235 billion" in answer.answer and set(cited(answer)) == {"arXiv:2505.09388"}
+
+
+def test_who_did_best_asks_for_a_model_not_the_authors(qa: QA) -> None:
+    assert not parse("who did best on CodeElo?").unstated and parse("Who wrote CodeElo?").unstated
+    answer = qa.ask("who did best on CodeElo?")
+    assert "o1-mini" in answer.answer and cited(answer) == ["arXiv:2501.01257"]
+
+
+def test_a_follow_up_led_by_and_joins_no_two_names(qa: QA) -> None:
+    """"and GPT-4o's rating?" after CodeElo: no abstract gives it; another paper naming GPT-4o does not answer."""
+    *_, last = conversation(qa, "Which platform is CodeElo built on?", "and GPT-4o's rating?")
+    assert last.refused  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(("follow", "reading"), [
+    ("and the Coder one? how many tokens was it pretrained on?",
+     "how many tokens was it pretrained on? (regarding Qwen2.5-Coder)"),
+    ("what about the VL version, which sizes?", "which sizes? (regarding Qwen2.5-VL)"),
+])
+def test_a_sibling_named_before_a_question_is_what_it_asks_about(qa: QA, follow: str, reading: str) -> None:
+    _, last = conversation(qa, "What is Qwen2.5?", follow)
+    assert last.standalone_question == reading  # type: ignore[attr-defined]
+
+
+def test_plain_names_the_paper_without_the_suffix(qa: QA) -> None:
+    *_, last = conversation(qa, "What did Qwen2.5-Coder continue pretraining on?", "and plain Qwen2.5?")
+    assert last.standalone_question == "What did Qwen2.5 continue pretraining on?"  # type: ignore[attr-defined]
+
+
+def test_another_question_marker_switches_the_topic() -> None:
+    history = [{"role": "user", "content": "What is GSPO?"},
+               {"role": "assistant", "content": "An RL algorithm [arXiv:2507.18071]."}]
+    question = "another question: the token entropy paper, what did it find?"
+    assert standalone_question(question, history) == question
+
+
+def test_which_datasets_of_a_named_paper_asks_for_their_names(qa: QA) -> None:
+    """StyleSpeaker's abstract says "three public datasets" and names none."""
+    assert qa.ask("which datasets, exactly, for StyleSpeaker?").refused
+    answer = qa.ask("Which benchmarks does Qwen2.5-Math evaluate on?")
+    assert "GSM8K" in answer.answer

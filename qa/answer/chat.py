@@ -13,6 +13,8 @@ import re
 from collections.abc import Callable, Sequence
 from typing import TypedDict
 
+from qa.answer.question import asks
+
 
 class Message(TypedDict):
     """One turn of a conversation, as Gradio and the HTTP API pass it."""
@@ -33,7 +35,8 @@ _PRONOUN_RE = re.compile(
 _REFLEXIVES = {"itself", "themselves"}
 _SWITCH_RE = re.compile(
     r"^\s*(?:switching|turning|moving on|now|new topic|changing topic|different topic|another topic|"
-    r"on another note|unrelated)\b[^:?]*?(?:to|about|:)\s",
+    r"(?:a\s+)?(?:different|another|new|separate|unrelated) question|on another note|unrelated)\b"
+    r"[^:?]*?(?:to|about|:)\s",
     re.IGNORECASE,
 )
 # A subject: a capitalised or alphanumeric name (Qwen3, CodeElo, MMLU, GPT-4o) or an arXiv ID.
@@ -108,9 +111,12 @@ def topic_of(question: str, answer: str, topic: Topic | None) -> list[str]:
 MAX_TURNS = 8  # earlier turns read to resolve a follow-up (each is resolved as it was asked)
 
 # "and the Coder one?", "what about Qwen2.5-VL?", "how about for Qwen3?": the last question, of another subject
+# "and the Math one? which models does it include?", "and the VL version, what's new in it?": that sibling, asked
 _ELLIPSIS_RE = re.compile(r"^\s*(?:and|what about|how about)\s+(?:for\s+|in\s+)?(?:the\s+)?"
+                          r"(?:(?:plain|base|original|vanilla|regular|standard)\s+)?"
                           r"(?P<name>[\w.\-]+(?:\s+[\w.\-]+)??)"
-                          r"(?:\s+(?:one|model|models|version|variant|paper|series))?\s*\??\s*$", re.IGNORECASE)
+                          r"(?:\s+(?:one|model|models|version|variant|paper|series))?\s*(?:[?,:;]\s*(?P<rest>.*\S)?)?\s*$",
+                          re.IGNORECASE)
 _REGARDING_RE = re.compile(r"\s*\(regarding [^)]*\)\s*$")
 
 
@@ -142,7 +148,10 @@ def _resolved(question: str, earlier: list[tuple[str, str]], topic: Topic | None
     if elliptic and known is not None:
         names = topic_of(asked, answer, topic)
         other = _sibling(elliptic["name"], names, known)
-        if other and names:
+        if other and elliptic["rest"] and asks(elliptic["rest"]):  # a question of its own about that sibling
+            rest = elliptic["rest"]
+            return rest if other.lower() in rest.lower() else f"{rest.rstrip()} (regarding {other})"
+        if other and names and not elliptic["rest"]:
             previous = _REGARDING_RE.sub("", asked)
             pattern = rf"(?<![\w.\-]){re.escape(names[0])}(?![\w\-])"
             if re.search(pattern, previous, re.IGNORECASE):

@@ -285,12 +285,16 @@ def unknown_names(question: Question, papers: dict[str, str], labels: dict[str, 
         return []
     owners = {n: k for n in question.names if (k := owner(n, papers, labels))}
     others = [n for n in names if n not in owners]
-    if (len(names) >= 2 and MULTI_RE.search(question.text)) or not others:
+    joined = _LEAD_RE.sub("", question.text)  # "and Claude's rating?" goes on; it joins no two names
+    if (len(names) >= 2 and MULTI_RE.search(joined)) or not others:
         texts = [" ".join(papers.values())]
     else:
         texts = [papers[k] for k in dict.fromkeys(owners.values())] or list(papers.values())
     gaps = [[n for n in others if not _named(text, n, n in question.proper)] for text in texts]
     return min(gaps, key=len, default=list(others))
+
+
+_LEAD_RE = re.compile(r"^\s*(?:and|also|so|then|ok(?:ay)?|well)\b[\s,]*", re.IGNORECASE)
 
 
 def excluded(text: str, name: str) -> bool:
@@ -525,6 +529,8 @@ def extract(question: str, question_vec: list[float], papers: dict[str, str], in
     pool = scored if keys is None else [s for s in scored if s.key in keys]
     if q.kind is Kind.LIST and not q.unstated and not (owned and q.names_papers is False):
         return Extract(_listing(q, scored, papers, labels, scoped, params), True, best, missing)
+    if q.kind is Kind.LIST and owned and not q.names_papers:  # "which datasets (of StyleSpeaker)?": names
+        q = replace(q, names_asked=True)
     pool = evidence_filter(q, pool)
     if not pool:
         return Extract([], False, best, [p.pattern for p in q.unstated])

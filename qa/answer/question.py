@@ -121,7 +121,11 @@ UNSTATED: list[tuple[str, str]] = [
     (r"^\s*where\s+(?:is|are|was|were)\s+(?:the\s+)?(?:team|authors?|lab|company|group)\b|which country|"
      r"which city|what country|what city|based where", r"countr|\bcity|located|based in"),
     # "Who wrote X?", "whose model is it?"; not "talking heads whose lips move" (a relative clause)
-    (r"^\s*who\b|whom\b|^\s*whose\b", r"\bauthor|\bteam\b|universit|institut|laborator"),
+    # ... and not "who did best on it?" (which model scored best)
+    (r"^\s*who\b(?!\s+(?:did|does|do|performed|performs|scored|scores|won|wins|came|comes|ranked|ranks|topped|tops|"
+     r"leads|led)\s+(?:best|better|worst|worse|well|first|top|highest|lowest|the best)\b)(?!\s+(?:won|wins|leads|led|"
+     r"topped|tops|outperformed|outperforms|beat|beats)\b)|whom\b|^\s*whose\b",
+     r"\bauthor|\bteam\b|universit|institut|laborator"),
 ]
 # Evidence that is itself the answer ("under Apache 2.0", "$0.5 per hour"): a sentence with it states the detail
 # asked for, whatever its other words.
