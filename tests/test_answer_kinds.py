@@ -6,6 +6,8 @@ details no abstract states in any wording, papers not in the corpus, and follow-
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 
 from qa.answer.chat import standalone_question
@@ -1030,3 +1032,21 @@ def test_which_datasets_of_a_named_paper_asks_for_their_names(qa: QA) -> None:
     assert qa.ask("which datasets, exactly, for StyleSpeaker?").refused
     answer = qa.ask("Which benchmarks does Qwen2.5-Math evaluate on?")
     assert "GSM8K" in answer.answer
+
+
+def test_names_known_to_be_papers_are_remembered_until_the_store_changes(qa: QA,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    searches: list[str] = []
+    real = qa.store.lexical_search
+
+    def counted(query: str, k: int, allowed: object = None) -> list[tuple[str, float]]:
+        searches.append(query)
+        return real(query, k)
+
+    monkeypatch.setattr(qa.store, "lexical_search", counted)
+    assert qa._names_a_paper("StyleSpeaker") and qa._names_a_paper("StyleSpeaker")
+    assert searches == ["StyleSpeaker"]
+    index = qa.store.lexicon()
+    monkeypatch.setattr(qa.store, "lexicon", lambda: copy.copy(index))  # as after an ingest: another index
+    assert qa._names_a_paper("StyleSpeaker")
+    assert searches == ["StyleSpeaker", "StyleSpeaker"]

@@ -50,6 +50,8 @@ class QA:
         self.store = store or Store(self.settings)
         self.retriever = Retriever(self.store)
         self._vector_cache: dict[str, list[float]] = {}
+        self._known_names: dict[str, bool] = {}
+        self._known_for: object = None
         self.params = extractive.PARAMS  # the extractive answerer's constants (eval/calibrate.py varies them)
 
     @cached_property
@@ -254,10 +256,19 @@ class QA:
         return papers, {key: self.label(key) for key in papers}
 
     def _names_a_paper(self, name: str) -> bool:
-        """Is `name` some stored paper's own name (its label, or the name it uses most)?"""
-        hits = self.store.lexical_search(name, 20)
-        return owner(name, *self._abstracts(c.doc_key for c in self.store.chunks([i for i, _ in hits]).values())) \
-            is not None
+        """Is `name` some stored paper's own name (its label, or the name it uses most)? Remembered: a
+        conversation's earlier turns are read again at each follow-up."""
+        lexicon = self.store.lexicon()  # a new index (the store changed) forgets what was known
+        if self._known_for is not lexicon:
+            self._known_names, self._known_for = {}, lexicon
+        known = self._known_names
+        if name not in known:
+            if len(known) > 4096:
+                known.clear()
+            hits = self.store.lexical_search(name, 20)
+            papers, labels = self._abstracts(c.doc_key for c in self.store.chunks([i for i, _ in hits]).values())
+            known[name] = owner(name, papers, labels) is not None
+        return known[name]
 
     # --- shared ---
     def _sentence_vectors(self, texts: list[str]) -> list[list[float]]:
