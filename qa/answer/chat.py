@@ -144,6 +144,7 @@ def _resolved(question: str, earlier: list[tuple[str, str]], topic: Topic | None
     if not earlier:
         return question
     asked, answer = earlier[-1]
+    names: list[str] | None = None
     elliptic = _ELLIPSIS_RE.match(question)
     if elliptic and known is not None:
         names = topic_of(asked, answer, topic)
@@ -159,7 +160,8 @@ def _resolved(question: str, earlier: list[tuple[str, str]], topic: Topic | None
             return f"{previous.rstrip()} (regarding {other})"
     if not needs_context(question, known):
         return question
-    names = topic_of(asked, answer, topic)
+    if names is None:
+        names = topic_of(asked, answer, topic)
     if not names or all(n.lower() in question.lower() for n in names):
         return question
     return f"{question.rstrip()} (regarding {' '.join(names)})"
