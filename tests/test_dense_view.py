@@ -161,6 +161,26 @@ def test_the_graph_finds_the_nearest_and_never_a_removed_missing_or_filtered_row
         {index.ids[1]: _fetcher(vectors)([index.ids[1]])[0][0]}  # no record, removed, live
 
 
+def test_a_small_part_is_built_the_same_every_time_and_its_graph_misses_no_neighbour(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("qa.index.dense_view.EXACT_ROWS", 8)
+    index, vectors = _segment_index(tmp_path, 60, 384)
+    segment, fetch = index.segments[0], _fetcher(vectors)
+    rng = np.random.default_rng(2)
+    queries = [vectors[index.ids[i]] + 0.3 * rng.standard_normal(384) for i in range(20)]
+    built = []
+    for n in range(8):  # several threads inserting into a graph this small left neighbours unlinked
+        DensePart.build(tmp_path / f"p{n}", segment, fetch)
+        part = DensePart(tmp_path / f"p{n}")
+        assert part.graph is not None
+        found = [part.graph.search((q / np.linalg.norm(q)).astype(np.float32), 24, threads=1).keys.tolist()
+                 for q in queries]
+        assert all(set(_brute(vectors, q, 12, set(index.ids))) <= {index.ids[r] for r in f}
+                   for q, f in zip(queries, found, strict=True))
+        built.append(found)
+    assert all(b == built[0] for b in built)
+
+
 def test_a_read_only_store_without_the_view_and_an_unreadable_vector_store_fall_back(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     index, vectors = _segment_index(tmp_path, 600, 8)

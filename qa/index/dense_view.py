@@ -53,6 +53,10 @@ OVERSAMPLE = 2
 MIN_CANDIDATES = 40
 MAX_CANDIDATES = 2_000
 SEARCH_THREADS = 4  # parts searched at once, at most (and no more than the CPUs)
+# A part's first rows are linked on one thread, so a part this small is built the same every time (several threads
+# inserting into a graph of a few dozen vectors left some poorly linked: 64 of 600 searches of a 57-vector graph
+# missed a true neighbour, none on one thread); the rest are added on every core.
+SERIAL_ROWS = 20_000
 READ_ROWS = 5_000  # chunks read from the vector store per call while building
 TEXT = "text"  # the key of a record's text
 STALE_BUILD_S = 86_400  # a part being built this long ago was left by a process that stopped: removed
@@ -122,7 +126,9 @@ class DensePart:
             if len(keys) > EXACT_ROWS:  # a smaller part is always searched exactly
                 graph = Index(ndim=vectors.shape[1], metric="cos", dtype="i8", connectivity=CONNECTIVITY,
                               expansion_add=EXPANSION_ADD, expansion_search=EXPANSION_SEARCH)
-                graph.add(keys, vectors[keys].astype(np.float32))
+                graph.add(keys[:SERIAL_ROWS], vectors[keys[:SERIAL_ROWS]].astype(np.float32), threads=1)
+                if len(keys) > SERIAL_ROWS:
+                    graph.add(keys[SERIAL_ROWS:], vectors[keys[SERIAL_ROWS:]].astype(np.float32))
                 graph.save(str(tmp / "graph.usearch"))
             shutil.rmtree(folder, ignore_errors=True)  # a part left incomplete (it has no has.npy)
             try:
