@@ -12,8 +12,8 @@ import pytest
 
 from qa.answer.chat import standalone_question
 from qa.answer.engine import QA
-from qa.answer.extractive import excluded, names_focus, sub_questions
-from qa.answer.question import Kind, content_of, parse, recased
+from qa.answer.extractive import excluded, names_focus, states_figure_of, sub_questions
+from qa.answer.question import Kind, content_of, parse, recased, unclipped, without_lead_in
 from qa.index.retrieve import parse_filters
 from qa.index.store import Store
 from qa.settings import Settings
@@ -1050,3 +1050,47 @@ def test_names_known_to_be_papers_are_remembered_until_the_store_changes(qa: QA,
     monkeypatch.setattr(qa.store, "lexicon", lambda: copy.copy(index))  # as after an ingest: another index
     assert qa._names_a_paper("StyleSpeaker")
     assert searches == ["StyleSpeaker", "StyleSpeaker"]
+
+
+def test_clipped_words_are_read_written_out(qa: QA) -> None:
+    """"params" is "parameters": before, no sentence said "param" and the question was refused."""
+    assert unclipped("qwen2 params and ctx?") == "qwen2 parameters and context?"
+    assert unclipped("Params of Eval-X?") == "Params of Eval-X?"  # a capital: a name, left alone
+    answer = qa.ask("qwen2 params range?")
+    assert "72 billion" in answer.answer and cited(answer) == ["arXiv:2407.10671"]
+
+
+@pytest.mark.parametrize(("question", "reading"), [
+    ("unrelated: what does qwen-image do well?", "what does qwen-image do well?"),
+    ("switching topics \u2014 which sizes does Qwen2-VL offer?", "which sizes does Qwen2-VL offer?"),
+    ("okay so, thanks. what is GSPO?", "what is GSPO?"),
+    ("Ok Qwen3 sizes?", "Ok Qwen3 sizes?"),  # no mark after it: not a lead-in
+])
+def test_what_a_chat_turn_opens_with_is_not_part_of_its_question(question: str, reading: str) -> None:
+    assert without_lead_in(question) == reading
+
+
+def test_a_turn_opening_with_a_change_of_topic_is_answered(qa: QA) -> None:
+    answer = qa.ask("unrelated: what does qwen-image do well?")
+    assert "text rendering" in answer.answer and cited(answer) == ["arXiv:2508.02324"]
+
+
+def test_a_model_name_no_abstract_writes_is_a_name_even_in_lower_case(qa: QA) -> None:
+    """"llama4" is in no abstract: before, it was a plain word and Qwen2.5-1M's context length answered."""
+    assert recased("llama4 vs gpt-4.1 at top-1?", ["Qwen3."]) == "Llama4 vs GPT-4.1 at top-1?"
+    assert qa.ask("llama4 context window?").refused
+
+
+def test_a_paper_asked_for_by_its_topic_does_not_lean_on_the_turn_before() -> None:
+    history = [{"role": "user", "content": "How long a context does Qwen2.5-1M take?"},
+               {"role": "assistant", "content": "1 million tokens [arXiv:2501.15383]."}]
+    for question in ("ok then, which paper evaluates spoken dialogue?", "is there a study on role-playing?"):
+        assert standalone_question(question, history) == question
+    assert standalone_question("which paper is it from?", history) != "which paper is it from?"
+
+
+def test_a_word_naming_a_kind_of_model_is_not_what_is_counted(qa: QA) -> None:
+    """"82.4 on BBH as a base language model" counts no languages; Qwen2's "approximately 30 languages" does."""
+    assert not states_figure_of("It scores 82.4 on BBH as a base language model.", ["languag"], counted=True)
+    answer = qa.ask("Qwen2 vs Qwen3: how many languages?")
+    assert "30 languages" in answer.answer and "119" in answer.answer

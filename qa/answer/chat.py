@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import TypedDict
 
-from qa.answer.question import asks
+from qa.answer.question import asks, without_lead_in
 
 
 class Message(TypedDict):
@@ -36,7 +36,7 @@ _REFLEXIVES = {"itself", "themselves"}
 _SWITCH_RE = re.compile(
     r"^\s*(?:switching|turning|moving on|now|new topic|changing topic|different topic|another topic|"
     r"(?:a\s+)?(?:different|another|new|separate|unrelated) question|on another note|unrelated)\b"
-    r"[^:?]*?(?:to|about|:)\s",
+    r"[^:?]*?(?:to|about|:|\u2014|\u2013|\s-+)\s",
     re.IGNORECASE,
 )
 # A subject: a capitalised or alphanumeric name (Qwen3, CodeElo, MMLU, GPT-4o) or an arXiv ID.
@@ -65,9 +65,16 @@ def needs_context(question: str, known: Callable[[str], bool] | None = None) -> 
     switch = bool(own) and re.match(rf"\s*(?:what|how) about\s+(?:the\s+)?{re.escape(own[0])}\b", question, re.I)
     if _SWITCH_RE.search(question) or switch:
         return False
+    pointing = [m for m in _PRONOUN_RE.finditer(question) if m.group().lower() not in _REFLEXIVES]
     if own:  # a subject of its own, unless "it" points back ("itself" points at a name in the question)
-        return any(m.group().lower() not in _REFLEXIVES for m in _PRONOUN_RE.finditer(question))
-    return True
+        return bool(pointing)
+    # "ok then, which paper is about judging spoken dialogue?": a paper asked for, by what it is about
+    return bool(pointing) or not _ASKS_PAPER_RE.match(without_lead_in(question))
+
+
+_ASKS_PAPER_RE = re.compile(r"\s*(?:(?:which|what)\s+(?:\w+\s+)?(?:papers?|works?|stud(?:y|ies)|articles?|reports?)|"
+                            r"(?:is|are)\s+there\s+(?:a|an|any)\s+(?:\w+\s+)?(?:papers?|works?|stud(?:y|ies)|"
+                            r"articles?))\b(?!\s+(?:of|from|by)\b)", re.IGNORECASE)
 
 
 def _turns(history: Sequence[Message]) -> tuple[list[tuple[str, str]], str | None]:

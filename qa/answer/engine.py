@@ -23,7 +23,7 @@ from qa.answer import extractive
 from qa.answer.answerers import Answerer, Draft, Extractive, LLMAnswerer
 from qa.answer.chat import Message, needs_context, standalone_question, subjects
 from qa.answer.citations import check_citations, key_url
-from qa.answer.question import Kind, entities, kind_of, recased, used_name
+from qa.answer.question import Kind, entities, kind_of, recased, unclipped, used_name, without_lead_in
 from qa.answer.subjects import family, mentions, names, owner
 from qa.answer.variants import disagreement_note
 from qa.errors import BadInput, LLMError
@@ -196,7 +196,8 @@ class QA:
     def retrieve(self, question: str, k: int | None = None, filters: Filters | None = None) -> Retrieval:
         """The passages a standalone `question` is answered from: the retriever's, and a passage of each paper
         it names that they lack."""
-        question = self._recased(question)  # "qwen2 vs qwen3": the names as the store writes them
+        # "ok, qwen2 vs qwen3 params?": Qwen2 vs Qwen3 parameters
+        question = self._recased(unclipped(without_lead_in(question)))
         listing = kind_of(question) is Kind.LIST
         if k is None and listing:
             k = max(self.settings.top_k, extractive.MAX_LISTED)  # "every paper of 2024": room for each of them

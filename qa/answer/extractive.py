@@ -70,7 +70,7 @@ _WORD_RE = re.compile(r"[\w.\-\u00d7%]+")
 _CLAUSE_RE = re.compile(r"[,;]\s+(?=[a-z])")  # "72 billion, featuring ... a Mixture-of-Experts model": another clause
 
 
-def states_figure_of(sentence: str, focus: list[str]) -> bool:
+def states_figure_of(sentence: str, focus: list[str], counted: bool = False) -> bool:
     """Does the sentence state a figure, and one of the asked-for thing when it names that thing?
 
     "How many experts?" is not answered by "0.5 to 72 billion parameters, ... a Mixture-of-Experts model":
@@ -81,7 +81,13 @@ def states_figure_of(sentence: str, focus: list[str]) -> bool:
     stated = _GROWTH_RE.sub(" O(1) ", _DURATION_RE.sub(" 1 ", sentence))  # "O(log P)", "up to hours": figures too
     clauses = [_WORD_RE.findall(c) for c in _CLAUSE_RE.split(_VERSION_RE.sub(" ", stated))]
     words = [(n, w) for n, clause in enumerate(clauses) for w in clause]
-    at = [(i, n) for i, (n, w) in enumerate(words) if focus and names_focus(set(words_of(w)), focus)]
+    named = [(i, n) for i, (n, w) in enumerate(words) if focus and names_focus(set(words_of(w)), focus)]
+    # "a base language model" does not count languages (`counted`: "how many languages"): the word before
+    # "model" says what kind of model it is
+    at = [(i, n) for i, n in named if not (counted and i + 1 < len(words) and "model" not in focus
+                                           and words[i + 1][1].lower().rstrip(".") in ("model", "models"))]
+    if named and not at:
+        return False
     if not at:
         # The thing asked for is worded otherwise here (its meaning was checked), unless every figure is a
         # model's size ("0.6B, 4B, 8B") and the question asks for some other measure ("embedding dimension").
@@ -565,10 +571,10 @@ def _answer_sentences(q: Question, pool: list[Scored], owned: dict[str, list[str
     none when a subject has no sentence that answers (a refusal)."""
     owners = {k for keys in owned.values() for k in keys}
     candidates = [s for s in pool if supported(s, params, s.key in owners)]
-    counted = q.kind is Kind.NUMBER and re.search(r"\bhow many\b", q.text, re.IGNORECASE) is not None
+    counted = q.kind is Kind.NUMBER and _HOW_MANY_RE.search(q.text) is not None
     # a score asked for is not "10 mathematics datasets": a sentence whose figures all count things gives none
     scored_for = q.kind is Kind.NUMBER and not counted and _SCORE_ASKED_RE.search(q.text) is not None
-    answering = [s for s in candidates if (q.kind is not Kind.NUMBER or states_figure_of(s.text, q.focus))
+    answering = [s for s in candidates if (q.kind is not Kind.NUMBER or states_figure_of(s.text, q.focus, counted))
                  and not (counted and counts_other_things(s.text, q.focus))
                  and not (scored_for and counts_other_things(s.text, q.focus or ["score"]))
                  and (q.new_names(s.text) if q.names_asked else has_focus(q, s, params))]
@@ -592,6 +598,7 @@ def _answer_sentences(q: Question, pool: list[Scored], owned: dict[str, list[str
     return chosen
 
 
+_HOW_MANY_RE = re.compile(r"\bhow many\b", re.IGNORECASE)
 _SCORE_ASKED_RE = re.compile(r"\b(?:scores?|scored|accuracy|elo|win rate|pass@\d+|percentage)\b", re.IGNORECASE)
 
 
@@ -615,7 +622,7 @@ def _on_par(q: Question, pool: list[Scored], owned: dict[str, list[str]], answer
         if any(s.key in keys for s in answering):
             continue
         ok = [s for s in pool if s.key in keys and s.attribute >= bar > 0 and has_focus(q, s, params)
-              and (not figure or states_figure_of(s.text, q.focus))]
+              and (not figure or states_figure_of(s.text, q.focus, _HOW_MANY_RE.search(q.text) is not None))]
         out += sorted(ok, key=lambda s: -s.score)[:1]
     return out
 

@@ -59,6 +59,7 @@ GENERIC_TERMS = set(tokenize([
     "advantage difference relationship relation meaning definition point focus scope value values figure figures "
     "score scores much big large long fast high low range total count data measure measures measured against "
     "largest biggest smallest maximum minimum max min"  # which of the sizes: the sentence giving them says
+    " coverage"  # "language coverage": the languages covered
 ])[0])
 # The parts of a method or system: such a question wants the sentence that names them.
 PART_WORDS = set(tokenize([
@@ -232,9 +233,49 @@ def words_of(text: str) -> list[str]:
     return tokenize([_PREFIXED_RE.sub(r"\1", text)])[0]
 
 
+# Words typed clipped ("qwen3 param range?"), as abstracts write them out.
+CLIPPED = {"param": "parameter", "params": "parameters", "hparams": "hyperparameters",
+           "hyperparams": "hyperparameters", "perf": "performance", "eval": "evaluation", "evals": "evaluations",
+           "dim": "dimension", "dims": "dimensions", "lang": "language", "langs": "languages", "ctx": "context",
+           "arch": "architecture", "config": "configuration", "configs": "configurations", "info": "information",
+           "stats": "statistics", "approx": "approximately"}
+_CLIPPED_RE = re.compile(rf"(?<![\w\-])(?:{'|'.join(CLIPPED)})(?![\w\-])")
+
+
+def unclipped(question: str) -> str:
+    """`question` with the words it clips written out ("param range" -> "parameter range"); lower case only, so
+    a name is left alone.
+
+    >>> unclipped("qwen3 param range, and how many langs?")
+    'qwen3 parameter range, and how many languages?'
+    """
+    return _CLIPPED_RE.sub(lambda m: CLIPPED[m.group()], question)
+
+
+# What a chat turn may open with before its question: an acknowledgement ("ok then,", "thanks."), a change of
+# topic ("unrelated:", "switching topic —", "another question:").
+_LEAD_IN_RE = re.compile(
+    r"^\s*(?:(?:(?:ok(?:ay)?|alright|all right|right|thanks|thank you|great|cool|nice|got it|i see|sure)"
+    r"(?:\s+(?:then|so|now))?|by the way|btw|also|one more(?: thing| question)?|quick (?:one|question)|"
+    r"(?:switching|changing|turning|moving)(?:\s+(?:to\s+)?(?:topics?|subjects?|gears|on))?|unrelated|"
+    r"(?:a\s+)?(?:new|different|another|separate|unrelated|other|next) (?:topic|question|one|subject)|"
+    r"on another note)\s*(?:[:,.;!\u2014\u2013]|\s-+)\s*)+(?=\S)", re.IGNORECASE)
+
+
+def without_lead_in(question: str) -> str:
+    """`question` without what a chat turn opens with before asking.
+
+    >>> without_lead_in("ok then, which paper is about X?"), without_lead_in("switching topic \u2014 qwen2.5-vl sizes?")
+    ('which paper is about X?', 'qwen2.5-vl sizes?')
+    """
+    return _LEAD_IN_RE.sub("", question)
+
+
 def content_of(question: str) -> str:
-    """The question without the IDs and dates that only filter the search, and without a polite wrapper
-    ("Could you please tell me which ...", "I'd like ..., please")."""
+    """The question without the IDs and dates that only filter the search, without what a chat turn opens with
+    ("ok then,", "unrelated:") and a polite wrapper ("Could you please tell me which ...", "I'd like ...,
+    please"), its clipped words written out."""
+    question = unclipped(without_lead_in(question))
     text = _ID_OR_YEAR_RE.sub(" ", MONTH_RE.sub(" ", _DATE_PART_RE.sub(" ", question)))
     return _POLITE_TAIL_RE.sub("", _POLITE_HEAD_RE.sub("", text)).strip() or text
 
@@ -530,6 +571,8 @@ def recased(question: str, texts: list[str]) -> str:
     'how much text was Qwen2.5 pretrained on vs GPT-4o'
     >>> recased("what elo does claude get", ["It beats Claude. Elo ratings ... and elo"])
     'what elo does Claude get'
+    >>> recased("gpt-5 context window, vs llama3 and top-5 accuracy?", ["Qwen3 is a model."])
+    'GPT-5 context window, vs Llama3 and top-5 accuracy?'
     """
     if not any(w.islower() for w in _WORDISH_RE.findall(question)):
         return question
@@ -548,6 +591,21 @@ def recased(question: str, texts: list[str]) -> str:
 
     def fix(m: re.Match[str]) -> str:
         word = m.group()
-        return cased.get(word, word) if word.islower() and word not in lowered else word
+        if not word.islower() or word in lowered:
+            return word
+        if word in cased:
+            return cased[word]
+        # A model's name the abstracts never write ("gpt-5", "llama3"): still a name, which they do not mention
+        shaped = _MODEL_SHAPED_RE.fullmatch(word)
+        if shaped and shaped.group(1) not in NOT_MODEL_PREFIXES:
+            prefix = shaped.group(1)
+            return (prefix.upper() if len(prefix) <= 3 else prefix.capitalize()) + word[len(prefix):]
+        return word
 
     return _WORDISH_RE.sub(fix, question)
+
+
+_MODEL_SHAPED_RE = re.compile(r"([a-z]{3,})-?\d+(?:\.\d+)*[a-z]?(?:-[a-z0-9.]+)*")
+# Words that run into a figure without naming a model ("top-5", "int8", "covid-19", "stage2").
+NOT_MODEL_PREFIXES = frozenset("top int pass covid step steps layer layers round rounds stage stages phase level "
+                               "tier version gen sota fold epoch epochs batch rank mnist cifar utf sha md".split())
