@@ -12,7 +12,7 @@ import pytest
 from qa.answer.engine import QA
 from qa.index.bm25 import BM25Index
 from qa.index.chroma import Chroma
-from qa.index.dense_view import DensePart, DenseView
+from qa.index.dense_view import ROW_MASK, DensePart, DenseView
 from qa.index.store import Store
 from qa.index.writer import Writer
 from qa.ingest import ingest
@@ -173,8 +173,8 @@ def test_a_small_part_is_built_the_same_every_time_and_its_graph_misses_no_neigh
         DensePart.build(tmp_path / f"p{n}", segment, fetch)
         part = DensePart(tmp_path / f"p{n}")
         assert part.graph is not None
-        found = [part.graph.search((q / np.linalg.norm(q)).astype(np.float32), 24, threads=1).keys.tolist()
-                 for q in queries]
+        found = [[key & ROW_MASK for key in part.graph.search((q / np.linalg.norm(q)).astype(np.float32), 24,
+                                                              threads=1).keys.tolist()] for q in queries]
         assert all(set(_brute(vectors, q, 12, set(index.ids))) <= {index.ids[r] for r in f}
                    for q, f in zip(queries, found, strict=True))
         built.append(found)
@@ -225,6 +225,51 @@ def test_a_damaged_part_is_built_again_and_another_process_build_is_left_alone(t
     again = DenseView.open(tmp_path / "dense", index, _fetcher(vectors))
     assert again is not None and again.search(query, 5) == expected
     assert in_progress.exists()  # another process's build is left alone
+
+
+def test_every_graph_is_searched_in_one_call_and_ranks_as_each_part_searched_alone(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("qa.index.dense_view.EXACT_ROWS", 100)
+    index, vectors = _segment_index(tmp_path, 2500, 16)
+    index.dead[np.arange(0, 2500, 7)] = True
+    view = DenseView.open(tmp_path / "dense", index, _fetcher(vectors))
+    assert view is not None and view.graphs is not None and len(view.by_tag) == 3
+    calls = []
+    search = view.graphs.search
+    monkeypatch.setattr(view.graphs, "search", lambda *a, **kw: calls.append(1) or search(*a, **kw))
+    live = {index.ids[r] for r in range(2500) if not index.dead[r]}
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        query = rng.standard_normal(16).astype(np.float32)
+        merged = view.search(list(query), 10)
+        assert merged == view.search(list(query), 10, np.ones(2500, dtype=bool))  # part by part
+        assert [i for i, _ in merged] == _brute(vectors, query, 10, live)
+    assert len(calls) == 20  # once per search without a filter; a filter asks each part on its own
+
+
+def test_parts_whose_tags_collide_are_searched_one_by_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("qa.index.dense_view.EXACT_ROWS", 100)
+    monkeypatch.setattr("qa.index.dense_view.tag_of", lambda name: 7)
+    index, vectors = _segment_index(tmp_path, 2000, 16)
+    view = DenseView.open(tmp_path / "dense", index, _fetcher(vectors))
+    assert view is not None and view.graphs is None
+    query = np.random.default_rng(4).standard_normal(16).astype(np.float32)
+    assert [i for i, _ in view.search(list(query), 10)] == _brute(vectors, query, 10, set(index.ids))
+
+
+def test_a_part_built_before_the_graphs_were_tagged_is_built_again(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("qa.index.dense_view.EXACT_ROWS", 100)
+    index, vectors = _segment_index(tmp_path, 2000, 16)
+    assert DenseView.open(tmp_path / "dense", index, _fetcher(vectors)) is not None
+    first = tmp_path / "dense" / index.segments[0].name
+    (first / "graph.i8.usearch").rename(first / "graph.usearch")  # keyed by row alone, as before
+    assert DenseView.open(tmp_path / "dense", index, None) is None  # read-only: not searched with wrong keys
+    view = DenseView.open(tmp_path / "dense", index, _fetcher(vectors))
+    assert view is not None and view.graphs is not None
+    assert (first / "graph.i8.usearch").exists() and not (first / "graph.usearch").exists()
+    query = np.random.default_rng(5).standard_normal(16).astype(np.float32)
+    assert [i for i, _ in view.search(list(query), 10)] == _brute(vectors, query, 10, set(index.ids))
 
 
 @pytest.mark.slow
