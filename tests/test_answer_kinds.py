@@ -12,7 +12,7 @@ import pytest
 
 from qa.answer.chat import standalone_question
 from qa.answer.engine import QA
-from qa.answer.extractive import excluded, names_focus, states_figure_of, sub_questions
+from qa.answer.extractive import excluded, has_number, names_focus, sizes_only, states_figure_of, sub_questions
 from qa.answer.question import Kind, content_of, parse, recased, unclipped, without_lead_in
 from qa.index.retrieve import parse_filters
 from qa.index.store import Store
@@ -1094,3 +1094,20 @@ def test_a_word_naming_a_kind_of_model_is_not_what_is_counted(qa: QA) -> None:
     assert not states_figure_of("It scores 82.4 on BBH as a base language model.", ["languag"], counted=True)
     answer = qa.ask("Qwen2 vs Qwen3: how many languages?")
     assert "30 languages" in answer.answer and "119" in answer.answer
+
+
+def test_a_lists_marker_is_not_a_figure_and_models_sizes_are_no_score(qa: QA) -> None:
+    """"(2) In the post-training phase" and "Qwen2.5-Math-Instruct-1.5B/7B/72B" give no score on a benchmark;
+    before, they answered "how did it score"."""
+    assert not has_number("(2) In the post-training phase, we develop a reward model (RM).")
+    assert sizes_only("It comes in 0.6B, 4B and 8B.") and not sizes_only("We train on 15M-scale data with 1.5B models.")
+    assert qa.ask("How did Qwen2.5-Math-Instruct score on GaoKao Math Cloze, exactly?").refused
+    assert qa.ask("the embedding vector dimension of each Qwen3 Embedding model?").refused
+    answer = qa.ask("Which sizes are the Qwen2.5-Math-Instruct models?")  # sizes asked: they answer
+    assert "72B" in answer.answer and cited(answer) == ["doc:f0ef09a8247f"]
+
+
+def test_what_error_a_model_reaches_asks_for_a_value(qa: QA) -> None:
+    assert parse("which mean landmark error does StyleSpeaker obtain?").kind is Kind.NUMBER
+    assert parse("What kind of errors do code models make?").kind is not Kind.NUMBER
+    assert qa.ask("which mean landmark error does StyleSpeaker obtain?").refused

@@ -54,8 +54,13 @@ _DURATION_RE = re.compile(r"\b(?:up to|over|for|within|several|many|lasting)\s+(
                           re.IGNORECASE)
 
 
+# "(2) In the post-training phase ...": a list's marker, not a figure
+_ENUMERATOR_RE = re.compile(r"\(\s*(?:\d{1,2}|[ivx]{1,4}|[a-h])\s*\)")
+
+
 def has_number(sentence: str) -> bool:
-    """Does the sentence state a figure (not just a version in a name)?"""
+    """Does the sentence state a figure (not just a version in a name, nor a list's marker)?"""
+    sentence = _ENUMERATOR_RE.sub(" ", sentence)
     return (NUMBER_RE.search(_VERSION_RE.sub(" ", sentence)) is not None or bool(_COUNT_WORDS_RE.search(sentence))
             or _GROWTH_RE.search(sentence) is not None or _DURATION_RE.search(sentence) is not None)
 
@@ -78,6 +83,10 @@ def states_figure_of(sentence: str, focus: list[str], counted: bool = False) -> 
     """
     if not has_number(sentence):
         return False
+    # Every figure a model's size ("0.6B, 4B, 8B"): no figure of another measure ("embedding dimension")
+    if focus and not set(focus) & SIZE_WORDS and sizes_only(sentence):
+        return False
+    sentence = _ENUMERATOR_RE.sub(" ", sentence)
     stated = _GROWTH_RE.sub(" O(1) ", _DURATION_RE.sub(" 1 ", sentence))  # "O(log P)", "up to hours": figures too
     clauses = [_WORD_RE.findall(c) for c in _CLAUSE_RE.split(_VERSION_RE.sub(" ", stated))]
     words = [(n, w) for n, clause in enumerate(clauses) for w in clause]
@@ -88,13 +97,20 @@ def states_figure_of(sentence: str, focus: list[str], counted: bool = False) -> 
                                            and words[i + 1][1].lower().rstrip(".") in ("model", "models"))]
     if named and not at:
         return False
-    if not at:
-        # The thing asked for is worded otherwise here (its meaning was checked), unless every figure is a
-        # model's size ("0.6B, 4B, 8B") and the question asks for some other measure ("embedding dimension").
-        sizes_only = not NUMBER_RE.search(_MODEL_SIZE_RE.sub(" ", _VERSION_RE.sub(" ", stated)))
-        return not (sizes_only and focus and not set(focus) & SIZE_WORDS and _MODEL_SIZE_RE.search(stated))
+    if not at:  # the thing asked for is worded otherwise here (its meaning was checked)
+        return True
     figures = [(i, n) for i, (n, w) in enumerate(words) if re.search(r"\d", w) or _COUNTING_RE.fullmatch(w)]
     return any(abs(i - j) <= FIGURE_WINDOW and n == m for i, n in at for j, m in figures)
+
+
+def sizes_only(sentence: str) -> bool:
+    """Are all the figures of the sentence models' sizes ("0.6B, 4B, 8B", "Qwen2.5-Math-Instruct-1.5B/7B/72B"),
+    not "15M-scale data"?"""
+    text = _ENUMERATOR_RE.sub(" ", _VERSION_RE.sub(" ", sentence))
+    return _SIZE_ALONE_RE.search(text) is not None and not NUMBER_RE.search(_SIZE_ALONE_RE.sub(" ", text))
+
+
+_SIZE_ALONE_RE = re.compile(_MODEL_SIZE_RE.pattern.replace(r"[BM]\b", r"[BM](?![\w\-])"))
 
 
 _COUNTED_RE = re.compile(rf"(?<![\w.\-])(?:\d[\d,]*|\b(?:{_COUNTING_RE.pattern})\b)\+?((?:\s+[A-Za-z][\w\-]*){{1,3}})",
@@ -576,7 +592,7 @@ def _answer_sentences(q: Question, pool: list[Scored], owned: dict[str, list[str
     scored_for = q.kind is Kind.NUMBER and not counted and _SCORE_ASKED_RE.search(q.text) is not None
     answering = [s for s in candidates if (q.kind is not Kind.NUMBER or states_figure_of(s.text, q.focus, counted))
                  and not (counted and counts_other_things(s.text, q.focus))
-                 and not (scored_for and counts_other_things(s.text, q.focus or ["score"]))
+                 and not (scored_for and (counts_other_things(s.text, q.focus or ["score"]) or sizes_only(s.text)))
                  and (q.new_names(s.text) if q.names_asked else has_focus(q, s, params))]
     if candidates and (q.kind is Kind.NUMBER or q.names_asked):
         # The figure or name must be near the best evidence: of its own paper for a paper the question names
@@ -599,7 +615,9 @@ def _answer_sentences(q: Question, pool: list[Scored], owned: dict[str, list[str
 
 
 _HOW_MANY_RE = re.compile(r"\bhow many\b", re.IGNORECASE)
-_SCORE_ASKED_RE = re.compile(r"\b(?:scores?|scored|accuracy|elo|win rate|pass@\d+|percentage)\b", re.IGNORECASE)
+# A measure asked for: not a count of things ("10 mathematics datasets") nor models' sizes ("0.6B, 4B, 8B")
+_SCORE_ASKED_RE = re.compile(r"\b(?:scores?|scored|accuracy|elo|win rate|pass@\d+|percentage|dimension|dimensionality|"
+                             r"latency|perplexity|throughput|error rate|speed-?ups?)\b", re.IGNORECASE)
 
 
 def _on_par(q: Question, pool: list[Scored], owned: dict[str, list[str]], answering: list[Scored],

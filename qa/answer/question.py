@@ -139,6 +139,8 @@ _NUMBER_RE = re.compile(
     r"|(?<![\w\-])(?:score|scores|scored|scoring|percent|percentage|speedups?|speed-ups?|number of|count of|"
     r"accuracy|ratio|elo|sizes?|amount of|win rate|error rate|perplexity|latency|throughput|dimension|dimensionality|"
     r"(?:what|which) (?:is|are|was|were) (?:the|its|their) (?:[\w\-]+ ){0,2}errors?(?=\s*\?$)|"
+    r"(?:what|which) (?!(?:kinds?|types?|sorts?)\b)(?:[\w\-]+ ){1,3}(?:error|loss) "
+    r"(?=(?:does|do|did|can|could|will|would)\b)|"  # "what lip vertex error does it reach"
     r"by what factor|what fraction|what share|what proportion|what portion|ranges?|span|spans|"
     r"(?!(?:[a-z]+ly|do|does|did|not|also|still|that|which|who|they|it|what|really|truly)\s)[a-z]+ counts?"
     r"(?=\s*(?:[?.,;]|$|and\b))|depth|(?:size|length|depth|count) in)\b",  # "layer count?", not "words count"
@@ -466,7 +468,7 @@ _FOCUS_RES = [
                re.IGNORECASE),
     re.compile(rf"(?:^|[,:;]\s*)(?:(?:roughly|approximately|about|exactly|precisely|so|and)\s+)?(?:what|which)\s+"
                rf"(?!{_AUX}\b)((?:[a-z][\w\-]*\s+){{0,2}}?[a-z][\w\-]*)\s+{_AUX}\b", re.IGNORECASE),
-    re.compile(r"^\s*what\s+(?:is|are|was|were)\s+the\s+((?:[a-z][\w\-]*\s+){0,2}?[a-z][\w\-]*)\s+"
+    re.compile(r"^\s*what(?:'s|\u2019s|\s+(?:is|are|was|were))\s+the\s+((?:[a-z][\w\-]*\s+){0,2}?[a-z][\w\-]*)\s+"
                r"(?:of|for|in|used|that|does|do|behind)\b", re.IGNORECASE),
     re.compile(r"^\s*(?:tell me|give(?: me)?|name|state|report|provide|show(?: me)?)\s+(?:the\s+|a\s+|an\s+)?"
                r"((?:[a-z][\w\-]*\s+){0,3}?[a-z][\w\-]*)\s+(?:of|for|used|that|in|behind|applied|produced|which|"
