@@ -1111,3 +1111,12 @@ def test_what_error_a_model_reaches_asks_for_a_value(qa: QA) -> None:
     assert parse("which mean landmark error does StyleSpeaker obtain?").kind is Kind.NUMBER
     assert parse("What kind of errors do code models make?").kind is not Kind.NUMBER
     assert qa.ask("which mean landmark error does StyleSpeaker obtain?").refused
+
+
+def test_what_a_model_succeeded_is_answered_by_its_predecessor(qa: QA) -> None:
+    """Abstracts call what came before a "predecessor": no question word says so. Asked in a second part, the
+    evidence is that part's too (before, "what did it supersede" was left unanswered)."""
+    answer = qa.ask("What size is the Qwen2.5-Coder pretraining corpus, and what did Qwen2.5-Coder supersede?")
+    assert "5.5 trillion" in answer.answer and "CodeQwen1.5" in answer.answer
+    assert "GTE-Qwen" in qa.ask("Which series did the Qwen3 Embedding models replace?").answer
+    assert qa.ask("What did Qwen-Image replace?").refused  # its abstract names no predecessor

@@ -573,9 +573,9 @@ def extract(question: str, question_vec: list[float], papers: dict[str, str], in
             chosen += [s for s in summary_of(pool, per_paper=1, lead=asks_problem(part))
                        if s.text not in {c.text for c in chosen}][:2]
             continue
-        scored_part = pool if part is q else score_sentences(
+        scored_part = pool if part is q else evidence_filter(part, score_sentences(
             part, embed([part.text])[0], {k: papers[k] for k in dict.fromkeys(s.key for s in pool)}, index, embed,
-            params, list(owned))
+            params, list(owned)))  # a detail abstracts rarely state, asked in a part: its evidence, too
         chosen += [s for s in _answer_sentences(part, scored_part, owned, params) if s.text not in
                    {c.text for c in chosen}]
     top = max(chosen, key=lambda s: s.score, default=max(pool, key=lambda s: s.score))
