@@ -1120,3 +1120,8 @@ def test_what_a_model_succeeded_is_answered_by_its_predecessor(qa: QA) -> None:
     assert "5.5 trillion" in answer.answer and "CodeQwen1.5" in answer.answer
     assert "GTE-Qwen" in qa.ask("Which series did the Qwen3 Embedding models replace?").answer
     assert qa.ask("What did Qwen-Image replace?").refused  # its abstract names no predecessor
+
+
+def test_a_prior_version_asked_about_is_answered_by_the_sentence_naming_it(qa: QA) -> None:
+    answer = qa.ask("Qwen2.5-1M: what context length does it reach, and what did the earlier version support?")
+    assert "1 million" in answer.answer and "128K" in answer.answer

@@ -74,8 +74,7 @@ NUMBER_WORDS = COUNT_WORDS | {"first", "second", "third", "fourth", "fifth"}
 # A question asking for one is answered only by a sentence with that evidence, or refused.
 _YEAR = r"\b(?:19|20)\d\d\b"
 _VALUE = r"{0}\W{{0,3}}(?:(?:of|is|was|=|to|set to)\s+)?(?:about\s+)?\d|\d[\d,.]*(?:e-?\d+)?\s*(?:\w+\s+){{0,2}}{0}"
-_LINEAGE = (r"predecessor|previous (?:version|generation|model|series)|upgrade (?:from|over)|advancement over|"
-            r"succe(?:ssor|eds)")
+_LINEAGE = r"predecessor|\bprevious\b|\bprior\b|\bearlier\b|upgrade (?:from|over)|advancement over|succe(?:ssor|eds)"
 _MONEY = r"\$\s?\d|\d\s?(?:dollars?|usd|cents?|yuan|rmb|euros?)\b|\bpric(?:e|es|ed|ing)\b"
 UNSTATED: list[tuple[str, str]] = [
     # a setting's evidence is its value: "tolerates larger learning rates" does not say which one was used
@@ -119,7 +118,8 @@ UNSTATED: list[tuple[str, str]] = [
     (r"citations?|cited by|h-index", r"citation|cited"),
     # "what model did it succeed?": what came before, which abstracts call its predecessor
     (r"(?:what|which)\b.*\b(?:succeed(?:s|ed)?|supersede[sd]?|replace[sd]?|precede[sd]?|came before|"
-     r"(?:improve[sd]?|upgrade[sd]?|advance[sd]?) (?:up)?on|upgrade[sd]? from)\s*\?", _LINEAGE),
+     r"(?:improve[sd]?|upgrade[sd]?|advance[sd]?) (?:up)?on|upgrade[sd]? from)\s*\?|"
+     r"\b(?:prior|previous|earlier|preceding|older) (?:version|generation|release|model|series)", _LINEAGE),
     # "When was X released?", "release when?"; not "When you pick examples, what ..." (a clause)
     (r"^\s*when\s+(?:is|was|were|are|did|does|do|will|has|had|can|could)\b|when\s*\?\s*$|what year|which year|"
      r"what date|which date|on what day|release date|publication date",
