@@ -1125,3 +1125,10 @@ def test_what_a_model_succeeded_is_answered_by_its_predecessor(qa: QA) -> None:
 def test_a_prior_version_asked_about_is_answered_by_the_sentence_naming_it(qa: QA) -> None:
     answer = qa.ask("Qwen2.5-1M: what context length does it reach, and what did the earlier version support?")
     assert "1 million" in answer.answer and "128K" in answer.answer
+
+
+def test_the_fields_word_in_a_question_is_not_the_subject_passed_on(qa: QA) -> None:
+    """"LLMs" is used most by PolyMath among the papers cited; the turn was about MTR-Bench, cited first."""
+    _, follow = conversation(qa, "Which benchmark evaluates LLMs on multi-turn reasoning?", "how many tasks?")
+    assert follow.standalone_question == "how many tasks? (regarding MTR-Bench)"  # type: ignore[attr-defined]
+    assert "40 tasks" in follow.answer  # type: ignore[attr-defined]
