@@ -1132,3 +1132,26 @@ def test_the_fields_word_in_a_question_is_not_the_subject_passed_on(qa: QA) -> N
     _, follow = conversation(qa, "Which benchmark evaluates LLMs on multi-turn reasoning?", "how many tasks?")
     assert follow.standalone_question == "how many tasks? (regarding MTR-Bench)"  # type: ignore[attr-defined]
     assert "40 tasks" in follow.answer  # type: ignore[attr-defined]
+
+
+def test_a_mixture_of_experts_counts_no_experts() -> None:
+    """"-of-" compounds are named by their first word: "how many experts" is not "Mixture-of-Experts ... 235"."""
+    sentence = ("The Qwen3 series includes models of both dense and Mixture-of-Expert (MoE) architectures, with "
+                "parameter scales ranging from 0.6 to 235 billion.")
+    assert not states_figure_of(sentence, ["expert"], counted=True)
+    assert states_figure_of("Each layer routes among 64 experts.", ["expert"], counted=True)
+
+
+def test_the_former_and_the_latter_are_the_names_before_them(qa: QA) -> None:
+    """Each part is held to its own subject: before, both names were required of each part, and it was refused."""
+    question = "MTR-Bench and PolyMath: how many instances does the former hold, and how many languages the latter?"
+    assert content_of(question) == ("MTR-Bench and PolyMath: how many instances does MTR-Bench hold, and how many "
+                                    "languages PolyMath?")
+    answer = qa.ask(question)
+    assert "3600" in answer.answer and "18 languages" in answer.answer
+
+
+def test_what_an_acronym_refers_to_is_its_expansion_and_the_rest_is_answered(qa: QA) -> None:
+    answer = qa.ask("What does GSPO refer to, and at which level does it clip?")
+    assert answer.answer.startswith("GSPO stands for Group Sequence Policy Optimization")
+    assert "sequence-level clipping" in answer.answer

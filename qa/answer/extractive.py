@@ -93,8 +93,11 @@ def states_figure_of(sentence: str, focus: list[str], counted: bool = False) -> 
     named = [(i, n) for i, (n, w) in enumerate(words) if focus and names_focus(set(words_of(w)), focus)]
     # "a base language model" does not count languages (`counted`: "how many languages"): the word before
     # "model" says what kind of model it is
+    # nor does "Mixture-of-Experts" count experts: the compound names a mixture
     at = [(i, n) for i, n in named if not (counted and i + 1 < len(words) and "model" not in focus
-                                           and words[i + 1][1].lower().rstrip(".") in ("model", "models"))]
+                                           and words[i + 1][1].lower().rstrip(".") in ("model", "models"))
+          and not (counted and "-of-" in words[i][1]
+                   and not names_focus(set(words_of(words[i][1].split("-of-")[0])), focus))]
     if named and not at:
         return False
     if not at:  # the thing asked for is worded otherwise here (its meaning was checked)
@@ -556,7 +559,8 @@ def extract(question: str, question_vec: list[float], papers: dict[str, str], in
     pool = evidence_filter(q, pool)
     if not pool:
         return Extract([], False, best, [p.pattern for p in q.unstated])
-    if q.kind is Kind.EXPANSION and q.acronym:
+    split = sub_questions(q.text)
+    if q.kind is Kind.EXPANSION and q.acronym and len(split) < 2:
         found = _expanded(q.acronym, pool)
         if found:
             return found
@@ -565,9 +569,17 @@ def extract(question: str, question_vec: list[float], papers: dict[str, str], in
         # "What is WorldPM?": the sentence spelling the name out says what it is
         spelled = [s for name in owned for s in sorted(pool, key=lambda s: s.index) if expansion(name, s.text)][:1]
         return Extract([*spelled, *(s for s in about if s not in spelled)][:MAX_SENTENCES], False, best, missing)
-    parts = [with_labels(replace(parse(p), names=q.names), labels) for p in sub_questions(q.text)] or [q]
+    parts = [with_labels(replace(parse(p), names=q.names), labels) for p in split] or [q]
     chosen: list[Scored] = []
+    prefix = None
     for part in parts:
+        # "What does the name MARGE refer to, and ...?": its expansion, then the rest
+        if part is not q and part.kind is Kind.EXPANSION and part.acronym:
+            found = _expanded(part.acronym, pool)
+            if found:
+                prefix = prefix or (found.prefix if not chosen else None)
+                chosen += [s for s in found.chosen if s.text not in {c.text for c in chosen}]
+                continue
         # "what does X propose, and ...": what it is about, then the rest
         if part is not q and (owned or scoped) and asks_about(part, list(owned), strict=True):
             chosen += [s for s in summary_of(pool, per_paper=1, lead=asks_problem(part))
@@ -576,10 +588,13 @@ def extract(question: str, question_vec: list[float], papers: dict[str, str], in
         scored_part = pool if part is q else evidence_filter(part, score_sentences(
             part, embed([part.text])[0], {k: papers[k] for k in dict.fromkeys(s.key for s in pool)}, index, embed,
             params, list(owned)))  # a detail abstracts rarely state, asked in a part: its evidence, too
-        chosen += [s for s in _answer_sentences(part, scored_part, owned, params) if s.text not in
+        # "PolyMath and MTR-Bench: how many languages does PolyMath span, and ...": each part of its own subjects
+        asked = part.text.rsplit(":", 1)[-1]  # "Two benchmarks, PolyMath and MTR-Bench: how many ...": after the colon
+        own = {name: keys for name, keys in owned.items() if part is q or mentions(asked, name)} or owned
+        chosen += [s for s in _answer_sentences(part, scored_part, own, params) if s.text not in
                    {c.text for c in chosen}]
     top = max(chosen, key=lambda s: s.score, default=max(pool, key=lambda s: s.score))
-    return Extract(chosen, False, top, missing)
+    return Extract(chosen, False, top, missing, prefix=prefix or "")
 
 
 def _answer_sentences(q: Question, pool: list[Scored], owned: dict[str, list[str]], params: Params) -> list[Scored]:

@@ -153,7 +153,8 @@ _NUMBER_RE = re.compile(
 )
 _EXPANSION_RE = re.compile(
     r"\b(?:stand|stands)\s+for\b|\bshort\s+for\b|\babbreviat\w*|\bacronym\b|\bfull\s+(?:name|form)\b"
-    r"|\bexpan(?:d|sion)\b|\bspell(?:s|ed)?\s+(?:\w+\s+)?out\b|\bmeaning of (?-i:[A-Z][A-Za-z]*[A-Z])\b",
+    r"|\bexpan(?:d|sion)\b|\bspell(?:s|ed)?\s+(?:\w+\s+)?out\b|\bmeaning of (?-i:[A-Z][A-Za-z]*[A-Z])\b"
+    r"|\b(?:does|do)\s+(?:the\s+(?:name|acronym|abbreviation)\s+)?(?-i:[A-Z][A-Za-z]*[A-Z])\s+(?:refer\s+to|mean)\b",
     re.IGNORECASE,
 )
 _LIST_RE = re.compile(
@@ -278,11 +279,23 @@ def without_lead_in(question: str) -> str:
     return _LEAD_IN_RE.sub("", question)
 
 
+def _former_latter(question: str) -> str:
+    """"PolyMath and MTR-Bench: how many languages does the former span?": the names for "the former" and "the
+    latter"."""
+    if not re.search(r"\bthe (?:former|latter)\b", question, re.IGNORECASE):
+        return question
+    named = list(dict.fromkeys(_NAME_SHAPED_RE.findall(question)))
+    if len(named) < 2:
+        return question
+    question = re.sub(r"\bthe former\b", named[0], question, flags=re.IGNORECASE)
+    return re.sub(r"\bthe latter\b", named[-1], question, flags=re.IGNORECASE)
+
+
 def content_of(question: str) -> str:
     """The question without the IDs and dates that only filter the search, without what a chat turn opens with
     ("ok then,", "unrelated:") and a polite wrapper ("Could you please tell me which ...", "I'd like ...,
     please"), its clipped words written out."""
-    question = unclipped(without_lead_in(question))
+    question = _former_latter(unclipped(without_lead_in(question)))
     text = _ID_OR_YEAR_RE.sub(" ", MONTH_RE.sub(" ", _DATE_PART_RE.sub(" ", question)))
     return _POLITE_TAIL_RE.sub("", _POLITE_HEAD_RE.sub("", text)).strip() or text
 
