@@ -1155,3 +1155,13 @@ def test_what_an_acronym_refers_to_is_its_expansion_and_the_rest_is_answered(qa:
     answer = qa.ask("What does GSPO refer to, and at which level does it clip?")
     assert answer.answer.startswith("GSPO stands for Group Sequence Policy Optimization")
     assert "sequence-level clipping" in answer.answer
+
+
+def test_the_sibling_named_after_a_dash_is_of_the_topics_family(qa: QA) -> None:
+    """"the Math one" after Qwen2.5-Coder is Qwen2.5-Math (before: Qwen2.5-Coder-Math, unknown, so the
+    question stayed about Qwen2.5-Coder), and a bare "sizes?" after a dash is its own question."""
+    *_, last = conversation(qa, "What is Qwen2.5-Coder?", "and the Math one \u2014 which sizes?")
+    assert last.standalone_question == "which sizes? (regarding Qwen2.5-Math)"  # type: ignore[attr-defined]
+    assert "72B" in last.answer  # type: ignore[attr-defined]
+    *_, last = conversation(qa, "What is Qwen2.5-Coder?", "and the Math one: languages?")
+    assert last.standalone_question == "languages? (regarding Qwen2.5-Math)"  # type: ignore[attr-defined]

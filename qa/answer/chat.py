@@ -122,7 +122,7 @@ MAX_TURNS = 8  # earlier turns read to resolve a follow-up (each is resolved as 
 _ELLIPSIS_RE = re.compile(r"^\s*(?:and|what about|how about)\s+(?:for\s+|in\s+)?(?:the\s+)?"
                           r"(?:(?:plain|base|original|vanilla|regular|standard)\s+)?"
                           r"(?P<name>[\w.\-]+(?:\s+[\w.\-]+)??)"
-                          r"(?:\s+(?:one|model|models|version|variant|paper|series))?\s*(?:[?,:;]\s*(?P<rest>.*\S)?)?\s*$",
+                          r"(?:\s+(?:one|model|models|version|variant|paper|series))?\s*(?:[?,:;\u2014\u2013]\s*(?P<rest>.*\S)?)?\s*$",
                           re.IGNORECASE)
 _REGARDING_RE = re.compile(r"\s*\(regarding [^)]*\)\s*$")
 
@@ -156,7 +156,8 @@ def _resolved(question: str, earlier: list[tuple[str, str]], topic: Topic | None
     if elliptic and known is not None:
         names = topic_of(asked, answer, topic)
         other = _sibling(elliptic["name"], names, known)
-        if other and elliptic["rest"] and asks(elliptic["rest"]):  # a question of its own about that sibling
+        # a question of its own about that sibling ("and the Math one: sizes?")
+        if other and elliptic["rest"] and (asks(elliptic["rest"]) or elliptic["rest"].endswith("?")):
             rest = elliptic["rest"]
             return rest if other.lower() in rest.lower() else f"{rest.rstrip()} (regarding {other})"
         if other and names and not elliptic["rest"]:
@@ -179,7 +180,9 @@ def _sibling(name: str, topics: list[str], known: Callable[[str], bool]) -> str 
     abbreviates ("the Coder one" after Qwen2.5: Qwen2.5-Coder)."""
     if known(name):
         return name
-    for base in topics:
+    # and the topic's family: "the Math one" after Qwen2.5-Coder is Qwen2.5-Math
+    bases = [*topics, *(re.split(r"[\s\-](?=[^\s\-]+$)", t)[0] for t in topics if re.search(r"[\s\-]", t))]
+    for base in dict.fromkeys(bases):
         for joined in (f"{base}-{name}", f"{base} {name}", f"{base}{name}"):
             if known(joined):
                 return joined
