@@ -70,3 +70,21 @@ def test_each_earlier_turn_is_read_as_it_was_meant() -> None:
 
     assert standalone_question("which license is it under?", history, topic) == \
         "which license is it under? (regarding Qwen3)"
+
+
+def test_an_ordinal_after_a_list_is_the_paper_listed_there() -> None:
+    """"the second one" is the second paper of the answer the user read, named by its label, else its arXiv ID
+    (which pins the search); before, it was the topic of the whole list."""
+    history = [{"role": "user", "content": "Which papers came out in October 2024?"},
+               {"role": "assistant",
+                "content": "These abstracts match:\n- A. [arXiv:2410.09335]\n- B. [arXiv:2410.23933]"}]
+    labels = {"arXiv:2410.23933": "Self-Lengthen"}
+
+    def topic(question: str, cited: list[str]) -> str | None:
+        return next((labels[k] for k in cited if k in labels), None)
+
+    assert standalone_question("and the second one: what does it train?", history, topic) == \
+        "and the second one: what does it train? (regarding Self-Lengthen)"
+    assert standalone_question("for the first one, which models?", history, topic) == \
+        "for the first one, which models? (regarding arXiv:2410.09335)"
+    assert standalone_question("the last paper: its data?", history, topic).endswith("(regarding Self-Lengthen)")

@@ -124,6 +124,9 @@ _ELLIPSIS_RE = re.compile(r"^\s*(?:and|what about|how about)\s+(?:for\s+|in\s+)?
                           r"(?P<name>[\w.\-]+(?:\s+[\w.\-]+)??)"
                           r"(?:\s+(?:one|model|models|version|variant|paper|series))?\s*(?:[?,:;\u2014\u2013]\s*(?P<rest>.*\S)?)?\s*$",
                           re.IGNORECASE)
+_ORDINALS = ["first", "second", "third", "fourth", "fifth"]
+_ORDINAL_RE = re.compile(rf"\bthe\s+(?P<nth>{'|'.join(_ORDINALS)}|last)\s+(?:one|paper|result|item|abstract|match)\b",
+                         re.IGNORECASE)
 _REGARDING_RE = re.compile(r"\s*\(regarding [^)]*\)\s*$")
 
 
@@ -151,6 +154,17 @@ def _resolved(question: str, earlier: list[tuple[str, str]], topic: Topic | None
     if not earlier:
         return question
     asked, answer = earlier[-1]
+    # "and the second one: ..." after a list: the paper listed second in that answer
+    ordinal = _ORDINAL_RE.search(question)
+    cited = list(dict.fromkeys(_KEY_RE.findall(answer)))
+    if ordinal and topic and len(cited) > 1:
+        word = ordinal["nth"].lower()
+        n = len(cited) - 1 if word == "last" else _ORDINALS.index(word)
+        key = cited[n] if n < len(cited) else None
+        # its label, else its arXiv ID (which pins the search to it)
+        name = key and (topic("", [key]) or (key if key.startswith("arXiv:") else None))
+        if name:
+            return question if name.lower() in question.lower() else f"{question.rstrip()} (regarding {name})"
     names: list[str] | None = None
     elliptic = _ELLIPSIS_RE.match(question)
     if elliptic and known is not None:
