@@ -1165,3 +1165,10 @@ def test_the_sibling_named_after_a_dash_is_of_the_topics_family(qa: QA) -> None:
     assert "72B" in last.answer  # type: ignore[attr-defined]
     *_, last = conversation(qa, "What is Qwen2.5-Coder?", "and the Math one: languages?")
     assert last.standalone_question == "languages? (regarding Qwen2.5-Math)"  # type: ignore[attr-defined]
+
+
+def test_a_second_part_led_by_from_where_is_a_part(qa: QA) -> None:
+    assert sub_questions("How much text did Qwen2.5 pretrain on, and from where?") == \
+        ["How much text did Qwen2.5 pretrain on", "from where?"]
+    answer = qa.ask("How much data was WorldPM trained on, and from where?")
+    assert "15M" in answer.answer and "public forums" in answer.answer

@@ -661,7 +661,7 @@ def _on_par(q: Question, pool: list[Scored], owned: dict[str, list[str]], answer
 
 
 SUB_QUESTION_RE = re.compile(r",?\s+(?:and|along with)\s+(?=(?:what|which|how|on|in|who|where|when|does|do|is|are|why|"
-                             r"its|their|(?:at|by|for|with|from|to|under|through|against|over)\s+(?:what|which|how|whom))\b)"
+                             r"its|their|(?:at|by|for|with|from|to|under|through|against|over|since|until)\s+(?:what|which|how|whom|where|when))\b)"
                              r"|;\s+|\?\s+(?=[A-Za-z])", re.IGNORECASE)  # ", and at what granularity", "? And ..."
 
 
