@@ -1172,3 +1172,10 @@ def test_a_second_part_led_by_from_where_is_a_part(qa: QA) -> None:
         ["How much text did Qwen2.5 pretrain on", "from where?"]
     answer = qa.ask("How much data was WorldPM trained on, and from where?")
     assert "15M" in answer.answer and "public forums" in answer.answer
+
+
+def test_the_biggest_model_asks_for_a_size_of_each_subject(qa: QA) -> None:
+    """Before, "biggest model" asked for nothing in particular: Qwen3's summary answered alone."""
+    assert parse("largest variant, Qwen2 or Qwen3?").kind is Kind.NUMBER
+    answer = qa.ask("Largest variant, Qwen2 or Qwen3?")
+    assert "72" in answer.answer and "235" in answer.answer

@@ -147,6 +147,7 @@ _NUMBER_RE = re.compile(
     r"(?:what|which) (?!(?:kinds?|types?|sorts?)\b)(?:[\w\-]+ ){1,3}(?:error|loss) "
     r"(?=(?:does|do|did|can|could|will|would)\b)|"  # "what lip vertex error does it reach"
     r"by what factor|what fraction|what share|what proportion|what portion|ranges?|span|spans|"
+    r"(?:biggest|largest|smallest)\s+(?:[\w\-]+\s+)?(?:models?|variants?|versions?|sizes?)|"  # a size asked for
     r"(?!(?:[a-z]+ly|do|does|did|not|also|still|that|which|who|they|it|what|really|truly)\s)[a-z]+ counts?"
     r"(?=\s*(?:[?.,;]|$|and\b))|depth|(?:size|length|depth|count) in)\b",  # "layer count?", not "words count"
     re.IGNORECASE,
