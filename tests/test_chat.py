@@ -88,3 +88,4 @@ def test_an_ordinal_after_a_list_is_the_paper_listed_there() -> None:
     assert standalone_question("for the first one, which models?", history, topic) == \
         "for the first one, which models? (regarding arXiv:2410.09335)"
     assert standalone_question("the last paper: its data?", history, topic).endswith("(regarding Self-Lengthen)")
+    assert "(regarding" not in standalone_question("Which was the first paper to propose MoE?", history, topic)

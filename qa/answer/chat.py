@@ -125,8 +125,9 @@ _ELLIPSIS_RE = re.compile(r"^\s*(?:and|what about|how about)\s+(?:for\s+|in\s+)?
                           r"(?:\s+(?:one|model|models|version|variant|paper|series))?\s*(?:[?,:;\u2014\u2013]\s*(?P<rest>.*\S)?)?\s*$",
                           re.IGNORECASE)
 _ORDINALS = ["first", "second", "third", "fourth", "fifth"]
-_ORDINAL_RE = re.compile(rf"\bthe\s+(?P<nth>{'|'.join(_ORDINALS)}|last)\s+(?:one|paper|result|item|abstract|match)\b",
-                         re.IGNORECASE)
+# "the second one", "the last paper", but not "the first paper to propose X" (a question of its own)
+_ORDINAL_RE = re.compile(rf"\bthe\s+(?P<nth>{'|'.join(_ORDINALS)}|last)\s+(?:one|paper|result|item|abstract|match)\b"
+                         r"(?!\s+(?:to|that|which|who|where|on|about|in|of)\b)", re.IGNORECASE)
 _REGARDING_RE = re.compile(r"\s*\(regarding [^)]*\)\s*$")
 
 
