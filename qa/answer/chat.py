@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import TypedDict
 
-from qa.answer.question import asks, without_lead_in
+from qa.answer.question import TOPIC_CHANGE, asks, without_lead_in
 
 
 class Message(TypedDict):
@@ -33,12 +33,7 @@ _PRONOUN_RE = re.compile(
     re.IGNORECASE,
 )
 _REFLEXIVES = {"itself", "themselves"}
-_SWITCH_RE = re.compile(
-    r"^\s*(?:switching|turning|moving on|now|new topic|changing topic|different topic|another topic|"
-    r"(?:a\s+)?(?:different|another|new|separate|unrelated) question|on another note|unrelated)\b"
-    r"[^:?]*?(?:to|about|:|\u2014|\u2013|\s-+)\s",
-    re.IGNORECASE,
-)
+_SWITCH_RE = re.compile(rf"^\s*(?:{TOPIC_CHANGE}|now)\b[^:?]*?(?:to|about|:|\u2014|\u2013|\s-+)\s", re.IGNORECASE)
 # A subject: a capitalised or alphanumeric name (Qwen3, CodeElo, MMLU, GPT-4o) or an arXiv ID.
 _SUBJECT_RE = re.compile(r"\b(?:arXiv:\s*)?\d{4}\.\d{4,5}\b|\b[A-Z][\w.\-]*[A-Z0-9][\w.\-]*\b|\b[A-Z][a-z]+[\w\-]*\b")
 _QUESTION_WORDS = {"What", "Which", "How", "Who", "When", "Where", "Why", "Does", "Do", "Is", "Are", "Can", "And",
@@ -51,8 +46,12 @@ _REFUSED_RE = re.compile(r"do not answer this question|cannot answer this questi
 
 
 def subjects(text: str) -> list[str]:
-    """Names in `text` that can carry the topic of a conversation."""
-    return [m for m in dict.fromkeys(_SUBJECT_RE.findall(text)) if m not in _QUESTION_WORDS]
+    """Names in `text` that can carry the topic of a conversation (not the field's words for many things: "LLMs")."""
+    return [m for m in dict.fromkeys(_SUBJECT_RE.findall(text))
+            if m not in _QUESTION_WORDS and not _FIELD_WORD_RE.fullmatch(m)]
+
+
+_FIELD_WORD_RE = re.compile(r"[A-Z]{2,}s")
 
 
 def needs_context(question: str, known: Callable[[str], bool] | None = None) -> bool:

@@ -183,8 +183,6 @@ class QA:
         if said:
             return max(said, key=len)
         for name in subjects(question):
-            if re.fullmatch(r"[A-Z]{2,}s", name):
-                continue  # "LLMs": the field's word for many things, not a paper's subject
             key = owner(name, papers, labels)
             label = labels.get(key) if key else None
             # the paper as the question named it ("Qwen2.5", not its sibling "Qwen2.5-Coder"), but not a part of

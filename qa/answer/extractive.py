@@ -65,7 +65,9 @@ def has_number(sentence: str) -> bool:
             or _GROWTH_RE.search(sentence) is not None or _DURATION_RE.search(sentence) is not None)
 
 
-_MODEL_SIZE_RE = re.compile(r"(?<![\w.])\d+(?:\.\d+)?\s*[BM]\b|\b\d+(?:\.\d+)?\s+(?:billion|million) parameters\b")
+# "72B", "0.5 billion parameters"; not "15M-scale data"
+_MODEL_SIZE_RE = re.compile(r"(?<![\w.])\d+(?:\.\d+)?\s*[BM](?![\w\-])"
+                            r"|\b\d+(?:\.\d+)?\s+(?:billion|million) parameters\b")
 SIZE_WORDS = frozenset(words_of("size sizes parameter parameters model models scale scales variant variants version "
                                 "versions series billion million weights"))
 FIGURE_WINDOW = 8  # words between a figure and the thing it counts ("over 5.5 trillion tokens")
@@ -110,10 +112,7 @@ def sizes_only(sentence: str) -> bool:
     """Are all the figures of the sentence models' sizes ("0.6B, 4B, 8B", "Qwen2.5-Math-Instruct-1.5B/7B/72B"),
     not "15M-scale data"?"""
     text = _ENUMERATOR_RE.sub(" ", _VERSION_RE.sub(" ", sentence))
-    return _SIZE_ALONE_RE.search(text) is not None and not NUMBER_RE.search(_SIZE_ALONE_RE.sub(" ", text))
-
-
-_SIZE_ALONE_RE = re.compile(_MODEL_SIZE_RE.pattern.replace(r"[BM]\b", r"[BM](?![\w\-])"))
+    return _MODEL_SIZE_RE.search(text) is not None and not NUMBER_RE.search(_MODEL_SIZE_RE.sub(" ", text))
 
 
 _COUNTED_RE = re.compile(rf"(?<![\w.\-])(?:\d[\d,]*|\b(?:{_COUNTING_RE.pattern})\b)\+?((?:\s+[A-Za-z][\w\-]*){{1,3}})",

@@ -261,14 +261,16 @@ def unclipped(question: str) -> str:
     return _CLIPPED_RE.sub(lambda m: CLIPPED[m.group()], question)
 
 
+# The words a chat turn changes the topic with ("unrelated:", "switching topic \u2014", "another question:").
+TOPIC_CHANGE = (r"(?:switching|changing|turning|moving)(?:\s+(?:to\s+)?(?:topics?|subjects?|gears|on))?|unrelated|"
+                r"(?:a\s+)?(?:new|different|another|separate|unrelated|other|next)\s+(?:topic|question|one|subject)|"
+                r"on another note")
 # What a chat turn may open with before its question: an acknowledgement ("ok then,", "thanks."), a change of
-# topic ("unrelated:", "switching topic —", "another question:").
+# topic.
 _LEAD_IN_RE = re.compile(
     r"^\s*(?:(?:(?:ok(?:ay)?|alright|all right|right|thanks|thank you|great|cool|nice|got it|i see|sure)"
     r"(?:\s+(?:then|so|now))?|by the way|btw|also|one more(?: thing| question)?|quick (?:one|question)|"
-    r"(?:switching|changing|turning|moving)(?:\s+(?:to\s+)?(?:topics?|subjects?|gears|on))?|unrelated|"
-    r"(?:a\s+)?(?:new|different|another|separate|unrelated|other|next) (?:topic|question|one|subject)|"
-    r"on another note)\s*(?:[:,.;!\u2014\u2013]|\s-+)\s*)+(?=\S)", re.IGNORECASE)
+    rf"{TOPIC_CHANGE})\s*(?:[:,.;!\u2014\u2013]|\s-+)\s*)+(?=\S)", re.IGNORECASE)
 
 
 def without_lead_in(question: str) -> str:
