@@ -1179,3 +1179,36 @@ def test_the_biggest_model_asks_for_a_size_of_each_subject(qa: QA) -> None:
     assert parse("largest variant, Qwen2 or Qwen3?").kind is Kind.NUMBER
     answer = qa.ask("Largest variant, Qwen2 or Qwen3?")
     assert "72" in answer.answer and "235" in answer.answer
+
+
+@pytest.mark.parametrize(("question", "focus"), [
+    # the sentence that asks after one that sets the scene: before, the scene's last word ("step", "outputs")
+    ("A 2025 report extends context to a million tokens. How much did decoding speed up?", []),
+    ("The Qwen3 report \u2014 what parameter range do its models span?", ["paramet"]),
+    # a verb in the past is not the thing asked for: before, "went"
+    ("How much data went into WorldPM?", []),
+])
+def test_the_thing_asked_for_is_read_from_the_clause_that_asks(question: str, focus: list[str]) -> None:
+    assert parse(question).focus == focus
+
+
+def test_a_scene_describing_the_paper_picks_it_and_is_not_what_is_asked() -> None:
+    question = parse("A study trained reward models on forum votes. How big were its models?")
+    assert {"forum", "vote"} <= set(question.described)
+    assert not {"forum", "vote"} & set(question.attribute_terms())
+
+
+def test_what_a_company_may_do_with_models_asks_for_their_license(qa: QA) -> None:
+    """Before, "company" asked for the authors' affiliation, which no abstract gives: refused."""
+    for question in ("Can a startup use the Qwen3 models commercially?", "Is a company allowed to use Qwen3 freely?"):
+        answer = qa.ask(question)
+        assert "Apache 2.0" in answer.answer, question
+
+
+def test_a_question_asking_nothing_specific_of_a_named_paper_is_answered_from_it(qa: QA) -> None:
+    """No word of "stack up against" is in ParScale's abstract: before, refused; its own sentences that are close
+    to the question, names and all, answer it."""
+    answer = qa.ask("How does ParScale stack up against simply adding more parameters?")
+    assert "22" in answer.answer and cited(answer) == ["doc:3ec47464e6bd"]
+    # a detail no abstract states is still refused, and so is a name asked for that none gives
+    assert qa.ask("Which optimizer does ParScale use?").refused

@@ -89,3 +89,31 @@ def test_an_ordinal_after_a_list_is_the_paper_listed_there() -> None:
         "for the first one, which models? (regarding arXiv:2410.09335)"
     assert standalone_question("the last paper: its data?", history, topic).endswith("(regarding Self-Lengthen)")
     assert "(regarding" not in standalone_question("Which was the first paper to propose MoE?", history, topic)
+
+
+def test_a_paper_described_by_its_topic_is_the_subject_of_its_own_question() -> None:
+    """"the forking-token paper ... do they" names its own paper: before, "they" was read as the last topic."""
+    history = [{"role": "user", "content": "What is GSPO?"},
+               {"role": "assistant", "content": "GSPO is ... [arXiv:2507.18071]"}]
+    question = "And the forking-token paper: what share of tokens do they update?"
+    assert standalone_question(question, history, lambda q, cited: "GSPO") == question
+    # a paper pointed at, not described, still leans on the turn before
+    assert standalone_question("and the same paper: what do they clip?", history,
+                               lambda q, cited: "GSPO").endswith("(regarding GSPO)")
+
+
+def test_back_to_a_subject_named_earlier_is_that_subject() -> None:
+    """"back to the Coder models \u2014 ..." after another topic: before, it was read as the last topic."""
+    history = [{"role": "user", "content": "What is Qwen2.5-Coder?"},
+               {"role": "assistant", "content": "Qwen2.5-Coder is ... [arXiv:2409.12186]"},
+               {"role": "user", "content": "Unrelated: what is GSPO?"},
+               {"role": "assistant", "content": "GSPO is ... [arXiv:2507.18071]"}]
+    labels = {"arXiv:2409.12186": "Qwen2.5-Coder", "arXiv:2507.18071": "GSPO"}
+
+    def topic(question: str, cited: list[str]) -> str | None:
+        return next((labels[k] for k in cited if k in labels), None)
+
+    assert standalone_question("back to the Coder models \u2014 how many tokens were they trained on?", history,
+                               topic) == "how many tokens were they trained on? (regarding Qwen2.5-Coder)"
+    assert standalone_question("ok, back to gspo: what does it clip?", history, topic) == \
+        "what does it clip? (regarding GSPO)"

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import TypedDict
 
-from qa.answer.question import TOPIC_CHANGE, asks, without_lead_in
+from qa.answer.question import TOPIC_CHANGE, asks, describes_paper, without_lead_in
 
 
 class Message(TypedDict):
@@ -67,6 +67,8 @@ def needs_context(question: str, known: Callable[[str], bool] | None = None) -> 
     pointing = [m for m in _PRONOUN_RE.finditer(question) if m.group().lower() not in _REFLEXIVES]
     if own:  # a subject of its own, unless "it" points back ("itself" points at a name in the question)
         return bool(pointing)
+    if describes_paper(question):  # "and the high-entropy token paper: what do they train on?": its own subject
+        return False
     # "ok then, which paper is about judging spoken dialogue?": a paper asked for, by what it is about
     return bool(pointing) or not _ASKS_PAPER_RE.match(without_lead_in(question))
 
@@ -127,6 +129,10 @@ _ORDINALS = ["first", "second", "third", "fourth", "fifth"]
 # "the second one", "the last paper", but not "the first paper to propose X" (a question of its own)
 _ORDINAL_RE = re.compile(rf"\bthe\s+(?P<nth>{'|'.join(_ORDINALS)}|last)\s+(?:one|paper|result|item|abstract|match)\b"
                          r"(?!\s+(?:to|that|which|who|where|on|about|in|of)\b)", re.IGNORECASE)
+_BACK_RE = re.compile(r"^\s*(?:ok(?:ay)?,?\s+|now\s+)?(?:going\s+|coming\s+)?back to\s+(?P<what>[^,:;?\u2014\u2013]+?)"
+                      r"\s*(?:[,:;\u2014\u2013]|\s-+)\s*(?P<rest>\S.*)$", re.IGNORECASE)
+_BACK_FILLER = {"the", "a", "an", "one", "ones", "model", "models", "paper", "papers", "series", "version", "topic",
+                "about", "on", "of"}
 _REGARDING_RE = re.compile(r"\s*\(regarding [^)]*\)\s*$")
 
 
@@ -165,6 +171,14 @@ def _resolved(question: str, earlier: list[tuple[str, str]], topic: Topic | None
         name = key and (topic("", [key]) or (key if key.startswith("arXiv:") else None))
         if name:
             return question if name.lower() in question.lower() else f"{question.rstrip()} (regarding {name})"
+    back = _BACK_RE.match(question)
+    if back:  # "back to the 1M models — how fast is prefill?": an earlier subject that name points to
+        words = [w.lower() for w in re.findall(r"[\w.\-]+", back["what"]) if w.lower() not in _BACK_FILLER]
+        for asked_before, answer_before in reversed(earlier):
+            for name in topic_of(asked_before, answer_before, topic):
+                if words and all(w in name.lower() for w in words):
+                    rest = back["rest"]
+                    return rest if name.lower() in rest.lower() else f"{rest.rstrip()} (regarding {name})"
     names: list[str] | None = None
     elliptic = _ELLIPSIS_RE.match(question)
     if elliptic and known is not None:

@@ -160,6 +160,8 @@ class Params:
     list_runner_up: float = 0.5   # the same for the papers of a "which papers" list
     kind_bonus: float = 0.15      # a sentence of the kind asked for (has a number, names parts)
     subject_dense: float = 0.35   # the same as support_dense inside the paper of a subject the question names
+    subject_near: float = 0.5     # ... and the similarity (names and all) that answers a question asking nothing
+    #                               specific of that subject ("how big were its models?")
     focus_dense: float = 0.5      # a sentence without the words of the thing asked for must be this close in meaning
     evidence_near: float = 0.6    # a figure or name asked for: its sentence scores this fraction of the best evidence
     background: float = 0.15      # what a sentence setting the scene ("However, current ...") loses in score
@@ -600,7 +602,11 @@ def _answer_sentences(q: Question, pool: list[Scored], owned: dict[str, list[str
     """The best sentences that answer `q`: of the kind it asks for, one per named subject at least;
     none when a subject has no sentence that answers (a refusal)."""
     owners = {k for keys in owned.values() for k in keys}
-    candidates = [s for s in pool if supported(s, params, s.key in owners)]
+    # asked nothing specific of the one subject it names ("how big were its models?"): its own sentences close to
+    # the question, names and all, answer it (several subjects are each held to what another's answer says)
+    generic = len(owned) == 1 and not (q.focus or q.unstated or q.names_asked)
+    candidates = [s for s in pool if supported(s, params, s.key in owners)
+                  or (generic and s.key in owners and s.dense >= params.subject_near)]
     counted = q.kind is Kind.NUMBER and _HOW_MANY_RE.search(q.text) is not None
     # a score asked for is not "10 mathematics datasets": a sentence whose figures all count things gives none
     scored_for = q.kind is Kind.NUMBER and not counted and _SCORE_ASKED_RE.search(q.text) is not None

@@ -50,7 +50,7 @@ QUESTION_WORDS = set(tokenize([
     "offer offers offered provide provides exist exists existing whole overall generally typically "
     "exactly precisely approximately roughly around about regarding concerning change changed changes differ "
     "differs difference differences compare compared comparison versus vs evolve evolved switch switching turning "
-    "moving submission submissions preprint preprints here"
+    "moving submission submissions preprint preprints here went go goes going tried try tries trying"
 ])[0])
 # Words naming a kind of attribute, not the attribute itself ("what sizes", "which two losses").
 GENERIC_TERMS = set(tokenize([
@@ -103,13 +103,15 @@ UNSTATED: list[tuple[str, str]] = [
     (r"authors?(?!\s+(?:call|name|propose|find|found|show|use|used|claim|introduce|report|say|describe|evaluate|compare|"
      r"train|trained|build|built|obtain|achieve|argue|suggest|conclude|observe|present|study|test|measure)\b)|"
      r"authored|wrote|written by|writers?", r"\bauthor"),
-    (r"affiliat\w+|institutions?|universit(?:y|ies)|organi[sz]ations?|compan(?:y|ies)|labs?\b|employer",
+    (r"affiliat\w+|institutions?|universit(?:y|ies)|organi[sz]ations?|compan(?:y|ies)(?!\s+(?:use|deploy|adopt)\b)|labs?\b|employer",
      r"affiliat|institut|universit|\blab\b|laborator|company|team"),
     (r"fund(?:ed|ing|s)?|grants?|sponsor\w*", r"fund|grant|sponsor"),
     (r"prices?|pricing|cost(?:s)? per|how much (?:does|did|do|would|will) .* cost|(?:what|which) (?:is|are|was|were) "
      r"(?:the |its |their )?(?:\w+ )?costs?(?! (?:reduction|savings?|efficien\w*))|cost (?:in|of) (?:dollars|money)|"
      r"dollars?|fees?|subscription", _MONEY),  # a price asked for, not "reduces inference costs"
-    (r"licen[cs]e[ds]?|licensing|terms of use", r"licen[cs]|apache|\bmit\b|cc[\s-]by"),
+    # "can a company use them freely?": what the license allows
+    (r"licen[cs]e[ds]?|licensing|terms of use|use (?:it|them|the \w+|\w+) (?:freely|commercially|for free)|"
+     r"commercial use", r"licen[cs]|apache|\bmit\b|cc[\s-]by"),
     (r"venue|conference|journal|workshop|accepted at|published (?:at|in)(?! (?:19|20)\d\d|\s+\w+\s+(?:19|20)\d\d)",
      r"conference|journal|workshop|venue|accepted|proceedings"),
     (r"vocabular(?:y|ies)(?: size)?|vocab size", r"vocabular"),
@@ -435,6 +437,10 @@ def parse(question: str) -> Question:
     rest = set(words_of(_DESCRIBED_RE.sub(" ", content)))
     described = [t for m in _DESCRIBED_RE.finditer(content) for t in words_of(m.group(1)) if t in terms
                  and t not in rest]
+    setting = setting_of(content)  # "A January 2025 paper promised X. How much ...?": X picks the paper
+    if _PAPER_NOUN_RE.search(setting):
+        asked = set(words_of(content[len(setting):]))
+        described += [t for t in words_of(setting) if t in terms and t not in asked]
     return Question(content, kind, names, terms, unstated_asked(question), acronym, count, papers,
                     proper_nouns(content, names), focus, _NAMES_ASKED_RE.search(content) is not None,
                     [t for t in dict.fromkeys(described) if t not in focus])
@@ -443,6 +449,14 @@ def parse(question: str) -> Question:
 # "the gated attention study", "the token-entropy paper": a paper named by what it is about.
 _DESCRIBED_RE = re.compile(r"(?<![\w\-])the\s+((?:[a-z][\w\-]*\s+){0,3}[a-z][\w\-]*)\s+"
                            r"(?:paper|study|work|article|report)\b(?!\s+(?:on|about|of|that|which|where))")
+# Words that point at a paper already discussed ("the same paper", "the second study"), not describe one.
+_POINTING_WORDS = {"same", "other", "previous", "above", "last", "first", "second", "third", "former", "latter",
+                   "cited", "earlier", "mentioned", "original", "next", "latest", "new", "newer", "older"}
+
+
+def describes_paper(question: str) -> bool:
+    """Does `question` name the paper it asks about by what it is about ("the high-entropy token paper")?"""
+    return any(not set(m.group(1).lower().split()) & _POINTING_WORDS for m in _DESCRIBED_RE.finditer(question))
 
 
 def used_name(question: str, name: str) -> bool:
@@ -478,8 +492,11 @@ _AUX = r"(?:is|are|was|were|does|do|did|has|have|had|can|could|will|would|should
 # "how much faster is prefill": a change asked for, which a ratio states ("3x to 7x prefill speedup")
 COMPARATIVES = frozenset(words_of("faster slower quicker better worse larger smaller bigger higher lower longer "
                                   "shorter cheaper stronger weaker greater"))
-_PREPOSITION = r"(?:of|in|on|for|with|from|to|by|at|per|than|across|over|under|does|do|did)"
-_NOUNLIKE = rf"(?!{_AUX}\b|{_PREPOSITION}\b|[a-z]+ed\b)(?-i:[a-z][\w\-]*)"
+_PREPOSITION = r"(?:of|in|on|for|with|from|to|by|at|per|than|across|over|under|into|onto|does|do|did)"
+# Verbs in the past that do not end in -ed ("how much data went into ..."): they end the thing asked for.
+_IRREGULAR_PAST = (r"(?:went|got|came|took|made|gave|ran|grew|spent|brought|found|said|saw|became|began|built|chose|"
+                   r"knew|left|lost|meant|paid|sent|showed|shown|told|thought|won|wrote|written|seen|given|taken)")
+_NOUNLIKE = rf"(?!{_AUX}\b|{_PREPOSITION}\b|{_IRREGULAR_PAST}\b|[a-z]+ed\b)(?-i:[a-z][\w\-]*)"
 _FOCUS_RES = [
     # "how many human annotators scored ...": the noun phrase, up to a verb, a preposition or a name
     re.compile(rf"\bhow (?:many|much)\s+(?:more\s+|fewer\s+|less\s+)?(?!{_AUX}\b|[a-z]+er\s+than\b)"
@@ -527,6 +544,15 @@ def focus_of(question: str, kind: Kind) -> list[str]:
     return [t for w in focus_words(question, kind) for t in words_of(w) if t not in skip]
 
 
+def setting_of(question: str) -> str:
+    """What a question says before the sentence or clause that asks, when it opens with no question ("A January
+    2025 paper promised X. How much ...?"): it describes the paper, and is not what is asked of it."""
+    if asks(question):
+        return ""
+    starts = [m.end() for m in _CLAUSE_RE.finditer(question) if asks(question[m.end():])]
+    return question[: starts[-1]] if starts else ""
+
+
 def focus_words(question: str, kind: Kind) -> list[str]:
     """The words (as written) of the thing the question asks for: what `focus_of` stems.
 
@@ -535,6 +561,8 @@ def focus_words(question: str, kind: Kind) -> list[str]:
     """
     if kind in (Kind.EXPANSION, Kind.LIST, Kind.SUMMARY):
         return []
+    if setting := setting_of(question):  # "The paper from May 2025 is about X. What's its approach?": what asks
+        return focus_words(question[len(setting):], kind)
     if kind is Kind.NUMBER and (unit := _UNIT_RE.search(question)):  # "the size of X in problems": problems
         return _kept(unit.group(1), QUESTION_WORDS)[-1:]
     skip = _skipped(kind)
@@ -554,6 +582,10 @@ def focus_words(question: str, kind: Kind) -> list[str]:
     return []
 
 
+# Where a sentence or clause that asks may begin after words that set it up ("X is about Y. What ...?",
+# "The report of 14 May \u2014 what range ...?", "Instead of X, could you ...?").
+_CLAUSE_RE = re.compile(r"(?<=[.!?])\s+(?=[A-Z])|\s*[\u2014\u2013]\s*|\s+-+\s+|"
+                        r",\s+(?=(?:could|can|would|should|do|does|is|are|what|which|how|who|where|when|why)\b)")
 _THING_END_RE = re.compile(r"\s+(?:and|or|with|for|in|on|at|by|to|from)\s+|[,;]|\s+[a-z]+ed\b", re.IGNORECASE)
 
 
