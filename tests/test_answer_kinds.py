@@ -1212,3 +1212,28 @@ def test_a_question_asking_nothing_specific_of_a_named_paper_is_answered_from_it
     assert "22" in answer.answer and cited(answer) == ["doc:3ec47464e6bd"]
     # a detail no abstract states is still refused, and so is a name asked for that none gives
     assert qa.ask("Which optimizer does ParScale use?").refused
+
+
+def test_what_is_new_in_a_model_is_its_summary_with_its_innovation(qa: QA) -> None:
+    """Before, only the sentence introducing Qwen3 answered: the key innovation (thinking modes) was left out."""
+    answer = qa.ask("What is actually new in Qwen3?")
+    assert "A key innovation in Qwen3" in answer.answer and cited(answer) == ["arXiv:2505.09388"]
+
+
+def test_a_sentence_pointing_back_comes_with_the_sentence_it_points_at(qa: QA) -> None:
+    """"These merits of GSPO ..." owes "stabilizes" to the sentence before it: before, it answered alone."""
+    answer = qa.ask("what does GSPO claim to stabilize?")
+    assert "stabilizes Mixture-of-Experts" in answer.answer
+    assert answer.answer.index("stabilizes") < answer.answer.index("These merits")
+
+
+def test_i_meant_another_paper_asks_the_last_question_of_it(qa: QA) -> None:
+    *_, last = conversation(qa, "What sizes does Qwen2.5 come in?", "no, I meant the Math one")
+    assert last.standalone_question == "What sizes does Qwen2.5-Math come in?"  # type: ignore[attr-defined]
+    assert "72B" in last.answer  # type: ignore[attr-defined]
+
+
+def test_and_another_model_asks_the_last_question_of_that_model(qa: QA) -> None:
+    """"and QwQ?" after a question about o1-mini's rating: before, "(regarding CodeElo)" with nothing asked."""
+    *_, last = conversation(qa, "What Elo rating did o1-mini reach on CodeElo?", "and QwQ?")
+    assert last.standalone_question == "What Elo rating did QwQ reach on CodeElo?"  # type: ignore[attr-defined]

@@ -117,3 +117,20 @@ def test_back_to_a_subject_named_earlier_is_that_subject() -> None:
                                topic) == "how many tokens were they trained on? (regarding Qwen2.5-Coder)"
     assert standalone_question("ok, back to gspo: what does it clip?", history, topic) == \
         "what does it clip? (regarding GSPO)"
+
+
+def test_an_ordinal_counts_in_the_last_list_even_after_a_turn_on_one_of_it() -> None:
+    """"and the second one" after a question on the first: before, the last answer (one paper) was searched for a
+    second paper, and the first paper's topic was kept."""
+    history = [{"role": "user", "content": "Which vision-language papers are there?"},
+               {"role": "assistant",
+                "content": "These abstracts match:\n- A. [arXiv:2409.12191]\n- B. [arXiv:2502.13923]"},
+               {"role": "user", "content": "What does the first one introduce?"},
+               {"role": "assistant", "content": "Qwen2-VL: M-RoPE ... [arXiv:2409.12191]"}]
+    labels = {"arXiv:2409.12191": "Qwen2-VL", "arXiv:2502.13923": "Qwen2.5-VL"}
+
+    def topic(question: str, cited: list[str]) -> str | None:
+        return next((labels[k] for k in cited if k in labels), None)
+
+    assert standalone_question("and the second one \u2014 how long can its videos be?", history, topic) == \
+        "and the second one \u2014 how long can its videos be? (regarding Qwen2.5-VL)"

@@ -120,15 +120,19 @@ MAX_TURNS = 8  # earlier turns read to resolve a follow-up (each is resolved as 
 
 # "and the Coder one?", "what about Qwen2.5-VL?", "how about for Qwen3?": the last question, of another subject
 # "and the Math one? which models does it include?", "and the VL version, what's new in it?": that sibling, asked
-_ELLIPSIS_RE = re.compile(r"^\s*(?:and|what about|how about)\s+(?:for\s+|in\s+)?(?:the\s+)?"
-                          r"(?:(?:plain|base|original|vanilla|regular|standard)\s+)?"
+# "no, I meant the Coder one": the last question, of the subject meant
+_ELLIPSIS_RE = re.compile(r"^\s*(?:and|what about|how about|(?:no|sorry)?[,.]?\s*i\s+meant)\s+(?:for\s+|in\s+)?"
+                          r"(?:the\s+|its\s+|their\s+)?(?:(?:plain|base|original|vanilla|regular|standard)\s+)?"
                           r"(?P<name>[\w.\-]+(?:\s+[\w.\-]+)??)"
-                          r"(?:\s+(?:one|model|models|version|variant|paper|series))?\s*(?:[?,:;\u2014\u2013]\s*(?P<rest>.*\S)?)?\s*$",
+                          r"(?:\s+(?:one|model|models|version|variant|paper|series|sibling|counterpart))?"
+                          r"\s*(?:[?,:;\u2014\u2013]\s*(?P<rest>.*\S)?)?\s*$",
                           re.IGNORECASE)
 _ORDINALS = ["first", "second", "third", "fourth", "fifth"]
 # "the second one", "the last paper", but not "the first paper to propose X" (a question of its own)
 _ORDINAL_RE = re.compile(rf"\bthe\s+(?P<nth>{'|'.join(_ORDINALS)}|last)\s+(?:one|paper|result|item|abstract|match)\b"
                          r"(?!\s+(?:to|that|which|who|where|on|about|in|of)\b)", re.IGNORECASE)
+# A model's name: a word with a digit or two capitals ("o1-mini", "GPT-4o", "QwQ")
+_MODEL_NAME_RE = re.compile(r"(?<![\w.\-])(?=[\w.\-]*(?:\d|[A-Z][\w.\-]*[A-Z]))[A-Za-z][\w.\-]*\w")
 _BACK_RE = re.compile(r"^\s*(?:ok(?:ay)?,?\s+|now\s+)?(?:going\s+|coming\s+)?back to\s+(?P<what>[^,:;?\u2014\u2013]+?)"
                       r"\s*(?:[,:;\u2014\u2013]|\s-+)\s*(?P<rest>\S.*)$", re.IGNORECASE)
 _BACK_FILLER = {"the", "a", "an", "one", "ones", "model", "models", "paper", "papers", "series", "version", "topic",
@@ -162,7 +166,9 @@ def _resolved(question: str, earlier: list[tuple[str, str]], topic: Topic | None
     asked, answer = earlier[-1]
     # "and the second one: ..." after a list: the paper listed second in that answer
     ordinal = _ORDINAL_RE.search(question)
-    cited = list(dict.fromkeys(_KEY_RE.findall(answer)))
+    # the list it counts in: the last answer citing several papers ("the second one" after a turn on the first)
+    listed = [c for _, a in reversed(earlier) if len(c := list(dict.fromkeys(_KEY_RE.findall(a)))) > 1]
+    cited = listed[0] if listed else []
     if ordinal and topic and len(cited) > 1:
         word = ordinal["nth"].lower()
         n = len(cited) - 1 if word == "last" else _ORDINALS.index(word)
@@ -194,6 +200,15 @@ def _resolved(question: str, earlier: list[tuple[str, str]], topic: Topic | None
             if re.search(pattern, previous, re.IGNORECASE):
                 return re.sub(pattern, other, previous, count=1, flags=re.IGNORECASE)
             return f"{previous.rstrip()} (regarding {other})"
+        if other is None and not elliptic["rest"] and re.fullmatch(r"[\w.\-]*[A-Z0-9][\w.\-]*", elliptic["name"]):
+            # "and QwQ?" after "what Elo did o1-mini get?": the last question, of the other thing it names
+            previous = _REGARDING_RE.sub("", asked)
+            named = [n for n in dict.fromkeys(_MODEL_NAME_RE.findall(previous))
+                     if not known(n) and n.lower() != elliptic["name"].lower()]
+            if len(named) == 1:
+                pattern = rf"(?<![\w.\-]){re.escape(named[0])}(?![\w\-])"
+                kept = _REGARDING_RE.search(asked)
+                return re.sub(pattern, elliptic["name"], asked if kept else previous, count=1)
     if not needs_context(question, known):
         return question
     if names is None:

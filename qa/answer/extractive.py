@@ -137,7 +137,7 @@ ENUMERATION_RE = re.compile(r"\(\s*(?:1|i|a)\s*\)|\b(?:first|firstly)\b.*\b(?:se
                             re.IGNORECASE)
 FINDING_RE = re.compile(
     r"\b(we (find|found|show|observe|demonstrate|reveal|conclude|suggest|argue)|results?|findings?|achiev\w*|"
-    r"outperform\w*|improv\w*|reveal\w*|matters?|suggest\w*|highlight\w*|surpass\w*)\b",
+    r"outperform\w*|improv\w*|reveal\w*|matters?|suggest\w*|highlight\w*|surpass\w*|innovations?)\b",
     re.IGNORECASE,
 )
 
@@ -184,6 +184,7 @@ class Scored:
     attribute: float = 1.0  # share of the asked-for attribute's stems it carries
     adense: float = 0.0  # embedding similarity to the question without its subject's names
     bonus: float = 0.0
+    borrowed: bool = False  # it points back ("These merits ..."), and carries asked-for words only with the one before
     vector: np.ndarray | None = field(default=None, repr=False, compare=False)
     params: Params = field(default=PARAMS, repr=False, compare=False)
 
@@ -237,7 +238,8 @@ def score_sentences(question: Question, question_vec: list[float], papers: dict[
         sims[joined] = np.maximum(sims[joined], _cosines(both, question_vec))
         asims[joined] = np.maximum(asims[joined], _cosines(both, bare_vec))
     return [Scored(s, key, i, coverage(question.terms, text, idf), float(sim), coverage(attribute, text, idf),
-                   float(asim), _kind_bonus(question, s, params) - _background_cost(question, s, params), vec, params)
+                   float(asim), _kind_bonus(question, s, params) - _background_cost(question, s, params),
+                   text is not s and coverage(attribute, s, idf) < coverage(attribute, text, idf), vec, params)
             for (s, key, i), text, sim, asim, vec in zip(triples, read, sims, asims, vectors, strict=True)]
 
 
@@ -631,7 +633,19 @@ def _answer_sentences(q: Question, pool: list[Scored], owned: dict[str, list[str
     for keys in owned.values():
         if not any(s.key in keys for s in chosen):
             chosen += [s for s in sorted(answering, key=lambda s: -s.score) if s.key in keys][:1]
-    return chosen
+    return _with_antecedents(chosen, pool)
+
+
+def _with_antecedents(chosen: list[Scored], pool: list[Scored]) -> list[Scored]:
+    """`chosen` with the sentence before each one that points back ("These merits of GSPO ...") and owes the
+    asked-for words to it: that sentence says what it points at."""
+    out: list[Scored] = []
+    for s in chosen:
+        before = next((p for p in pool if p.key == s.key and p.index == s.index - 1), None) if s.borrowed else None
+        if before is not None and before not in chosen and before not in out:
+            out.append(before)
+        out.append(s)
+    return out
 
 
 _HOW_MANY_RE = re.compile(r"\bhow many\b", re.IGNORECASE)

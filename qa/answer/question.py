@@ -186,6 +186,7 @@ _SUMMARY_RE = re.compile(
     r"contribution|contributions|finding|findings|conclusion|conclusions|takeaway|takeaways|result|results|"
     r"claim|claims|message|gist)\b"
     r"|\b(?:about|summar\w+|overview|gist|tl;?dr)\b\W*$|^\s*(?:summar\w+|describe|explain)\b"
+    r"|^\s*what(?:'s|\u2019s|\s+is)\s+(?:actually\s+|really\s+)?(?:new|novel)\b"  # "what's new in Qwen3 (vs ...)?"
     r"|^\s*(?:an?\s+|the\s+)?(?:short\s+|brief\s+|quick\s+)?(?:summary|overview|rundown)\s+of\b"
     r"|\bwhat does\b.*\b(?:find|show|propose|present|introduce|conclude|report|argue|claim)\W*$"
     r"|\b(?:discover|discovers|put forward|puts forward|in brief|in short|contribute|contributes)\W*$",
