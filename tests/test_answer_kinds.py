@@ -1237,3 +1237,18 @@ def test_and_another_model_asks_the_last_question_of_that_model(qa: QA) -> None:
     """"and QwQ?" after a question about o1-mini's rating: before, "(regarding CodeElo)" with nothing asked."""
     *_, last = conversation(qa, "What Elo rating did o1-mini reach on CodeElo?", "and QwQ?")
     assert last.standalone_question == "What Elo rating did QwQ reach on CodeElo?"  # type: ignore[attr-defined]
+
+
+def test_how_much_of_a_kind_of_data_is_answered_by_the_figure_next_to_the_data(qa: QA) -> None:
+    """"how much preference data": "15M-scale data" is far from "preference" in its sentence; before, the sentence
+    counting evaluation sets (7K, 100K, 800K samples) answered."""
+    assert parse("How much preference data did WorldPM use?").focus == ["prefer", "data"]
+    answer = qa.ask("How much preference data did WorldPM use?")
+    assert answer.answer.startswith("WorldPM: In this paper, we collect preference data") and "15M" in answer.answer
+
+
+def test_a_scene_picks_the_paper_saying_most_of_it(qa: QA) -> None:
+    """No abstract says every word of "animates 3D faces from speech" ("facial animation"): before, no paper was
+    picked, and the sentence naming the framework was not close enough to the whole question to answer."""
+    answer = qa.ask("A March 2025 paper animates 3D faces from speech. What is its framework called?")
+    assert "StyleSpeaker" in answer.answer and cited(answer) == ["arXiv:2503.09852"]

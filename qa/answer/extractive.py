@@ -458,8 +458,10 @@ def _pool_keys(question: Question, papers: dict[str, str],
     owned = {n: keys for n, keys in subjects.items() if len(keys) == 1 and owner(n, papers, labels)}
     if owned:
         return {k for ks in owned.values() for k in ks}, owned
-    if question.described and not subjects:  # "the gated attention study": the papers saying all of it
-        return {k for k, text in papers.items() if set(question.described) <= stems(text)} or None, owned
+    if question.described and not subjects:  # "the gated attention study": the papers saying most of it
+        said = {k: len(set(question.described) & stems(text)) for k, text in papers.items()}
+        most = max(said.values(), default=0)
+        return ({k for k, n in said.items() if n == most} if 2 * most > len(set(question.described)) else None), owned
     if subjects:
         common = set.intersection(*(set(ks) for ks in subjects.values()))
         return common or {k for ks in subjects.values() for k in ks}, owned

@@ -61,6 +61,8 @@ GENERIC_TERMS = set(tokenize([
     "largest biggest smallest maximum minimum max min"  # which of the sizes: the sentence giving them says
     " coverage"  # "language coverage": the languages covered
 ])[0])
+# Generic words that are the thing counted when a word before them says which ("preference data").
+HEAD_NOUNS = ("data",)
 # The parts of a method or system: such a question wants the sentence that names them.
 PART_WORDS = set(tokenize([
     "stage stages step steps phase phases component components module modules part parts role roles element "
@@ -542,7 +544,11 @@ def focus_of(question: str, kind: Kind) -> list[str]:
     ([], [])
     """
     skip = _skipped(kind)
-    return [t for w in focus_words(question, kind) for t in words_of(w) if t not in skip]
+    words = focus_words(question, kind)
+    kept = [t for w in words for t in words_of(w) if t not in skip]
+    # "how much preference data": the figure counts the data, which a sentence says next to it ("15M-scale data")
+    head = kept and re.search(rf"\b{re.escape(words[-1])}\s+({'|'.join(HEAD_NOUNS)})\b", question, re.IGNORECASE)
+    return kept + ([head.group(1).lower()] if head else [])
 
 
 def setting_of(question: str) -> str:
