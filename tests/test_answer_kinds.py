@@ -1252,3 +1252,11 @@ def test_a_scene_picks_the_paper_saying_most_of_it(qa: QA) -> None:
     picked, and the sentence naming the framework was not close enough to the whole question to answer."""
     answer = qa.ask("A March 2025 paper animates 3D faces from speech. What is its framework called?")
     assert "StyleSpeaker" in answer.answer and cited(answer) == ["arXiv:2503.09852"]
+
+
+def test_active_parameters_are_stated_only_as_such(qa: QA) -> None:
+    """Qwen2's abstract gives a parameter range and names a Mixture-of-Experts model, never its active parameters:
+    before, the range answered."""
+    assert qa.ask("How many activated parameters does the Qwen2 MoE model use?").refused
+    assert parse("active params of Qwen3-235B-A22B?").unstated
+    assert not qa.ask("How many parameters does the Qwen2 series span?").refused

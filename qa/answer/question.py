@@ -117,6 +117,8 @@ UNSTATED: list[tuple[str, str]] = [
     (r"venue|conference|journal|workshop|accepted at|published (?:at|in)(?! (?:19|20)\d\d|\s+\w+\s+(?:19|20)\d\d)",
      r"conference|journal|workshop|venue|accepted|proceedings"),
     (r"vocabular(?:y|ies)(?: size)?|vocab size", r"vocabular"),
+    # a Mixture-of-Experts model's active parameters: "22B activated parameters", "235B-A22B"
+    (r"(?:active|activated)\s+param\w*", r"\bactiv\w*\s+param|\bA\d+(?:\.\d+)?B\b"),
     (r"e-?mail|contact", r"@|e-?mail|contact"),
     (r"carbon|co2|emissions?|energy (?:use|consumption)|electricity", r"carbon|co2|emission|energy|kwh"),
     (r"citations?|cited by|h-index", r"citation|cited"),
