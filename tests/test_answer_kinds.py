@@ -1260,3 +1260,11 @@ def test_active_parameters_are_stated_only_as_such(qa: QA) -> None:
     assert qa.ask("How many activated parameters does the Qwen2 MoE model use?").refused
     assert parse("active params of Qwen3-235B-A22B?").unstated
     assert not qa.ask("How many parameters does the Qwen2 series span?").refused
+
+
+def test_a_family_word_or_an_opening_we_is_no_turns_topic(qa: QA) -> None:
+    """"We want a reranker. Is there a Qwen model for it?" answered by Qwen3 Embedding (and Qwen3): the topic is
+    the paper the answer leads with; before, "We" was read as a name, and owned by Qwen3."""
+    question = "We want a reranker for our app. Is there a Qwen model for it?"
+    assert qa._topic(question, ["arXiv:2506.05176", "arXiv:2505.09388"]) == "Qwen3 Embedding"
+    assert qa._topic("What does Qwen3 add over Qwen2.5?", ["arXiv:2505.09388", "arXiv:2506.05176"]) == "Qwen3"

@@ -134,3 +134,17 @@ def test_an_ordinal_counts_in_the_last_list_even_after_a_turn_on_one_of_it() -> 
 
     assert standalone_question("and the second one \u2014 how long can its videos be?", history, topic) == \
         "and the second one \u2014 how long can its videos be? (regarding Qwen2.5-VL)"
+
+
+def test_a_name_set_before_a_colon_is_what_its_pronouns_mean() -> None:
+    """"the generation before, Qwen2: how many languages was it good at?" is about Qwen2: before, "it" was read
+    as the last topic, and both were asked about."""
+    history = [{"role": "user", "content": "How much data was Qwen2.5 trained on?"},
+               {"role": "assistant", "content": "18 trillion tokens. [doc:73d486c3a6a6]"}]
+    question = "And the older generation, Qwen2 \u2014 what did its instruct model score?"
+    assert standalone_question(question, history, lambda q, cited: "Qwen2.5") == question
+    assert standalone_question("Qwen2: and what did it score?", history, lambda q, cited: "Qwen2.5") == \
+        "Qwen2: and what did it score?"
+    # a pronoun before the name still points back
+    assert standalone_question("How does it compare with Qwen2?", history,
+                               lambda q, cited: "Qwen2.5").endswith("(regarding Qwen2.5)")

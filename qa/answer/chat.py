@@ -39,7 +39,9 @@ _SUBJECT_RE = re.compile(r"\b(?:arXiv:\s*)?\d{4}\.\d{4,5}\b|\b[A-Z][\w.\-]*[A-Z0
 _QUESTION_WORDS = {"What", "Which", "How", "Who", "When", "Where", "Why", "Does", "Do", "Is", "Are", "Can", "And",
                    "Also", "Tell", "List", "Name", "Give", "In", "The", "A", "An", "Then", "So", "Same", "Did", "Was",
                    "Were", "Has", "Have", "Could", "Would", "Should", "Will", "Compared", "Besides", "Apart", "For",
-                   "On", "Of", "By", "With", "Any", "Its", "It", "They", "Their", "This", "That", "These", "Those"}
+                   "On", "Of", "By", "With", "Any", "Its", "It", "They", "Their", "This", "That", "These", "Those",
+                   "We", "Our", "My", "There", "Here", "Please", "Ok", "Okay", "But", "Now", "Yes", "No", "Sure",
+                   "Thanks", "Anything", "Something", "Someone", "Anyone", "Instead", "Back", "Different", "Unrelated"}
 _KEY_RE = re.compile(r"\b(arXiv:\d{4}\.\d{4,5}|arXiv:[a-z][a-z\-]+(?:\.[A-Z]{2})?/\d{7}|doc:[0-9a-f]{12})\b")
 _REFUSED_RE = re.compile(r"do not answer this question|cannot answer this question|is not in the corpus",
                          re.IGNORECASE)
@@ -66,6 +68,10 @@ def needs_context(question: str, known: Callable[[str], bool] | None = None) -> 
         return False
     pointing = [m for m in _PRONOUN_RE.finditer(question) if m.group().lower() not in _REFLEXIVES]
     if own:  # a subject of its own, unless "it" points back ("itself" points at a name in the question)
+        # "and the generation before, Qwen2: how many languages was it good at?": "it" is the name set before
+        head = re.search(r"[:\u2014\u2013]|\s-+\s", question)
+        if head and any(s in question[: head.start()] for s in own) and all(m.start() > head.start() for m in pointing):
+            return False
         return bool(pointing)
     if describes_paper(question):  # "and the high-entropy token paper: what do they train on?": its own subject
         return False

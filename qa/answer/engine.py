@@ -185,6 +185,9 @@ class QA:
         for name in subjects(question):
             key = owner(name, papers, labels)
             label = labels.get(key) if key else None
+            family = [v for v in labels.values() if v and v.lower().startswith(name.lower())]
+            if len(family) > 1 and (label or "").lower() != name.lower():
+                continue  # "a Qwen model" names a family of the cited papers, not one of them
             # the paper as the question named it ("Qwen2.5", not its sibling "Qwen2.5-Coder"), but not a part of
             # it that its abstract names ("the Talker" of Qwen2.5-Omni): that is the paper's own name
             if key and (not label or not namelike(label) or label.lower().startswith(name.lower())):
