@@ -1268,3 +1268,18 @@ def test_a_family_word_or_an_opening_we_is_no_turns_topic(qa: QA) -> None:
     question = "We want a reranker for our app. Is there a Qwen model for it?"
     assert qa._topic(question, ["arXiv:2506.05176", "arXiv:2505.09388"]) == "Qwen3 Embedding"
     assert qa._topic("What does Qwen3 add over Qwen2.5?", ["arXiv:2505.09388", "arXiv:2506.05176"]) == "Qwen3"
+
+
+@pytest.mark.parametrize("question", ["perfect, new topic: what is GSPO?", "Fine. Unrelated: what is GSPO?"])
+def test_an_acknowledgement_before_a_change_of_topic_is_no_part_of_the_question(qa: QA, question: str) -> None:
+    """Before, "fine." and "perfect," stayed in the question, and it was refused."""
+    assert without_lead_in(question) == "what is GSPO?"
+    assert "Group Sequence Policy Optimization" in qa.ask(question).answer
+
+
+def test_what_came_out_in_a_month_lists_its_papers(qa: QA) -> None:
+    """Before, the best sentence of one paper answered."""
+    assert parse("What did the collection publish in January 2025?").kind is Kind.LIST
+    answer = qa.ask("What was published in January 2025?")
+    assert answer.answer.startswith("These abstracts match:")
+    assert set(cited(answer)) == {"arXiv:2501.01257", "arXiv:2501.15383"}

@@ -148,3 +148,25 @@ def test_a_name_set_before_a_colon_is_what_its_pronouns_mean() -> None:
     # a pronoun before the name still points back
     assert standalone_question("How does it compare with Qwen2?", history,
                                lambda q, cited: "Qwen2.5").endswith("(regarding Qwen2.5)")
+
+
+def test_a_date_alone_asks_the_last_question_of_that_date() -> None:
+    """"and March 2025?" after a question about January 2025: before, "(regarding <the last topic>)"."""
+    history = [{"role": "user", "content": "What came out in January 2025?"},
+               {"role": "assistant",
+                "content": "These abstracts match:\n- A [arXiv:2501.01257]\n- B [arXiv:2501.15383]"}]
+    assert standalone_question("and March 2025?", history, lambda q, cited: "CodeElo") == \
+        "What came out in March 2025?"
+    assert standalone_question("what about 2024?", history, lambda q, cited: "CodeElo") == "What came out in 2024?"
+
+
+def test_of_those_is_scoped_to_what_found_the_last_answers_papers() -> None:
+    """"of those, which one ..." after a list: the date that found the list, else the papers' IDs; before, the
+    list's first paper."""
+    listed = {"role": "assistant", "content": "These abstracts match:\n- A [arXiv:2505.10527]\n- B [arXiv:2505.09388]"}
+    history = [{"role": "user", "content": "Which papers are from May 2025?"}, listed]
+    assert standalone_question("Of those, which one is about preferences?", history, lambda q, cited: "WorldPM") == \
+        "Of those, which one is about preferences? (regarding May 2025)"
+    history = [{"role": "user", "content": "Which papers use reinforcement learning?"}, listed]
+    assert standalone_question("which of them scales a reward model?", history, lambda q, cited: "WorldPM") == \
+        "which of them scales a reward model? (regarding arXiv:2505.10527 arXiv:2505.09388)"

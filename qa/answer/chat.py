@@ -139,6 +139,12 @@ _ORDINAL_RE = re.compile(rf"\bthe\s+(?P<nth>{'|'.join(_ORDINALS)}|last)\s+(?:one
                          r"(?!\s+(?:to|that|which|who|where|on|about|in|of)\b)", re.IGNORECASE)
 # A model's name: a word with a digit or two capitals ("o1-mini", "GPT-4o", "QwQ")
 _MODEL_NAME_RE = re.compile(r"(?<![\w.\-])(?=[\w.\-]*(?:\d|[A-Z][\w.\-]*[A-Z]))[A-Za-z][\w.\-]*\w")
+_MONTHS = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*"
+_DATE_RE = re.compile(rf"\b{_MONTHS}(?:\s+(?:19|20)\d\d)?\b|\b(?:19|20)\d\d\b", re.IGNORECASE)
+_DATE_ELLIPSIS_RE = re.compile(rf"^\s*(?:and|what about|how about)\s+(?:in\s+|from\s+|for\s+)?"
+                               rf"(?P<date>{_MONTHS}(?:\s+(?:19|20)\d\d)?|(?:19|20)\d\d)\s*\??\s*$", re.IGNORECASE)
+_OF_THOSE_RE = re.compile(r"\b(?:of|among|from)\s+(?:those|these|them|the two|the three|both)\b"
+                          r"|\bwhich of (?:them|those|these)\b", re.IGNORECASE)
 _BACK_RE = re.compile(r"^\s*(?:ok(?:ay)?,?\s+|now\s+)?(?:going\s+|coming\s+)?back to\s+(?P<what>[^,:;?\u2014\u2013]+?)"
                       r"\s*(?:[,:;\u2014\u2013]|\s-+)\s*(?P<rest>\S.*)$", re.IGNORECASE)
 _BACK_FILLER = {"the", "a", "an", "one", "ones", "model", "models", "paper", "papers", "series", "version", "topic",
@@ -191,6 +197,18 @@ def _resolved(question: str, earlier: list[tuple[str, str]], topic: Topic | None
                 if words and all(w in name.lower() for w in words):
                     rest = back["rest"]
                     return rest if name.lower() in rest.lower() else f"{rest.rstrip()} (regarding {name})"
+    # "and May 2025?" after "what came out in January 2025?": the last question, of that date
+    date = _DATE_ELLIPSIS_RE.match(question)
+    previous_date = _DATE_RE.search(_REGARDING_RE.sub("", asked)) if date else None
+    if date and previous_date:
+        plain = _REGARDING_RE.sub("", asked)
+        return f"{plain[: previous_date.start()]}{date['date']}{plain[previous_date.end():]}"
+    # "of those, which one is about X?": the papers of the last answer, by the date or IDs that found them
+    if _OF_THOSE_RE.search(question) and len(cited) > 1:
+        scope = _DATE_RE.search(_REGARDING_RE.sub("", asked))
+        pinned = scope.group() if scope else (" ".join(cited) if all(k.startswith("arXiv:") for k in cited) else "")
+        if pinned:
+            return f"{question.rstrip()} (regarding {pinned})"
     names: list[str] | None = None
     elliptic = _ELLIPSIS_RE.match(question)
     if elliptic and known is not None:

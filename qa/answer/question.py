@@ -165,6 +165,9 @@ _EXPANSION_RE = re.compile(
     re.IGNORECASE,
 )
 _LIST_RE = re.compile(
+    # "what did this collection publish in May 2025?", "what came out in June?": its papers
+    r"^\s*what\s+(?:did|does|has)\s+(?:this|the)\s+(?:collection|corpus|set)\s+(?:publish|contain|hold|have)\b"
+    r"|^\s*what\s+(?:else\s+)?(?:came out|was published|got published|appeared|was released|was posted)\b|"
     r"^\s*(?:which|what|list|name|identify|show|give|find|enumerate)\b.{0,60}?\b(?:papers|works|studies|articles|"
     r"abstracts|reports|publications|submissions|preprints)\b"
     r"|\b(?:which|what) (?:paper|work|study|article|report)s?\b.{0,30}\b(?:corpus|collection)\b"
@@ -275,7 +278,8 @@ TOPIC_CHANGE = (r"(?:switching|changing|turning|moving)(?:\s+(?:to\s+)?(?:topics
 # What a chat turn may open with before its question: an acknowledgement ("ok then,", "thanks."), a change of
 # topic.
 _LEAD_IN_RE = re.compile(
-    r"^\s*(?:(?:(?:ok(?:ay)?|alright|all right|right|thanks|thank you|great|cool|nice|got it|i see|sure)"
+    r"^\s*(?:(?:(?:ok(?:ay)?|alright|all right|right|thanks|thank you|great|cool|nice|got it|i see|sure|fine|"
+    r"perfect|understood|noted)"
     r"(?:\s+(?:then|so|now))?|by the way|btw|also|one more(?: thing| question)?|quick (?:one|question)|"
     rf"{TOPIC_CHANGE})\s*(?:[:,.;!\u2014\u2013]|\s-+)\s*)+(?=\S)", re.IGNORECASE)
 
