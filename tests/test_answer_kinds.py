@@ -1283,3 +1283,12 @@ def test_what_came_out_in_a_month_lists_its_papers(qa: QA) -> None:
     answer = qa.ask("What was published in January 2025?")
     assert answer.answer.startswith("These abstracts match:")
     assert set(cited(answer)) == {"arXiv:2501.01257", "arXiv:2501.15383"}
+
+
+def test_what_is_new_over_the_older_models_is_led_by_what_changed(qa: QA) -> None:
+    """A summary asked against the predecessor: the innovation and the sentences naming what came before first.
+    Before, the findings came first and the 18-trillion-token change was left out."""
+    answer = qa.ask("What is new in Qwen2.5 compared with the last generation?")
+    assert "Compared to previous iterations" in answer.answer and "18 trillion" in answer.answer
+    answer = qa.ask("What's new in Qwen3 compared to the older models?")
+    assert "A key innovation" in answer.answer and "119" in answer.answer

@@ -20,6 +20,7 @@ import numpy as np
 
 from qa.answer.question import (
     COMPARATIVES,
+    LINEAGE,
     NAMING_EVIDENCE,
     NUMBER_WORDS,
     PART_WORDS,
@@ -407,7 +408,22 @@ def pick(scored: list[Scored], list_question: bool, params: Params, parts: bool 
     return chosen
 
 
-def summary_of(scored: list[Scored], per_paper: int = 3, lead: bool = False) -> list[Scored]:
+# "what's new in Qwen3 compared with the older one?": what it changed over its predecessor
+_VERSUS_OLDER_RE = re.compile(r"\b(?:compared (?:with|to)|vs\.?|versus|than|over)\b.*\b(?:older|earlier|previous|prior|"
+                              r"predecessors?|before|last)\b", re.IGNORECASE)
+_ASKS_NEW_RE = re.compile(r"\b(?:new|novel|innovat\w*)\b", re.IGNORECASE)
+
+
+def _preferred_cues(question: str) -> re.Pattern[str] | None:
+    """What a summary's further sentences should say first: what is new ("what's new in X?") and what changed
+    over the predecessor ("... compared with the older one?")."""
+    wanted = [*([r"\binnovat\w*|\bnovel\b|\bnew\b"] if _ASKS_NEW_RE.search(question) else []),
+              *([LINEAGE] if _VERSUS_OLDER_RE.search(question) else [])]
+    return re.compile("|".join(wanted), re.IGNORECASE) if wanted else None
+
+
+def summary_of(scored: list[Scored], per_paper: int = 3, lead: bool = False,
+               prefer: re.Pattern[str] | None = None) -> list[Scored]:
     """For "what is <paper> about" or "papers from <month>": each paper's opening and key sentences.
 
     `lead`: the question asks what the paper addresses or what its method is called ("what task does X
@@ -420,7 +436,8 @@ def summary_of(scored: list[Scored], per_paper: int = 3, lead: bool = False) -> 
             out += [own[0], opening]
             continue
         cues = sorted((s for s in own if s is not opening and (FINDING_RE.search(s.text) or has_number(s.text))),
-                      key=lambda s: (-(bool(FINDING_RE.search(s.text)) + has_number(s.text)), -s.score))
+                      key=lambda s: (-bool(prefer and prefer.search(s.text)),
+                                     -(bool(FINDING_RE.search(s.text)) + has_number(s.text)), -s.score))
         out += sorted([opening, *cues[: per_paper - 1]], key=lambda s: s.index)
     return out
 
@@ -570,7 +587,7 @@ def extract(question: str, question_vec: list[float], papers: dict[str, str], in
         if found:
             return found
     if (owned or scoped) and asks_about(q, list(owned)):
-        about = summary_of(pool, lead=asks_problem(q))
+        about = summary_of(pool, lead=asks_problem(q), prefer=_preferred_cues(q.text))
         # "What is WorldPM?": the sentence spelling the name out says what it is
         spelled = [s for name in owned for s in sorted(pool, key=lambda s: s.index) if expansion(name, s.text)][:1]
         return Extract([*spelled, *(s for s in about if s not in spelled)][:MAX_SENTENCES], False, best, missing)

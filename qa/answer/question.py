@@ -76,7 +76,7 @@ NUMBER_WORDS = COUNT_WORDS | {"first", "second", "third", "fourth", "fifth"}
 # A question asking for one is answered only by a sentence with that evidence, or refused.
 _YEAR = r"\b(?:19|20)\d\d\b"
 _VALUE = r"{0}\W{{0,3}}(?:(?:of|is|was|=|to|set to)\s+)?(?:about\s+)?\d|\d[\d,.]*(?:e-?\d+)?\s*(?:\w+\s+){{0,2}}{0}"
-_LINEAGE = r"predecessor|\bprevious\b|\bprior\b|\bearlier\b|upgrade (?:from|over)|advancement over|succe(?:ssor|eds)"
+LINEAGE = r"predecessor|\bprevious\b|\bprior\b|\bearlier\b|upgrade (?:from|over)|advancement over|succe(?:ssor|eds)"
 _MONEY = r"\$\s?\d|\d\s?(?:dollars?|usd|cents?|yuan|rmb|euros?)\b|\bpric(?:e|es|ed|ing)\b"
 UNSTATED: list[tuple[str, str]] = [
     # a setting's evidence is its value: "tolerates larger learning rates" does not say which one was used
@@ -125,7 +125,7 @@ UNSTATED: list[tuple[str, str]] = [
     # "what model did it succeed?": what came before, which abstracts call its predecessor
     (r"(?:what|which)\b.*\b(?:succeed(?:s|ed)?|supersede[sd]?|replace[sd]?|precede[sd]?|came before|"
      r"(?:improve[sd]?|upgrade[sd]?|advance[sd]?) (?:up)?on|upgrade[sd]? from)\s*\?|"
-     r"\b(?:prior|previous|earlier|preceding|older) (?:version|generation|release|model|series)", _LINEAGE),
+     r"\b(?:prior|previous|earlier|preceding|older) (?:version|generation|release|model|series)", LINEAGE),
     # "When was X released?", "release when?"; not "When you pick examples, what ..." (a clause)
     (r"^\s*when\s+(?:is|was|were|are|did|does|do|will|has|had|can|could)\b|when\s*\?\s*$|what year|which year|"
      r"what date|which date|on what day|release date|publication date",
@@ -141,7 +141,7 @@ UNSTATED: list[tuple[str, str]] = [
 ]
 # Evidence that is itself the answer ("under Apache 2.0", "$0.5 per hour"): a sentence with it states the detail
 # asked for, whatever its other words.
-NAMING_EVIDENCE = {r"licen[cs]|apache|\bmit\b|cc[\s-]by", _MONEY, _LINEAGE}
+NAMING_EVIDENCE = {r"licen[cs]|apache|\bmit\b|cc[\s-]by", _MONEY, LINEAGE}
 _UNSTATED = [(re.compile(rf"(?<![\w\-])(?:{asked})(?![\w\-])", re.IGNORECASE), re.compile(evidence, re.IGNORECASE))
              for asked, evidence in UNSTATED]
 
