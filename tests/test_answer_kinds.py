@@ -1292,3 +1292,14 @@ def test_what_is_new_over_the_older_models_is_led_by_what_changed(qa: QA) -> Non
     assert "Compared to previous iterations" in answer.answer and "18 trillion" in answer.answer
     answer = qa.ask("What's new in Qwen3 compared to the older models?")
     assert "A key innovation" in answer.answer and "119" in answer.answer
+
+
+@pytest.mark.parametrize("question", [
+    "When precisely will the WavReward data be made public?",  # "after the paper is accepted": no date
+    "Does the permutation toolkit run faster on Intel or on ARM?",  # no processor is named
+    "What entropy threshold marks a token as forking in the RLVR study?",  # a setting, and no value is given
+])
+def test_more_details_no_abstract_states_are_refused(qa: QA, question: str) -> None:
+    """Before, each was answered with a real but unrelated sentence of the right paper."""
+    answer = qa.ask(question)
+    assert answer.refused and not answer.citations

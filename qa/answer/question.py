@@ -87,6 +87,9 @@ UNSTATED: list[tuple[str, str]] = [
     (r"weight decay", _VALUE.format(r"weight decay")),
     (r"epochs?", _VALUE.format(r"epochs?")),
     (r"dropout", _VALUE.format(r"dropout(?:\s+rate)?")),
+    # "what entropy threshold did they use": a setting's value
+    (r"(?:what|which)\s+(?:\w+\s+){0,2}thresholds?|thresholds?\s+(?:value|setting)s?",
+     _VALUE.format(r"thresholds?")),
     (r"(?:learning[\s-]rate |lr )?schedul(?:e|es|er|ing)", r"schedul"),
     (r"hyper[\s-]?parameters?", r"hyper[\s-]?parameter"),
     (r"epsilon|clip(?:ping)?[\s-](?:range|ratio|threshold|value|bound)s?",
@@ -96,7 +99,8 @@ UNSTATED: list[tuple[str, str]] = [
      r"temperature|top[\s-]?[pk]\b"),
     (r"momentum|gradient[\s-](?:clipping|norm)", r"momentum|gradient[\s-](?:clipping|norm)"),
     (r"random seeds?|seeds?", r"\bseed"),
-    (r"gpus?|tpus?|(?:which|what)\s+(?:\w+\s+)?(?:cpus?|processors?)|hardware|accelerators?|a100s?|h100s?|chips?",
+    (r"gpus?|tpus?|(?:which|what)\s+(?:\w+\s+)?(?:cpus?|processors?)|hardware|accelerators?|a100s?|h100s?|chips?|"
+     r"on (?:arm|x86|intel|amd|apple silicon)|x86(?:-64)?",
      r"\bgpu|\btpu|\bcpu|processor|hardware|accelerator|a100|h100|h800|\bintel\b|\bamd\b|\barm\b|xeon|epyc|avx|neon"),
     (r"compute budget|flops budget|gpu[\s-]hours", r"budget|gpu[\s-]hours|flop"),
     (r"training time|wall[\s-]?clock|how long did (?:it|they|the \w+) (?:take|train)|how long (?:was|were) \w+ trained"
@@ -127,7 +131,8 @@ UNSTATED: list[tuple[str, str]] = [
      r"(?:improve[sd]?|upgrade[sd]?|advance[sd]?) (?:up)?on|upgrade[sd]? from)\s*\?|"
      r"\b(?:prior|previous|earlier|preceding|older) (?:version|generation|release|model|series)", LINEAGE),
     # "When was X released?", "release when?"; not "When you pick examples, what ..." (a clause)
-    (r"^\s*when\s+(?:is|was|were|are|did|does|do|will|has|had|can|could)\b|when\s*\?\s*$|what year|which year|"
+    (r"^\s*when\s+(?:exactly\s+|precisely\s+|roughly\s+)?(?:is|was|were|are|did|does|do|will|has|had|can|could)\b|"
+     r"when\s*\?\s*$|what year|which year|"
      r"what date|which date|on what day|release date|publication date",
      _YEAR + r"|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b"),
     (r"^\s*where\s+(?:is|are|was|were)\s+(?:the\s+)?(?:team|authors?|lab|company|group)\b|which country|"
