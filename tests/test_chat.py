@@ -170,3 +170,24 @@ def test_of_those_is_scoped_to_what_found_the_last_answers_papers() -> None:
     history = [{"role": "user", "content": "Which papers use reinforcement learning?"}, listed]
     assert standalone_question("which of them scales a reward model?", history, lambda q, cited: "WorldPM") == \
         "which of them scales a reward model? (regarding arXiv:2505.10527 arXiv:2505.09388)"
+
+
+def test_its_successor_is_the_next_version_the_store_knows() -> None:
+    """"its successor" after Qwen2-VL is Qwen2.5-VL (before: the question stayed about Qwen2-VL)."""
+    history = [{"role": "user", "content": "Which sizes does Qwen2-VL have?"},
+               {"role": "assistant", "content": "2B, 8B and 72B. [arXiv:2409.12191]"}]
+    papers = {"qwen2-vl", "qwen2.5-vl", "qwen3"}
+
+    def known(name: str) -> bool:
+        return name.lower() in papers
+
+    def topic(question: str, cited: list[str]) -> str:
+        return "Qwen2-VL"
+
+    assert standalone_question("What does its successor add over it?", history, topic, known) == \
+        "What does Qwen2.5-VL add over Qwen2-VL?"
+    assert standalone_question("and the newer version: how many sizes?", history, topic, known) == \
+        "and Qwen2.5-VL: how many sizes?"
+    # no earlier version is known: the question stays about the topic
+    assert standalone_question("what did the previous version do?", history, topic, known) == \
+        "what did the previous version do? (regarding Qwen2-VL)"

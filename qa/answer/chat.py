@@ -145,6 +145,10 @@ _DATE_ELLIPSIS_RE = re.compile(rf"^\s*(?:and|what about|how about)\s+(?:in\s+|fr
                                rf"(?P<date>{_MONTHS}(?:\s+(?:19|20)\d\d)?|(?:19|20)\d\d)\s*\??\s*$", re.IGNORECASE)
 _OF_THOSE_RE = re.compile(r"\b(?:of|among|from)\s+(?:those|these|them|the two|the three|both)\b"
                           r"|\bwhich of (?:them|those|these)\b", re.IGNORECASE)
+_SUCCESSOR_RE = re.compile(r"\b(?:its|their|the)\s+(?:successor|newer (?:one|version|model|release)|next (?:version|"
+                           r"generation|release)|later version|follow-up model)\b", re.IGNORECASE)
+_PREDECESSOR_RE = re.compile(r"\b(?:its|their|the)\s+(?:older (?:one|version|model|release)|previous (?:version|"
+                             r"generation|release)|earlier version)\b", re.IGNORECASE)
 _BACK_RE = re.compile(r"^\s*(?:ok(?:ay)?,?\s+|now\s+)?(?:going\s+|coming\s+)?back to\s+(?P<what>[^,:;?\u2014\u2013]+?)"
                       r"\s*(?:[,:;\u2014\u2013]|\s-+)\s*(?P<rest>\S.*)$", re.IGNORECASE)
 _BACK_FILLER = {"the", "a", "an", "one", "ones", "model", "models", "paper", "papers", "series", "version", "topic",
@@ -209,6 +213,15 @@ def _resolved(question: str, earlier: list[tuple[str, str]], topic: Topic | None
         pinned = scope.group() if scope else (" ".join(cited) if all(k.startswith("arXiv:") for k in cited) else "")
         if pinned:
             return f"{question.rstrip()} (regarding {pinned})"
+    # "how does its successor improve on it?" after Qwen2-VL: Qwen2.5-VL, the next version the store knows
+    step = _SUCCESSOR_RE.search(question) or _PREDECESSOR_RE.search(question)
+    if step and known is not None:
+        for name in topic_of(asked, answer, topic):
+            other = _next_version(name, 1 if step.re is _SUCCESSOR_RE else -1, known)
+            if other:
+                rest = question[: step.start()] + other + question[step.end():]
+                it = name.replace("\\", "\\\\")  # "improve on it": on that paper
+                return re.sub(r"\b(on|over|than|from)\s+it\b", rf"\1 {it}", rest, flags=re.IGNORECASE)
     names: list[str] | None = None
     elliptic = _ELLIPSIS_RE.match(question)
     if elliptic and known is not None:
@@ -240,6 +253,23 @@ def _resolved(question: str, earlier: list[tuple[str, str]], topic: Topic | None
     if not names or all(n.lower() in question.lower() for n in names):
         return question
     return f"{question.rstrip()} (regarding {' '.join(names)})"
+
+
+def _next_version(name: str, direction: int, known: Callable[[str], bool]) -> str | None:
+    """The closest later (`direction` 1) or earlier (-1) version of `name` that names a paper: Qwen2-VL ->
+    Qwen2.5-VL."""
+    m = re.fullmatch(r"(?P<pre>[A-Za-z][A-Za-z\-]*?)(?P<v>\d+(?:\.\d+)?)(?P<post>.*)", name)
+    if not m:
+        return None
+    version = float(m["v"])
+    for step in (0.5, 1.0, 1.5, 2.0):
+        v = version + direction * step
+        if v <= 0:
+            break
+        candidate = f"{m['pre']}{v:g}{m['post']}"
+        if known(candidate):
+            return candidate
+    return None
 
 
 def _sibling(name: str, topics: list[str], known: Callable[[str], bool]) -> str | None:
