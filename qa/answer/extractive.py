@@ -155,13 +155,13 @@ class Params:
     w_dense: float = 0.45         # weight of embedding similarity in a sentence's score
     w_lexical: float = 0.55       # weight of IDF-weighted coverage of the question's stems
     support_score: float = 0.33   # below this best score nothing retrieved answers
-    support_dense: float = 0.45   # a sentence this close in meaning answers even with few shared words
+    support_dense: float = 0.4    # a sentence this close in meaning answers even with few shared words
     attribute_cover: float = 0.3  # share (IDF-weighted) of the asked-for attribute's stems the answer must carry
     runner_up: float = 0.6        # further sentences must score this fraction of the best
     list_runner_up: float = 0.5   # the same for the papers of a "which papers" list
     kind_bonus: float = 0.15      # a sentence of the kind asked for (has a number, names parts)
     subject_dense: float = 0.35   # the same as support_dense inside the paper of a subject the question names
-    subject_near: float = 0.5     # ... and the similarity (names and all) that answers a question asking nothing
+    subject_near: float = 0.7     # ... and the similarity (names and all) that answers a question asking nothing
     #                               specific of that subject ("how big were its models?")
     focus_dense: float = 0.5      # a sentence without the words of the thing asked for must be this close in meaning
     evidence_near: float = 0.6    # a figure or name asked for: its sentence scores this fraction of the best evidence
