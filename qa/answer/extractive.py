@@ -660,9 +660,11 @@ def _with_antecedents(chosen: list[Scored], pool: list[Scored]) -> list[Scored]:
     asked-for words to it: that sentence says what it points at."""
     out: list[Scored] = []
     for s in chosen:
+        if s in out:
+            continue
         before = next((p for p in pool if p.key == s.key and p.index == s.index - 1), None) if s.borrowed else None
-        if before is not None and before not in chosen and before not in out:
-            out.append(before)
+        if before is not None and before not in out:
+            out.append(before)  # chosen too, or not: it comes first
         out.append(s)
     return out
 

@@ -116,7 +116,7 @@ UNSTATED: list[tuple[str, str]] = [
      r"(?:the |its |their )?(?:\w+ )?costs?(?! (?:reduction|savings?|efficien\w*))|cost (?:in|of) (?:dollars|money)|"
      r"dollars?|fees?|subscription", _MONEY),  # a price asked for, not "reduces inference costs"
     # "can a company use them freely?": what the license allows
-    (r"licen[cs]e[ds]?|licensing|terms of use|use (?:it|them|the \w+|\w+) (?:freely|commercially|for free)|"
+    (r"licen[cs]e[ds]?|licensing|terms of use|use (?:[\w.\-]+\s+){1,3}?(?:freely|commercially|for free)|"
      r"commercial use", r"licen[cs]|apache|\bmit\b|cc[\s-]by"),
     (r"venue|conference|journal|workshop|accepted at|published (?:at|in)(?! (?:19|20)\d\d|\s+\w+\s+(?:19|20)\d\d)",
      r"conference|journal|workshop|venue|accepted|proceedings"),
