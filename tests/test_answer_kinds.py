@@ -1312,3 +1312,10 @@ def test_more_details_no_abstract_states_are_refused(qa: QA, question: str) -> N
     """Before, each was answered with a real but unrelated sentence of the right paper."""
     answer = qa.ask(question)
     assert answer.refused and not answer.citations
+
+
+def test_is_it_open_source_is_answered_by_its_release_terms(qa: QA) -> None:
+    """Before, "Is it open source?" after a turn on Qwen3 was refused: nothing in it was carried by a sentence."""
+    *_, last = conversation(qa, "What does Qwen3 introduce?", "Are the models open source?")
+    assert "Apache 2.0" in last.answer  # type: ignore[attr-defined]
+    assert parse("is GSPO open-weight? (regarding GSPO)").unstated

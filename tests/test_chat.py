@@ -191,3 +191,16 @@ def test_its_successor_is_the_next_version_the_store_knows() -> None:
     # no earlier version is known: the question stays about the topic
     assert standalone_question("what did the previous version do?", history, topic, known) == \
         "what did the previous version do? (regarding Qwen2-VL)"
+
+
+def test_a_paper_asked_for_like_the_last_one_is_another_paper() -> None:
+    """"Is there a paper that judges speech models like that one?": "that" after "a paper" opens a clause, and
+    "like that one" asks for another paper; before, both were read as pointing back, and the last topic was
+    asked about."""
+    history = [{"role": "user", "content": "What is Qwen2.5-Omni?"},
+               {"role": "assistant", "content": "An end-to-end multimodal model. [arXiv:2503.20215]"}]
+    question = "Is there a study that judges speech assistants like that one?"
+    assert standalone_question(question, history, lambda q, cited: "Qwen2.5-Omni") == question
+    # still leaning on the last turn: "that" pointing back
+    assert standalone_question("Is there a paper that improves on that?", history,
+                               lambda q, cited: "Qwen2.5-Omni").endswith("(regarding Qwen2.5-Omni)")

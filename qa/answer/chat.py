@@ -66,7 +66,10 @@ def needs_context(question: str, known: Callable[[str], bool] | None = None) -> 
     switch = bool(own) and re.match(rf"\s*(?:what|how) about\s+(?:the\s+)?{re.escape(own[0])}\b", question, re.I)
     if _SWITCH_RE.search(question) or switch:
         return False
-    pointing = [m for m in _PRONOUN_RE.finditer(question) if m.group().lower() not in _REFLEXIVES]
+    pointing = [m for m in _PRONOUN_RE.finditer(question) if m.group().lower() not in _REFLEXIVES
+                and not (m.group().lower() == "that" and _RELATIVE_RE.search(question[: m.start()]))]
+    if _ASKS_PAPER_RE.match(without_lead_in(question)):  # "a paper that evaluates models like that one": another
+        pointing = [m for m in pointing if not _LIKE_RE.search(question[: m.start()])]
     if own:  # a subject of its own, unless "it" points back ("itself" points at a name in the question)
         # "and the generation before, Qwen2: how many languages was it good at?": "it" is the name set before
         head = re.search(r"[:\u2014\u2013]|\s-+\s", question)
@@ -79,6 +82,11 @@ def needs_context(question: str, known: Callable[[str], bool] | None = None) -> 
     return bool(pointing) or not _ASKS_PAPER_RE.match(without_lead_in(question))
 
 
+# "a paper that evaluates ...": "that" opens a clause about the noun before it, and points at nothing earlier
+_RELATIVE_RE = re.compile(r"\b(?:papers?|works?|stud(?:y|ies)|models?|methods?|benchmarks?|systems?|approach(?:es)?|"
+                          r"datasets?|articles?|anything|something|one|ones|research)\s+$", re.IGNORECASE)
+_LIKE_RE = re.compile(r"\b(?:like|unlike|similar to|besides|other than|apart from|beyond|than)\s+(?:\w+\s+)?$",
+                      re.IGNORECASE)
 _ASKS_PAPER_RE = re.compile(r"\s*(?:(?:which|what)\s+(?:\w+\s+)?(?:papers?|works?|stud(?:y|ies)|articles?|reports?)|"
                             r"(?:is|are)\s+there\s+(?:a|an|any)\s+(?:\w+\s+)?(?:papers?|works?|stud(?:y|ies)|"
                             r"articles?))\b(?!\s+(?:of|from|by)\b)", re.IGNORECASE)

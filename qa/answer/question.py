@@ -78,6 +78,7 @@ _YEAR = r"\b(?:19|20)\d\d\b"
 _VALUE = r"{0}\W{{0,3}}(?:(?:of|is|was|=|to|set to)\s+)?(?:about\s+)?\d|\d[\d,.]*(?:e-?\d+)?\s*(?:\w+\s+){{0,2}}{0}"
 LINEAGE = r"predecessor|\bprevious\b|\bprior\b|\bearlier\b|upgrade (?:from|over)|advancement over|succe(?:ssor|eds)"
 _MONEY = r"\$\s?\d|\d\s?(?:dollars?|usd|cents?|yuan|rmb|euros?)\b|\bpric(?:e|es|ed|ing)\b"
+OPENNESS = r"licen[cs]|apache|open[\s-]?sourc|open[\s-]weight|publicly (?:available|accessible|released)"
 UNSTATED: list[tuple[str, str]] = [
     # a setting's evidence is its value: "tolerates larger learning rates" does not say which one was used
     (r"learning[\s-]rates?", _VALUE.format(r"learning[\s-]rates?")),
@@ -120,6 +121,9 @@ UNSTATED: list[tuple[str, str]] = [
      r"commercial use", r"licen[cs]|apache|\bmit\b|cc[\s-]by"),
     (r"venue|conference|journal|workshop|accepted at|published (?:at|in)(?! (?:19|20)\d\d|\s+\w+\s+(?:19|20)\d\d)",
      r"conference|journal|workshop|venue|accepted|proceedings"),
+    # "is it open source?": what its license or release says
+    (r"open[\s-]?sourced?\s*\??\s*$|open[\s-]weights?\s*\??\s*$|(?:is|are)\s+(?:it|they|\S+)\s+(?:publicly\s+)?"
+     r"(?:open|available)(?:\s+to\s+(?:download|use))?\s*\??\s*$", OPENNESS),
     (r"vocabular(?:y|ies)(?: size)?|vocab size", r"vocabular"),
     # a Mixture-of-Experts model's active parameters: "22B activated parameters", "235B-A22B"
     (r"(?:active|activated)\s+param\w*", r"\bactiv\w*\s+param|\bA\d+(?:\.\d+)?B\b"),
@@ -146,7 +150,7 @@ UNSTATED: list[tuple[str, str]] = [
 ]
 # Evidence that is itself the answer ("under Apache 2.0", "$0.5 per hour"): a sentence with it states the detail
 # asked for, whatever its other words.
-NAMING_EVIDENCE = {r"licen[cs]|apache|\bmit\b|cc[\s-]by", _MONEY, LINEAGE}
+NAMING_EVIDENCE = {r"licen[cs]|apache|\bmit\b|cc[\s-]by", _MONEY, LINEAGE, OPENNESS}
 _UNSTATED = [(re.compile(rf"(?<![\w\-])(?:{asked})(?![\w\-])", re.IGNORECASE), re.compile(evidence, re.IGNORECASE))
              for asked, evidence in UNSTATED]
 
@@ -403,7 +407,9 @@ def _described(question: str, m: re.Match[str]) -> bool:
 
 
 def unstated_asked(question: str) -> list[re.Pattern[str]]:
-    """The evidence a sentence needs for each rarely-stated detail the question asks for."""
+    """The evidence a sentence needs for each rarely-stated detail the question asks for (read without the
+    "(regarding X)" a follow-up was given)."""
+    question = re.sub(r"\s*\(regarding [^)]*\)\s*$", "", question)
     return [evidence for asked, evidence in _UNSTATED if asked.search(question)]
 
 
