@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import TypedDict
 
-from qa.answer.question import TOPIC_CHANGE, asks, describes_paper, without_lead_in
+from qa.answer.question import MONTHS, TOPIC_CHANGE, asks, describes_paper, without_lead_in
 
 
 class Message(TypedDict):
@@ -147,10 +147,9 @@ _ORDINAL_RE = re.compile(rf"\bthe\s+(?P<nth>{'|'.join(_ORDINALS)}|last)\s+(?:one
                          r"(?!\s+(?:to|that|which|who|where|on|about|in|of)\b)", re.IGNORECASE)
 # A model's name: a word with a digit or two capitals ("o1-mini", "GPT-4o", "QwQ")
 _MODEL_NAME_RE = re.compile(r"(?<![\w.\-])(?=[\w.\-]*(?:\d|[A-Z][\w.\-]*[A-Z]))[A-Za-z][\w.\-]*\w")
-_MONTHS = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*"
-_DATE_RE = re.compile(rf"\b{_MONTHS}(?:\s+(?:19|20)\d\d)?\b|\b(?:19|20)\d\d\b", re.IGNORECASE)
+_DATE_RE = re.compile(rf"\b{MONTHS}(?:\s+(?:19|20)\d\d)?\b|\b(?:19|20)\d\d\b", re.IGNORECASE)
 _DATE_ELLIPSIS_RE = re.compile(rf"^\s*(?:and|what about|how about)\s+(?:in\s+|from\s+|for\s+)?"
-                               rf"(?P<date>{_MONTHS}(?:\s+(?:19|20)\d\d)?|(?:19|20)\d\d)\s*\??\s*$", re.IGNORECASE)
+                               rf"(?P<date>{MONTHS}(?:\s+(?:19|20)\d\d)?|(?:19|20)\d\d)\s*\??\s*$", re.IGNORECASE)
 _OF_THOSE_RE = re.compile(r"\b(?:of|among|from)\s+(?:those|these|them|the two|the three|both)\b"
                           r"|\bwhich of (?:them|those|these)\b", re.IGNORECASE)
 _SUCCESSOR_RE = re.compile(r"\b(?:its|their|the)\s+(?:successor|newer (?:one|version|model|release)|next (?:version|"
@@ -188,6 +187,7 @@ def _resolved(question: str, earlier: list[tuple[str, str]], topic: Topic | None
     if not earlier:
         return question
     asked, answer = earlier[-1]
+    plain = _REGARDING_RE.sub("", asked)  # the last question as it was asked
     # "and the second one: ..." after a list: the paper listed second in that answer
     ordinal = _ORDINAL_RE.search(question)
     # the list it counts in: the last answer citing several papers ("the second one" after a turn on the first)
@@ -211,13 +211,12 @@ def _resolved(question: str, earlier: list[tuple[str, str]], topic: Topic | None
                     return rest if name.lower() in rest.lower() else f"{rest.rstrip()} (regarding {name})"
     # "and May 2025?" after "what came out in January 2025?": the last question, of that date
     date = _DATE_ELLIPSIS_RE.match(question)
-    previous_date = _DATE_RE.search(_REGARDING_RE.sub("", asked)) if date else None
+    previous_date = _DATE_RE.search(plain) if date else None
     if date and previous_date:
-        plain = _REGARDING_RE.sub("", asked)
         return f"{plain[: previous_date.start()]}{date['date']}{plain[previous_date.end():]}"
     # "of those, which one is about X?": the papers of the last answer, by the date or IDs that found them
     if _OF_THOSE_RE.search(question) and len(cited) > 1:
-        scope = _DATE_RE.search(_REGARDING_RE.sub("", asked))
+        scope = _DATE_RE.search(plain)
         pinned = scope.group() if scope else (" ".join(cited) if all(k.startswith("arXiv:") for k in cited) else "")
         if pinned:
             return f"{question.rstrip()} (regarding {pinned})"
@@ -240,20 +239,17 @@ def _resolved(question: str, earlier: list[tuple[str, str]], topic: Topic | None
             rest = elliptic["rest"]
             return rest if other.lower() in rest.lower() else f"{rest.rstrip()} (regarding {other})"
         if other and names and not elliptic["rest"]:
-            previous = _REGARDING_RE.sub("", asked)
             pattern = rf"(?<![\w.\-]){re.escape(names[0])}(?![\w\-])"
-            if re.search(pattern, previous, re.IGNORECASE):
-                return re.sub(pattern, other, previous, count=1, flags=re.IGNORECASE)
-            return f"{previous.rstrip()} (regarding {other})"
+            if re.search(pattern, plain, re.IGNORECASE):
+                return re.sub(pattern, other, plain, count=1, flags=re.IGNORECASE)
+            return f"{plain.rstrip()} (regarding {other})"
         if other is None and not elliptic["rest"] and re.fullmatch(r"[\w.\-]*[A-Z0-9][\w.\-]*", elliptic["name"]):
             # "and QwQ?" after "what Elo did o1-mini get?": the last question, of the other thing it names
-            previous = _REGARDING_RE.sub("", asked)
-            named = [n for n in dict.fromkeys(_MODEL_NAME_RE.findall(previous))
+            named = [n for n in dict.fromkeys(_MODEL_NAME_RE.findall(plain))
                      if not known(n) and n.lower() != elliptic["name"].lower()]
             if len(named) == 1:
                 pattern = rf"(?<![\w.\-]){re.escape(named[0])}(?![\w\-])"
-                kept = _REGARDING_RE.search(asked)
-                return re.sub(pattern, elliptic["name"], asked if kept else previous, count=1)
+                return re.sub(pattern, elliptic["name"], asked, count=1)
     if not needs_context(question, known):
         return question
     if names is None:

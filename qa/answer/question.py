@@ -75,6 +75,7 @@ NUMBER_WORDS = COUNT_WORDS | {"first", "second", "third", "fourth", "fifth"}
 # Details abstracts rarely state: (what the question says, what a sentence must have to state it).
 # A question asking for one is answered only by a sentence with that evidence, or refused.
 _YEAR = r"\b(?:19|20)\d\d\b"
+MONTHS = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*"  # a month's name or its abbreviation
 _VALUE = r"{0}\W{{0,3}}(?:(?:of|is|was|=|to|set to)\s+)?(?:about\s+)?\d|\d[\d,.]*(?:e-?\d+)?\s*(?:\w+\s+){{0,2}}{0}"
 LINEAGE = r"predecessor|\bprevious\b|\bprior\b|\bearlier\b|upgrade (?:from|over)|advancement over|succe(?:ssor|eds)"
 _MONEY = r"\$\s?\d|\d\s?(?:dollars?|usd|cents?|yuan|rmb|euros?)\b|\bpric(?:e|es|ed|ing)\b"
@@ -138,7 +139,7 @@ UNSTATED: list[tuple[str, str]] = [
     (r"^\s*when\s+(?:exactly\s+|precisely\s+|roughly\s+)?(?:is|was|were|are|did|does|do|will|has|had|can|could)\b|"
      r"when\s*\?\s*$|what year|which year|"
      r"what date|which date|on what day|release date|publication date",
-     _YEAR + r"|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b"),
+     rf"{_YEAR}|\b{MONTHS}\b"),
     (r"^\s*where\s+(?:is|are|was|were)\s+(?:the\s+)?(?:team|authors?|lab|company|group)\b|which country|"
      r"which city|what country|what city|based where", r"countr|\bcity|located|based in"),
     # "Who wrote X?", "whose model is it?"; not "talking heads whose lips move" (a relative clause)
