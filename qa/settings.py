@@ -38,6 +38,10 @@ class Settings(BaseSettings):
         None, description="URL of a Chroma server (`chroma run`); unset: an embedded store under `store`."
     )
     collection: str = Field("abstracts", description="Chroma collection name.")
+    shard_chunks: int = Field(
+        200_000, ge=1, description="Chunks per Chroma collection: once the newest holds this many, new chunks go to "
+        "a new one (`collection`.1, .2, ...), so that the cost of a write stops growing with the store.",
+    )
     dense_view: bool = Field(
         True,
         description="For an embedded store of more than 20,000 chunks, answer from a memory-mapped copy of its "

@@ -8,7 +8,7 @@ cut to the most records Chroma takes at once.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Container, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
@@ -99,33 +99,90 @@ def _rows(got: GetResult) -> list[Row]:
 
 
 class Chroma:
-    """One Chroma collection (a local folder, or the server `Settings.chroma_url` names)."""
+    """The store's Chroma collections (in a local folder, or on the server `Settings.chroma_url` names).
+
+    The vectors live in shards: the collection `Settings.collection` names, then shards 1, 2, ... (on a
+    server, the collections `<name>.1`, ...; embedded, a folder each beside the first, with a SQLite
+    database of its own). New chunks go to the newest shard until it holds `Settings.shard_chunks`, then
+    to a new one. Chroma saves a collection's whole index every thousand writes, and each write updates
+    the indexes of one SQLite database, so a write into one huge collection costs in proportion to the
+    store (a save alone takes 0.45 s at 1.2 M vectors); into a shard of bounded size it does not, and a
+    writer adding papers never opens the older shards, whose indexes Chroma would read whole into memory
+    first (seconds at a million vectors). A store below `shard_chunks` keeps one collection.
+
+    A chunk stays in the shard it was first written to: reads, updates and deletes find it there,
+    asking the newer shards first (they are the small ones) and taking the oldest for the rest.
+    """
 
     def __init__(self, settings: Settings, folder: Callable[[], Path]) -> None:
         self.settings = settings
         self._folder = folder  # called when the client opens: a read-only store copies its folder first
+        self._newest_holds: int | None = None  # chunks in the newest shard, once counted by a writer
+        self._numbers: list[int] = []  # the shards' numbers, oldest first (0: the first)
+
+    @cached_property
+    def root(self) -> Path:
+        """The first shard's folder (an embedded store)."""
+        return self._folder()
 
     @cached_property
     def client(self) -> ClientAPI:
+        """The first shard's client: a Chroma server's, or the one of an embedded store's folder."""
         import chromadb
         from chromadb.config import Settings as ChromaSettings
 
-        chroma_settings = ChromaSettings(anonymized_telemetry=False)
         if self.settings.chroma_url:
             url = urlparse(self.settings.chroma_url)
             return chromadb.HttpClient(
                 host=url.hostname or "127.0.0.1", port=url.port or 8000, ssl=url.scheme == "https",
-                settings=chroma_settings,
+                settings=ChromaSettings(anonymized_telemetry=False),
             )
-        return chromadb.PersistentClient(path=str(self._folder()), settings=chroma_settings)
+        return self._embedded(self.root)
+
+    @staticmethod
+    def _embedded(folder: Path) -> ClientAPI:
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        return chromadb.PersistentClient(path=str(folder), settings=ChromaSettings(anonymized_telemetry=False))
+
+    @staticmethod
+    def _collection(client: ClientAPI, name: str) -> Collection:
+        # embedding_function=None: Chroma's default one downloads a model; we always pass vectors.
+        with guard("cannot open the vector store"):
+            return client.get_or_create_collection(
+                name, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
+            )
 
     @cached_property
     def collection(self) -> Collection:
-        # embedding_function=None: Chroma's default one downloads a model; we always pass vectors.
+        """The first (oldest) shard: the collection `Settings.collection` names."""
+        return self._collection(self.client, self.settings.collection)
+
+    def _shard(self, number: int) -> Collection:
+        """Shard `number` (1, 2, ...): on a server, the collection `<collection>.<number>`; embedded, the collection
+        in a folder of its own beside the first's (`chroma.<number>`), so that its writes never touch the
+        first one's SQLite database, which grows with the store."""
+        name = self.settings.collection
+        if self.settings.chroma_url:
+            return self._collection(self.client, f"{name}.{number}")
         with guard("cannot open the vector store"):
-            return self.client.get_or_create_collection(
-                self.settings.collection, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
-            )
+            client = self._embedded(self.root.with_name(f"{self.root.name}.{number}"))
+        return self._collection(client, name)
+
+    @cached_property
+    def shards(self) -> list[Collection]:
+        """Every shard, oldest first."""
+        if self.settings.chroma_url:
+            base = self.settings.collection + "."
+            with guard("cannot open the vector store"):
+                names = [c.name for c in self.client.list_collections()]
+        else:
+            base = self.root.name + "."
+            names = [p.name for p in self.root.parent.glob(base + "*") if p.is_dir()]
+        tails = (n[len(base):] for n in names if n.startswith(base))
+        self._numbers = [0, *sorted(int(tail) for tail in tails if tail.isdigit())]
+        return [self.collection, *(self._shard(k) for k in self._numbers[1:])]
 
     @cached_property
     def max_batch(self) -> int:
@@ -137,57 +194,87 @@ class Chroma:
         step = self.max_batch
         return (slice(start, start + step) for start in range(0, n, step))
 
+    def _held(self, shard: Collection, ids: list[str]) -> set[str]:
+        """The IDs among `ids` that `shard` holds."""
+        found: set[str] = set()
+        for piece in self._pieces(len(ids)):
+            found.update(shard.get(ids=ids[piece], include=[])["ids"])
+        return found
+
+    def _route(self, ids: list[str]) -> list[tuple[Collection, list[str]]]:
+        """`ids` grouped by the shard holding them, newest first; IDs no newer shard holds go to the oldest (which
+        may not hold them either: a read leaves them out, a delete of them does nothing)."""
+        shards = self.shards
+        routed: list[tuple[Collection, list[str]]] = []
+        rest = ids
+        for shard in reversed(shards[1:]):
+            if not rest:
+                break
+            held = self._held(shard, rest)
+            if held:
+                routed.append((shard, [i for i in rest if i in held]))
+                rest = [i for i in rest if i not in held]
+        if rest:
+            routed.append((shards[0], rest))
+        return routed
+
     # --- reading ---
     def count(self) -> int:
         with guard("counting chunks failed"):
-            return int(self.collection.count())
+            return sum(int(shard.count()) for shard in self.shards)
 
     def ids(self) -> list[str]:
-        """The IDs of every vector in the collection, page by page."""
+        """The IDs of every vector in the store, page by page."""
         ids: list[str] = []
         with guard("reading the vector store failed"):
-            for offset in range(0, self.count(), READ_PAGE):
-                ids += self.collection.get(include=[], limit=READ_PAGE, offset=offset)["ids"]
+            for shard in self.shards:
+                for offset in range(0, int(shard.count()), READ_PAGE):
+                    ids += shard.get(include=[], limit=READ_PAGE, offset=offset)["ids"]
         return ids
 
     def pages(self) -> Iterator[list[Row]]:
         """Every stored chunk with its month, a page at a time (one read of a large collection exceeds SQLite's
         limits)."""
-        for offset in range(0, self.count(), READ_PAGE):
-            yield _rows(self.collection.get(include=["documents", "metadatas"], limit=READ_PAGE, offset=offset))
+        for shard in self.shards:
+            for offset in range(0, int(shard.count()), READ_PAGE):
+                yield _rows(shard.get(include=["documents", "metadatas"], limit=READ_PAGE, offset=offset))
 
     def pages_of(self, ids: list[str]) -> Iterator[list[Row]]:
         """The stored chunks among `ids` with their months, as many per page as one call takes."""
-        for piece in self._pieces(len(ids)):
-            yield _rows(self.collection.get(ids=ids[piece], include=["documents", "metadatas"]))
+        for shard, group in self._route(ids):
+            for piece in self._pieces(len(group)):
+                yield _rows(shard.get(ids=group[piece], include=["documents", "metadatas"]))
 
     def chunks(self, ids: list[str]) -> dict[str, Chunk]:
         """Stored chunks by ID (missing IDs are left out)."""
-        if not ids:
-            return {}
+        found: dict[str, Chunk] = {}
         with guard("reading passages failed"):
-            got = self.collection.get(ids=ids, include=["documents", "metadatas"])
-        return {c.chunk_id: c for c in _chunks(got["ids"], got["documents"], got["metadatas"])}
+            for shard, group in self._route(ids):
+                got = shard.get(ids=group, include=["documents", "metadatas"])
+                found.update((c.chunk_id, c) for c in _chunks(got["ids"], got["documents"], got["metadatas"]))
+        return found
 
     def vectors(self, ids: list[str]) -> dict[str, list[float]]:
         """The stored vectors of `ids`, by ID."""
         found: dict[str, list[float]] = {}
-        for piece in self._pieces(len(ids)):
-            got = self.collection.get(ids=ids[piece], include=["embeddings"])
-            vectors = got["embeddings"] if got["embeddings"] is not None else []
-            found.update((i, [float(x) for x in v]) for i, v in zip(got["ids"], vectors, strict=True))
+        for shard, group in self._route(ids):
+            for piece in self._pieces(len(group)):
+                got = shard.get(ids=group[piece], include=["embeddings"])
+                vectors = got["embeddings"] if got["embeddings"] is not None else []
+                found.update((i, [float(x) for x in v]) for i, v in zip(got["ids"], vectors, strict=True))
         return found
 
     def with_vectors(self, ids: list[str]) -> tuple[list[Chunk], np.ndarray]:
         """The stored chunks among `ids`, and their vectors as the rows of one array."""
         chunks: list[Chunk] = []
         rows: list[np.ndarray] = []
-        for piece in self._pieces(len(ids)):
-            got = self.collection.get(ids=ids[piece], include=["embeddings", "documents", "metadatas"])
-            if got["embeddings"] is None or not len(got["ids"]):
-                continue
-            chunks += _chunks(got["ids"], got["documents"], got["metadatas"])
-            rows.append(np.asarray(got["embeddings"], dtype=np.float32))
+        for shard, group in self._route(ids):
+            for piece in self._pieces(len(group)):
+                got = shard.get(ids=group[piece], include=["embeddings", "documents", "metadatas"])
+                if got["embeddings"] is None or not len(got["ids"]):
+                    continue
+                chunks += _chunks(got["ids"], got["documents"], got["metadatas"])
+                rows.append(np.asarray(got["embeddings"], dtype=np.float32))
         return chunks, (np.concatenate(rows) if rows else np.zeros((0, 0), dtype=np.float32))
 
     def unreadable(self, ids: list[str]) -> set[str]:
@@ -195,33 +282,91 @@ class Chroma:
         if not ids:
             return set()
         try:
-            got = self.collection.get(ids=ids, include=["embeddings"])
+            routed = self._route(ids)
+        except vector_store_errors():  # cannot tell which shard holds what: unreadable in every one
+            return set.intersection(*(self._unreadable_in(shard, ids) for shard in self.shards))
+        return set().union(*(self._unreadable_in(shard, group) for shard, group in routed))
+
+    def _unreadable_in(self, shard: Collection, ids: list[str]) -> set[str]:
+        if not ids:
+            return set()
+        try:
+            got = shard.get(ids=ids, include=["embeddings"])
         except vector_store_errors():
             if len(ids) == 1:
                 return set(ids)
-            return self.unreadable(ids[: len(ids) // 2]) | self.unreadable(ids[len(ids) // 2 :])
+            return self._unreadable_in(shard, ids[: len(ids) // 2]) | self._unreadable_in(shard, ids[len(ids) // 2 :])
         vectors = list(got["embeddings"]) if got["embeddings"] is not None else [None] * len(got["ids"])
         return set(ids) - {i for i, v in zip(got["ids"], vectors, strict=True) if v is not None and len(v)}
 
     def nearest_ids(self, vector: list[float], n: int, among: list[str] | None = None) -> list[tuple[str, float]]:
         """IDs and cosine similarities of the `n` chunks nearest to `vector` (among the IDs `among`, if given; no
-        texts: a few ms for a thousand)."""
-        got = self.collection.query(query_embeddings=_embeddings([vector]), n_results=n, ids=among,
-                                    include=["distances"])
-        return [(i, 1.0 - float(d)) for i, d in zip(got["ids"][0], (got["distances"] or [[]])[0], strict=True)]
+        texts: a few ms for a thousand), from every shard."""
+        asks = [(shard, None) for shard in self.shards] if among is None else self._route(among)
+        found: list[tuple[str, float]] = []
+        for shard, group in asks:
+            got = shard.query(query_embeddings=_embeddings([vector]), n_results=n, ids=group, include=["distances"])
+            found += [(i, 1.0 - float(d)) for i, d in zip(got["ids"][0], (got["distances"] or [[]])[0], strict=True)]
+        if len(asks) > 1:
+            found.sort(key=lambda hit: -hit[1])
+        return found[:n]
 
     # --- writing ---
-    def upsert(self, chunks: list[Chunk], vectors: list[list[float]]) -> None:
+    def upsert(self, chunks: list[Chunk], vectors: list[list[float]], stored: Container[str] | None = None) -> None:
+        """Write `chunks` with their vectors: each one stored already where it is, the others into the newest shard.
+
+        `stored`: the IDs among them that may be stored already (the writer knows them from its catalog);
+        the others are taken for new, and the oldest shard is not asked for them. None: ask every shard.
+        """
+        shards = self.shards
+        ids = [c.chunk_id for c in chunks]
+        where: dict[str, int] = {}
+        rest = ids
+        for k in reversed(range(len(shards))):
+            newest = k == len(shards) - 1
+            look = rest if (k > 0 or newest or stored is None) else [i for i in rest if i in stored]
+            held = self._held(shards[k], look) if look else set()
+            where.update(dict.fromkeys(held, k))
+            rest = [i for i in rest if i not in held]
+        for k, shard in enumerate(shards):
+            mine = [n for n, i in enumerate(ids) if where.get(i) == k]
+            self._upsert(shard, [chunks[n] for n in mine], [vectors[n] for n in mine])
+        new = [n for n, i in enumerate(ids) if i not in where]
+        for piece in self._pieces(len(new)):
+            shard = self._newest(len(new[piece]))
+            self._upsert(shard, [chunks[n] for n in new[piece]], [vectors[n] for n in new[piece]])
+
+    def _upsert(self, shard: Collection, chunks: list[Chunk], vectors: list[list[float]]) -> None:
         for piece in self._pieces(len(chunks)):
-            self.collection.upsert(ids=[c.chunk_id for c in chunks[piece]], embeddings=_embeddings(vectors[piece]),
-                                   metadatas=[_record(c) for c in chunks[piece]])
+            shard.upsert(ids=[c.chunk_id for c in chunks[piece]], embeddings=_embeddings(vectors[piece]),
+                         metadatas=[_record(c) for c in chunks[piece]])
+
+    def open_for_writing(self) -> int:
+        """Open the shard new chunks go to, as a write would (the older shards stay closed); how many it holds."""
+        with guard("cannot open the vector store"):
+            self._newest(0)
+        return self._newest_holds or 0
+
+    def _newest(self, adding: int) -> Collection:
+        """The shard `adding` new chunks go to: the newest, or a new one when the newest is full."""
+        shards = self.shards
+        if self._newest_holds is None:
+            self._newest_holds = int(shards[-1].count())
+        if self._newest_holds >= self.settings.shard_chunks:
+            self._numbers.append(self._numbers[-1] + 1)
+            shards.append(self._shard(self._numbers[-1]))
+            self._newest_holds = 0
+        self._newest_holds += adding
+        return shards[-1]
 
     def relabel(self, chunks: list[Chunk]) -> None:
         """Store new metadata for chunks whose texts (and so vectors) are unchanged."""
-        for piece in self._pieces(len(chunks)):
-            self.collection.update(ids=[c.chunk_id for c in chunks[piece]],
-                                   metadatas=[_record(c) for c in chunks[piece]])
+        by_id = {c.chunk_id: c for c in chunks}
+        for shard, group in self._route(list(by_id)):
+            for piece in self._pieces(len(group)):
+                shard.update(ids=group[piece], metadatas=[_record(by_id[i]) for i in group[piece]])
 
     def delete(self, ids: list[str]) -> None:
-        for piece in self._pieces(len(ids)):
-            self.collection.delete(ids=ids[piece])
+        for shard, group in self._route(ids):
+            for piece in self._pieces(len(group)):
+                shard.delete(ids=group[piece])

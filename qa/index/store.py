@@ -94,8 +94,9 @@ class Store:
         if not self.read_only:
             return folder
         copy = Path(tempfile.mkdtemp(prefix="arxiv-qa-ro-")) / "chroma"
-        if folder.is_dir():
-            shutil.copytree(folder, copy)
+        for shard in (folder, *self.root.glob("chroma.*")):  # and the folders of its shards (`qa.index.chroma`)
+            if shard.is_dir():
+                shutil.copytree(shard, copy.with_name(shard.name))
         log.warning("store %s is read-only: answering from a temporary copy; ingest is off", self.root)
         return copy
 

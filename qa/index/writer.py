@@ -141,10 +141,12 @@ class Writer(Store):
         stale: list[str] = []
         fresh: list[Chunk] = []
         relabel: list[Chunk] = []
+        stored: set[str] = set()  # the IDs the catalog had for these papers: any other chunk is new to the vectors
         for key in gone:
             stale += self._catalog.orphan_chunk_ids(key)
         for paper in papers:
             old_ids, old_sig = self._catalog.chunk_state(paper.doc_key)
+            stored.update(old_ids)
             chunks = self._chunks(paper)
             sig = signature(chunks)
             if sig == old_sig:
@@ -158,7 +160,7 @@ class Writer(Store):
         if fresh or stale or relabel:
             self._catalog.bump_generation()
             self._catalog.set_meta("embed_model", self.settings.embed_model)
-        self._write(fresh, stale)
+        self._write(fresh, stale, stored)
         self._chroma.relabel(relabel)  # same texts, new metadata
         for key in gone:
             self._catalog.delete(key)
@@ -335,6 +337,11 @@ class Writer(Store):
             log.warning("removed %d vectors left by an interrupted ingest", len(orphans))
         return len(orphans)
 
+    def open_vectors(self) -> int:
+        """Open the vector store as a write does: the shard new chunks go to, not the older ones (whose indexes
+        Chroma would read into memory first). Returns how many chunks that shard holds."""
+        return self._chroma.open_for_writing()
+
     def vector_ids(self) -> list[str]:
         """The IDs of every vector in the vector store."""
         return self._chroma.ids()
@@ -346,9 +353,9 @@ class Writer(Store):
     def delete_vectors(self, ids: list[str]) -> None:
         self._chroma.delete(ids)
 
-    def _write(self, fresh: list[Chunk], stale: list[str]) -> None:
+    def _write(self, fresh: list[Chunk], stale: list[str], stored: set[str] | None = None) -> None:
         if fresh:
             vectors = self._embed(fresh, stale)
-            self._chroma.upsert(fresh, vectors)
+            self._chroma.upsert(fresh, vectors, stored)
         self.delete_vectors(stale)
 
