@@ -154,7 +154,7 @@ def test_an_older_catalog_is_migrated_keeping_everything(tmp_path: Path) -> None
     db.close()
 
     catalog = Catalog(path)
-    assert catalog.version == SCHEMA_VERSION == 4
+    assert catalog.version == SCHEMA_VERSION == 6
     assert catalog.get("arXiv:2501.00001") == old and catalog.chunk_state("arXiv:2501.00001") == (["c1"], "s")
     assert catalog.keys_matching(categories=("math.CO",)) == ["arXiv:2501.00001"]
     assert catalog.keys_matching(categories=("math",), authors=("Lin",)) == ["arXiv:2501.00001"]

@@ -195,6 +195,41 @@ def test_the_store_updates_its_saved_index_instead_of_rebuilding(corpus_store: S
         assert updated.search(query, 10) == fresh.search(query, 10)
 
 
+def test_an_update_looks_up_older_rows_only_for_papers_that_had_chunks(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from qa.ingest import ingest
+    from tests.conftest import HASH, make_settings
+    from tests.corpusgen import write_blocks
+
+    settings = make_settings(tmp_path / "s", **HASH)
+    first = tmp_path / "first.txt"
+    old_ids = write_blocks(first, 6, seed=7)
+    ingest(Writer(settings), [str(first)])
+    saved = Writer(settings).lexicon()
+    text = first.read_text()  # one stored paper's text changes; three new papers come
+    head, tail = text.split(f"\n\narXiv:{old_ids[2]}", 1)
+    first.write_text(head + " Its last sentence is new." + f"\n\narXiv:{old_ids[2]}" + tail)
+    new_ids = write_blocks(tmp_path / "new.txt", 3, seed=8, first_id=20000)
+    ingest(Writer(settings), [str(first), str(tmp_path / "new.txt")])
+    store = Writer(settings)
+    assert store._catalog.new_since(saved.journal, store._catalog.last_change()) == {f"arXiv:{i}" for i in new_ids}
+
+    looked: list[str] = []
+    original = BM25Index.rows_of_key
+
+    def spy(self: BM25Index, doc_key: str) -> np.ndarray:
+        looked.append(doc_key)
+        return original(self, doc_key)
+
+    monkeypatch.setattr(BM25Index, "rows_of_key", spy)
+    updated = store.lexicon()
+    assert looked == [f"arXiv:{old_ids[2]}"]
+    assert updated.live == store.chunk_count()
+    fresh = BM25Index.build(*_bundled(settings))
+    for query in ["sparse mixture of experts", "last sentence is new", "reward policy gradient"]:
+        assert updated.search(query, 10) == fresh.search(query, 10)
+
+
 def _peak_of_build(chunks_count: int, work: Path, segment_rows: int = 1000) -> float:
     """Peak traced memory (MiB) of a streamed build of `chunks_count` generated chunks, in a new process."""
     code = f"""

@@ -47,3 +47,21 @@ def test_a_catalog_at_the_first_version_gains_the_later_fields(tmp_path: Path) -
     assert version(path) == SCHEMA_VERSION and "abstract_raw" in columns(path)
     Catalog(path).close()  # opening it again changes nothing
     assert version(path) == SCHEMA_VERSION
+
+
+def test_a_journal_written_before_first_chunks_were_marked_counts_no_paper_as_new(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.sqlite"
+    with sqlite3.connect(path) as db:
+        for migration in MIGRATIONS[:4]:  # schema 4: a journal without the mark
+            migration(db)
+        db.execute("INSERT INTO chunk_changes (doc_key) VALUES ('arXiv:2401.00001')")
+        db.execute("PRAGMA user_version = 4")
+    catalog = Catalog(path)
+    assert catalog.version == SCHEMA_VERSION
+    with catalog.transaction():
+        catalog.set_chunks("arXiv:2401.00002", ["c"], "s", first=True)
+        catalog.set_chunks("arXiv:2401.00003", ["d"], "s", first=True)
+        catalog.set_chunks("arXiv:2401.00003", ["e"], "t")  # new, then changed: its first rows may be indexed
+    assert catalog.changed_since(0, catalog.last_change()) == [f"arXiv:2401.0000{i}" for i in (1, 2, 3)]
+    assert catalog.new_since(0, catalog.last_change()) == {"arXiv:2401.00002"}
+    assert catalog.new_since(2, 3) == {"arXiv:2401.00003"}  # before its change

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shutil
 import sqlite3
@@ -70,7 +71,7 @@ def test_an_old_catalog_gets_its_mentions_on_opening(catalog: Catalog) -> None:
     expected = {i: [p.doc_key for p in catalog.mentioning(i)] for i in _every_id(catalog)}
     catalog.db.execute("DROP TABLE mentions")
     catalog.db.execute("DROP TABLE chunk_changes")
-    catalog.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION - 1}")  # as the version before them left it
+    catalog.db.execute("PRAGMA user_version = 3")  # as schema 3, the version before them, left it
     catalog.close()
     reopened = Catalog(catalog.path)
     assert {i: [p.doc_key for p in reopened.mentioning(i)] for i in expected} == expected
@@ -120,3 +121,36 @@ def test_finding_mentions_stays_linear_in_long_words() -> None:
     start = time.perf_counter()
     assert mentioned_ids(text) == set()
     assert time.perf_counter() - start < 0.5
+
+
+def test_a_record_with_an_id_looks_up_only_the_keys_of_papers_without_one(catalog: Catalog) -> None:
+    from qa.ingest.merge import band_keys
+
+    loose = [p for p in catalog.papers() if p.arxiv_id is None]
+    named = next(p for p in catalog.papers() if p.arxiv_id)
+    assert loose
+    for paper in (*loose, named):
+        keys = band_keys(paper.abstract)
+        assert paper.doc_key in {p.doc_key for p in catalog.candidates(keys)}
+        found = {p.doc_key for p in catalog.candidates(keys, without_id=True)}
+        assert (paper.doc_key in found) == (paper.arxiv_id is None) and all(
+            catalog.get(k).arxiv_id is None for k in found)  # type: ignore[union-attr]
+    statements: list[str] = []
+    catalog.db.set_trace_callback(statements.append)
+    try:
+        catalog.candidates(band_keys(named.abstract), without_id=True)
+    finally:
+        catalog.db.set_trace_callback(None)
+    plan = " ".join(str(row[-1]) for row in catalog.db.execute(f"EXPLAIN QUERY PLAN {statements[0]}"))
+    assert "FROM loose_keys" in statements[0] and "SCAN" not in plan, plan  # the small table only, by its key
+    # A catalog made before the keys were kept apart gets them on opening; a paper given an ID leaves them.
+    catalog.db.execute("DROP TABLE loose_keys")
+    catalog.db.execute("PRAGMA user_version = 5")
+    catalog.close()
+    reopened = Catalog(catalog.path)
+    count = reopened.db.execute("SELECT COUNT(DISTINCT doc_key) FROM loose_keys").fetchone()[0]
+    assert count == len(loose)
+    with reopened.transaction():
+        reopened.put(dataclasses.replace(loose[0], arxiv_id="2401.77777"), loose[0].doc_key)
+    assert loose[0].doc_key not in {p.doc_key for p in reopened.candidates(band_keys(loose[0].abstract), True)}
+    assert reopened.db.execute("SELECT COUNT(DISTINCT doc_key) FROM loose_keys").fetchone()[0] == len(loose) - 1

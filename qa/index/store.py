@@ -203,7 +203,8 @@ class Store:
         """`saved` with the chunks of the papers changed since it was built, or None when a rebuild is due.
 
         The catalog's change journal names the papers whose chunks changed (`Catalog.changed_since`): their
-        rows are removed from the index and their chunks now in the store appended as a new segment. A
+        rows are removed from the index (a new paper's only rows can be those of its chunk IDs, found by
+        hash) and their chunks now in the store appended as a new segment. A
         paper changed while `saved` was being built is simply done again (remove, then append).
         """
         keys = self._catalog.changed_since(saved.journal, journal)
@@ -212,7 +213,8 @@ class Store:
         ids = [i for key in keys for i in self._catalog.chunk_state(key)[0]]
         with guard("updating the BM25 index failed"):
             added = BM25Index.stream(_bm25_page(rows) for rows in self._chroma.pages_of(ids))
-        return saved.updated(keys, added)
+        new = self._catalog.new_since(saved.journal, journal)  # no older rows to find (a second of lookups at 1M)
+        return saved.updated([k for k in keys if k not in new], added)
 
     def lexical_search(self, query: str, k: int, allowed: np.ndarray | None = None) -> list[tuple[str, float]]:
         """The `k` best chunk IDs for `query` by BM25, with their scores, among those `allowed` marks (None: all)."""

@@ -52,9 +52,10 @@ class Writer(Store):
                        fast=load_fast_tokenizer(name))
 
     # --- the catalog, as ingest needs it (`qa.ingest.merge.PaperIndex` and the ledger of files) ---
-    def candidates(self, keys: list[str]) -> list[Paper]:
-        """Stored papers sharing one of the lookup `keys` (what a new record may be merged into)."""
-        return self._catalog.candidates(keys)
+    def candidates(self, keys: list[str], without_id: bool = False) -> list[Paper]:
+        """Stored papers sharing one of the lookup `keys` (what a new record may be merged into); `without_id`:
+        only those with no arXiv ID."""
+        return self._catalog.candidates(keys, without_id)
 
     def put(self, paper: Paper, old_key: str | None) -> None:
         """Store `paper` (in place of the paper stored under `old_key`, if given)."""
@@ -156,7 +157,7 @@ class Writer(Store):
             else:
                 fresh += chunks
                 stale += [i for i in old_ids if i not in {c.chunk_id for c in chunks}]
-            self._catalog.set_chunks(paper.doc_key, [c.chunk_id for c in chunks], sig)
+            self._catalog.set_chunks(paper.doc_key, [c.chunk_id for c in chunks], sig, first=not old_ids)
         if fresh or stale or relabel:
             self._catalog.bump_generation()
             self._catalog.set_meta("embed_model", self.settings.embed_model)

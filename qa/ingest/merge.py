@@ -77,7 +77,7 @@ class PaperIndex(Protocol):
     """Where merged papers live while merging."""
 
     def by_id(self, arxiv_id: str) -> Paper | None: ...
-    def candidates(self, keys: list[str]) -> list[Paper]: ...
+    def candidates(self, keys: list[str], without_id: bool = False) -> list[Paper]: ...
     def put(self, paper: Paper, old_key: str | None) -> None: ...
 
 
@@ -194,7 +194,7 @@ class Merger:
             if hit:
                 return hit
         # By text: an ID-bearing record may only claim a paper that has no ID yet.
-        found = self.index.candidates(band_keys(record.abstract))
+        found = self.index.candidates(band_keys(record.abstract), without_id=record.arxiv_id is not None)
         return _best_match(record, found, need_no_id=record.arxiv_id is not None)
 
     def add(self, record: Paper) -> Paper:
@@ -216,9 +216,9 @@ class MemoryIndex:
     def by_id(self, arxiv_id: str) -> Paper | None:
         return self.papers.get(f"arXiv:{arxiv_id}")
 
-    def candidates(self, keys: list[str]) -> list[Paper]:
+    def candidates(self, keys: list[str], without_id: bool = False) -> list[Paper]:
         hits = {k for key in keys for k in self.keys.get(key, ())}
-        return [self.papers[k] for k in sorted(hits) if k in self.papers]
+        return [p for k in sorted(hits) if (p := self.papers.get(k)) is not None and not (without_id and p.arxiv_id)]
 
     def put(self, paper: Paper, old_key: str | None) -> None:
         if old_key:
