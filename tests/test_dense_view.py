@@ -89,7 +89,12 @@ def test_an_ingest_adds_one_part_and_the_view_equals_one_built_anew(large: Setti
     parts = sorted(p.name for p in (large.store / "dense").iterdir())
     first = {p: (large.store / "dense" / p / "vectors.npy").stat().st_mtime_ns for p in parts}
     ids = write_blocks(tmp_path / "new.txt", 4, seed=11, first_id=30000)
-    ingest(store, [str(tmp_path / "new.txt")])
+    opened: list[str] = []
+    with monkeypatch.context() as spied:  # the catch-up builds the new part and opens none of the others
+        real = DensePart.__init__
+        spied.setattr(DensePart, "__init__", lambda self, folder: opened.append(folder.name) or real(self, folder))
+        ingest(Writer(large), [str(tmp_path / "new.txt")])
+    assert opened == []
     now = sorted(p.name for p in (large.store / "dense").iterdir())  # caught up by the ingest itself
     assert len(now) == len(parts) + 1 and set(parts) < set(now)  # one more part, the others kept as they were
     assert all((large.store / "dense" / p / "vectors.npy").stat().st_mtime_ns == t for p, t in first.items())

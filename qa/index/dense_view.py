@@ -228,12 +228,23 @@ class DenseView:
             shutil.rmtree(part, ignore_errors=True)
             DensePart.build(part, segment, fetch)
             parts.append(DensePart(part))
-        if fetch is not None and folder.is_dir():
-            for old in folder.iterdir():
-                building = ".tmp-" in old.name and time.time() - old.stat().st_mtime < STALE_BUILD_S
-                if old.name not in names and not building:  # another process may be building that one
-                    shutil.rmtree(old, ignore_errors=True)
+        if fetch is not None:
+            _remove_others(folder, names)
         return cls(index, parts)
+
+    @staticmethod
+    def complete(folder: Path, index: BM25Index, fetch: Fetch) -> None:
+        """Build the parts of `index`'s segments that `folder` lacks and remove the parts of other segments,
+        without opening the parts there (a writer's catch-up: the readers open the view, and one built
+        damaged is built again by the first reader that can read the vector store)."""
+        names = [s.name for s in index.segments]
+        if not all(names):
+            return
+        for name, segment in zip(names, index.segments, strict=True):
+            if not (folder / name / "has.npy").exists():
+                shutil.rmtree(folder / name, ignore_errors=True)
+                DensePart.build(folder / name, segment, fetch)
+        _remove_others(folder, names)
 
     def search(self, vector: list[float], k: int, allowed: np.ndarray | None = None) -> list[tuple[str, float]]:
         """IDs and cosine similarities of the `k` nearest chunks to `vector` among the live ones `allowed` marks
@@ -313,3 +324,12 @@ class DenseView:
             s = int(np.searchsorted(self.index.starts, r, side="right")) - 1
             out.append(np.asarray(self.parts[s].vectors[r - self.index.starts[s]], dtype=np.float32))
         return np.array(out, dtype=np.float32).reshape(len(out), -1)
+
+
+def _remove_others(folder: Path, names: list[str]) -> None:
+    """Remove the parts in `folder` of segments not among `names` (but not one another process is building)."""
+    if folder.is_dir():
+        for old in folder.iterdir():
+            building = ".tmp-" in old.name and time.time() - old.stat().st_mtime < STALE_BUILD_S
+            if old.name not in names and not building:
+                shutil.rmtree(old, ignore_errors=True)

@@ -312,7 +312,7 @@ class Store:
         if not build and (cached is None or self._bm25 is None or cached[0] != self._bm25[0]):
             return None
         index = self.lexicon()
-        if self.settings.chroma_url or not self.settings.dense_view or len(index.ids) <= EXACT_DENSE_MAX:
+        if not self._viewed(index):
             return None
         with self._loading:
             cached = self._view
@@ -327,6 +327,10 @@ class Store:
                 log.warning("%s; searching the vector store instead", e)
             self._view = (index.generation, view)
             return view
+
+    def _viewed(self, index: BM25Index) -> bool:
+        """Whether answering searches `index`'s chunks through the dense view (an embedded store, large enough)."""
+        return not self.settings.chroma_url and self.settings.dense_view and len(index.ids) > EXACT_DENSE_MAX
 
     def _dense_exact(self, vector: list[float], k: int, allowed: np.ndarray | None, matrix: np.ndarray,
                      readable: np.ndarray, id_rank: np.ndarray) -> list[tuple[str, float]]:

@@ -21,6 +21,7 @@ from pathlib import Path
 from qa.errors import StoreError
 from qa.index.bm25 import BM25Index
 from qa.index.chroma import guard
+from qa.index.dense_view import DenseView
 from qa.index.lock import WriteLock
 from qa.index.store import Store
 from qa.ingest.chunks import Chunker, signature
@@ -299,7 +300,10 @@ class Writer(Store):
         if self.settings.chroma_url or not self.settings.dense_view or not (self.root / "dense").is_dir():
             return
         try:
-            self.dense_view()
+            index = self.lexicon()
+            if self._viewed(index):
+                with guard("building the memory-mapped dense index failed"):
+                    DenseView.complete(self.root / "dense", index, self._chroma.with_vectors)
         except (StoreError, OSError) as e:
             log.warning("the dense view is brought up to date at the next question instead: %s", e)
 
