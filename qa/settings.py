@@ -40,7 +40,9 @@ class Settings(BaseSettings):
     collection: str = Field("abstracts", description="Chroma collection name.")
     shard_chunks: int = Field(
         200_000, ge=1, description="Chunks per Chroma collection: once the newest holds this many, new chunks go to "
-        "a new one (`collection`.1, .2, ...), so that the cost of a write stops growing with the store.",
+        "a new one, so that the cost of a write stops growing with the store. On a server, the collections "
+        "`collection`.1, .2, ...; embedded, the folders chroma.1, .2, ... beside `store`/chroma, each with its "
+        "database (`chroma run` serves one folder: to serve a store, ingest into the server).",
     )
     dense_view: bool = Field(
         True,

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Container, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import urlparse
@@ -83,6 +84,13 @@ def _chunks(ids: Sequence[str], documents: Sequence[str | None] | None,
             metas: Sequence[Metadata] | None) -> list[Chunk]:
     metas = metas or [{}] * len(ids)
     return [_chunk(i, d, m) for i, d, m in zip(ids, documents or [None] * len(ids), metas, strict=True)]
+
+
+@cache
+def _shard_pool() -> ThreadPoolExecutor:
+    """Threads asking the shards side by side (a Chroma server answers each over HTTP; Chroma's embedded search
+    runs outside Python's lock)."""
+    return ThreadPoolExecutor(4, thread_name_prefix="arxiv-qa-shards")
 
 
 class Row(NamedTuple):
@@ -302,13 +310,17 @@ class Chroma:
     def nearest_ids(self, vector: list[float], n: int, among: list[str] | None = None) -> list[tuple[str, float]]:
         """IDs and cosine similarities of the `n` chunks nearest to `vector` (among the IDs `among`, if given; no
         texts: a few ms for a thousand), from every shard."""
-        asks = [(shard, None) for shard in self.shards] if among is None else self._route(among)
-        found: list[tuple[str, float]] = []
-        for shard, group in asks:
+        asks: list[tuple[Collection, list[str] | None]] = (
+            [(shard, None) for shard in self.shards] if among is None else [*self._route(among)])
+
+        def ask(shard: Collection, group: list[str] | None) -> list[tuple[str, float]]:
             got = shard.query(query_embeddings=_embeddings([vector]), n_results=n, ids=group, include=["distances"])
-            found += [(i, 1.0 - float(d)) for i, d in zip(got["ids"][0], (got["distances"] or [[]])[0], strict=True)]
-        if len(asks) > 1:
-            found.sort(key=lambda hit: -hit[1])
+            return [(i, 1.0 - float(d)) for i, d in zip(got["ids"][0], (got["distances"] or [[]])[0], strict=True)]
+
+        if len(asks) == 1:
+            return ask(*asks[0])
+        found = [hit for hits in _shard_pool().map(lambda job: ask(*job), asks) for hit in hits]  # side by side
+        found.sort(key=lambda hit: -hit[1])
         return found[:n]
 
     # --- writing ---
