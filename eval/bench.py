@@ -148,11 +148,11 @@ def ingest_batch() -> int:
 
 
 def make_settings(store: Path, model_cache: Path, backend: str = "onnx-int8", chroma_url: str | None = None,
-                  dense_view: bool = True) -> Any:
+                  dense_view: bool = True, **more: Any) -> Any:
     from qa.settings import Settings
 
     return Settings(_env_file=None, store=store, model_cache=model_cache,  # type: ignore[call-arg]
-                    embed_backend=backend, chroma_url=chroma_url, dense_view=dense_view)
+                    embed_backend=backend, chroma_url=chroma_url, dense_view=dense_view, **more)
 
 
 class RssPeak:
