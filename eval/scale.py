@@ -333,6 +333,7 @@ def added(opts: argparse.Namespace) -> None:
     row["ratio_with_open"] = round((row["store_ingest_s"] + row["store_open_s"])
                                    / (row["empty-store_ingest_s"] + row["empty-store_open_s"]), 2)
     shutil.rmtree(work / "empty-store", ignore_errors=True)
+    row["peak_rss_mib"] = round(peak_rss_mib(), 1)  # this process: both ingests, and what each opened
     append_result(work, "added", row)
 
 
@@ -486,7 +487,9 @@ def report(work: Path, target: Path, section: str = "scale") -> str:
            f"{add['store_view_catch_up_s']:.2f} s of that (one more segment and part, no rebuild).\n"
            if add.get("store_view_catch_up_s") else
            f"the BM25 index then caught up in {add['store_bm25_update_s']:.2f} s (one more segment, no rebuild).\n")
-        + _runs(added, add),
+        + _runs(added, add)
+        + (f"The process of that run (both ingests, the stores opened as a writer opens them) peaked at "
+           f"{_mib(add['peak_rss_mib'])}.\n" if add.get("peak_rss_mib") else ""),
         f"**The snapshot ({SNAPSHOT / 1e6:.1f} M papers, ≈ {snap_chunks / 1e6:.1f} M chunks at this corpus's "
         f"{per_chunk:.2f} chunks per paper), carried linearly from this size** (arithmetic from the figures "
         "above, not measured on the snapshot itself):\n",

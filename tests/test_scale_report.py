@@ -134,7 +134,7 @@ def test_a_named_section_is_written_beside_the_default_one(tmp_path: Path) -> No
 def test_the_runs_of_the_last_method_are_listed_with_the_slowest_catch_up(tmp_path: Path) -> None:
     recorded = rows(1_000_000)
     old = next(r for r in recorded if r["phase"] == "added")
-    writer = [dict(old, opened="as a writer", ratio=ratio, store_view_catch_up_s=catch_up)
+    writer = [dict(old, opened="as a writer", ratio=ratio, store_view_catch_up_s=catch_up, peak_rss_mib=900.0)
               for ratio, catch_up in ((1.88, 0.39), (12.1, 26.6), (1.76, 0.5))]
     (tmp_path / "scale.json").write_text(json.dumps([*recorded, *writer]))
     text = scale.report(tmp_path, tmp_path / "BENCHMARKS.md")
@@ -142,3 +142,4 @@ def test_the_runs_of_the_last_method_are_listed_with_the_slowest_catch_up(tmp_pa
     assert "the slowest catch-up took 26.60 s" in text
     assert "once each store was open as a writer opens it" in text
     assert "| the same, counting what the writer opens first |" in text
+    assert "peaked at 900 MiB" in text
