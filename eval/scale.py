@@ -532,8 +532,11 @@ def report(work: Path, target: Path, section: str = "scale") -> str:
         "host, or on the workstation only if the server's figure above fits beside the rest, and point "
         "`ARXIV_QA_CHROMA_URL` at it; ingest, `ask` and `serve` then stay near the client figure, and the "
         "catalog and BM25 index stay on the workstation's disk."
-        + (" An embedded store answers with the dense view near that figure too, but ingest (and the view's "
-           "build) holds Chroma's whole index, so ingesting the snapshot embedded needs the RAM above." if view
+        + (" An embedded store answers with the dense view near that figure too. A process writing an embedded "
+           "store holds the index of each Chroma shard it writes to (and the view's first build, of every "
+           "shard): one ingest of the whole snapshot needs the RAM above"
+           + (f", while a later ingest of new papers opens only the newest shard ({_mib(add['peak_rss_mib'])} "
+              "for 1,000 papers here)." if add.get("peak_rss_mib") else ".") if view
            else ""),
         "",
         ("Reproduce: `make bench-scale` (= `python eval/scale.py all --work DIR --papers 1000000`), then "
