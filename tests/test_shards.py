@@ -104,9 +104,9 @@ def test_adding_papers_writes_the_newest_shard_only_and_changes_stay_in_place(
     write_blocks(added, 10, seed=2, first_id=20000)
     report = ingest(Writer(s), [str(added)])  # a new process's writer: only new papers
     assert report.records == 10 and report.chunks_embedded >= 10 and not report.errors
-    assert ids_of[0] not in {shard for shard, _ in spied}  # the oldest shard is never opened
-    written = {shard for shard, method in spied if method == "upsert"}
-    assert written and written.isdisjoint(ids_of[:-1])  # the newest shard, or ones made since
+    touched = {shard for shard, _ in spied}
+    assert touched and touched.isdisjoint(ids_of[:-1])  # the newest shard, or ones made since: no older one opened
+    assert {shard for shard, method in spied if method == "upsert"}
     store = Writer(s)
     assert_each_chunk_once(store)
 

@@ -328,15 +328,15 @@ class Chroma:
         """Write `chunks` with their vectors: each one stored already where it is, the others into the newest shard.
 
         `stored`: the IDs among them that may be stored already (the writer knows them from its catalog);
-        the others are taken for new, and the oldest shard is not asked for them. None: ask every shard.
+        the others are taken for new, and no shard is asked about them (each one asked opens its index).
+        None: ask every shard.
         """
         shards = self.shards
         ids = [c.chunk_id for c in chunks]
         where: dict[str, int] = {}
         rest = ids
         for k in reversed(range(len(shards))):
-            newest = k == len(shards) - 1
-            look = rest if (k > 0 or newest or stored is None) else [i for i in rest if i in stored]
+            look = rest if stored is None else [i for i in rest if i in stored]
             held = self._held(shards[k], look) if look else set()
             where.update(dict.fromkeys(held, k))
             rest = [i for i in rest if i not in held]
