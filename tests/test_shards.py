@@ -195,3 +195,15 @@ def test_a_read_only_sharded_store_answers_from_a_copy_of_every_shard(sharded: S
         assert store._chroma.nearest_ids(vector, 6) == writable._chroma.nearest_ids(vector, 6)
     finally:
         subprocess.run(["umount", "--lazy", str(target)], check=True)
+
+
+def test_a_server_pointed_at_a_store_with_shard_folders_is_warned_about(tmp_path: Path,
+                                                                        caplog: pytest.LogCaptureFixture) -> None:
+    store = tmp_path / "store"
+    (store / "chroma.1").mkdir(parents=True)
+    (store / "chroma.old").mkdir()
+    embedded = Store(make_settings(store, **HASH))._chroma  # its own shards: nothing to say
+    assert embedded.settings.chroma_url is None and not caplog.records
+    served = Store(make_settings(store, chroma_url="http://127.0.0.1:9", **HASH))._chroma
+    assert served.settings.chroma_url
+    assert len(caplog.records) == 1 and "chroma.1)" in caplog.text and "chroma.old" not in caplog.text

@@ -86,6 +86,12 @@ class Store:
 
     @cached_property
     def _chroma(self) -> Chroma:
+        if self.settings.chroma_url:
+            local = sorted(p.name for p in self.root.glob("chroma.*") if p.suffix[1:].isdigit() and p.is_dir())
+            if local:  # an embedded store's shards: a server started on its `chroma` folder holds the first only
+                log.warning("store %s has vectors in shard folders (%s) that a Chroma server does not serve: "
+                            "answers miss their chunks; ingest into the server, or unset ARXIV_QA_CHROMA_URL",
+                            self.root, ", ".join(local))
         return Chroma(self.settings, self._chroma_dir)
 
     def _chroma_dir(self) -> Path:
