@@ -8,7 +8,7 @@ cut to the most records Chroma takes at once.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Container, Iterator, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import cache, cached_property
@@ -84,6 +84,25 @@ def _chunks(ids: Sequence[str], documents: Sequence[str | None] | None,
             metas: Sequence[Metadata] | None) -> list[Chunk]:
     metas = metas or [{}] * len(ids)
     return [_chunk(i, d, m) for i, d, m in zip(ids, documents or [None] * len(ids), metas, strict=True)]
+
+
+def _numbers(first: str, names: Iterable[str]) -> list[int]:
+    """The numbers of the shards among `names` beside the first one, `first` (`<first>.<number>`), in order."""
+    tails = (name[len(first) + 1:] for name in names if name.startswith(first + "."))
+    return sorted(int(tail) for tail in tails if tail.isdigit())
+
+
+def _folders(parent: Path) -> list[str]:
+    return [p.name for p in parent.iterdir() if p.is_dir()] if parent.is_dir() else []
+
+
+def shard_folders(first: Path) -> list[Path]:
+    """The folders of an embedded store's shards after the first one, `first` (`<first>.1`, ...), oldest first."""
+    return [_shard_folder(first, n) for n in _numbers(first.name, _folders(first.parent))]
+
+
+def _shard_folder(first: Path, number: int) -> Path:
+    return first.with_name(f"{first.name}.{number}")
 
 
 @cache
@@ -175,21 +194,18 @@ class Chroma:
         if self.settings.chroma_url:
             return self._collection(self.client, f"{name}.{number}")
         with guard("cannot open the vector store"):
-            client = self._embedded(self.root.with_name(f"{self.root.name}.{number}"))
+            client = self._embedded(_shard_folder(self.root, number))
         return self._collection(client, name)
 
     @cached_property
     def shards(self) -> list[Collection]:
         """Every shard, oldest first."""
         if self.settings.chroma_url:
-            base = self.settings.collection + "."
             with guard("cannot open the vector store"):
                 names = [c.name for c in self.client.list_collections()]
+            self._numbers = [0, *_numbers(self.settings.collection, names)]
         else:
-            base = self.root.name + "."
-            names = [p.name for p in self.root.parent.glob(base + "*") if p.is_dir()]
-        tails = (n[len(base):] for n in names if n.startswith(base))
-        self._numbers = [0, *sorted(int(tail) for tail in tails if tail.isdigit())]
+            self._numbers = [0, *_numbers(self.root.name, _folders(self.root.parent))]
         return [self.collection, *(self._shard(k) for k in self._numbers[1:])]
 
     @cached_property
@@ -209,22 +225,25 @@ class Chroma:
             found.update(shard.get(ids=ids[piece], include=[])["ids"])
         return found
 
+    def _holders(self, ids: list[str], oldest: int = 0) -> dict[str, int]:
+        """The shard (its place in `shards`) holding each of `ids`, the shards asked from the newest down to the
+        `oldest`-th; IDs none of them holds are left out."""
+        where: dict[str, int] = {}
+        rest = ids
+        for k in range(len(self.shards) - 1, oldest - 1, -1):
+            if not rest:
+                break
+            held = self._held(self.shards[k], rest)
+            where.update(dict.fromkeys(held, k))
+            rest = [i for i in rest if i not in held]
+        return where
+
     def _route(self, ids: list[str]) -> list[tuple[Collection, list[str]]]:
         """`ids` grouped by the shard holding them, newest first; IDs no newer shard holds go to the oldest (which
         may not hold them either: a read leaves them out, a delete of them does nothing)."""
-        shards = self.shards
-        routed: list[tuple[Collection, list[str]]] = []
-        rest = ids
-        for shard in reversed(shards[1:]):
-            if not rest:
-                break
-            held = self._held(shard, rest)
-            if held:
-                routed.append((shard, [i for i in rest if i in held]))
-                rest = [i for i in rest if i not in held]
-        if rest:
-            routed.append((shards[0], rest))
-        return routed
+        where = self._holders(ids, oldest=1)
+        groups = [(shard, [i for i in ids if where.get(i, 0) == k]) for k, shard in enumerate(self.shards)]
+        return [(shard, group) for shard, group in reversed(groups) if group]
 
     # --- reading ---
     def count(self) -> int:
@@ -331,16 +350,9 @@ class Chroma:
         the others are taken for new, and no shard is asked about them (each one asked opens its index).
         None: ask every shard.
         """
-        shards = self.shards
         ids = [c.chunk_id for c in chunks]
-        where: dict[str, int] = {}
-        rest = ids
-        for k in reversed(range(len(shards))):
-            look = rest if stored is None else [i for i in rest if i in stored]
-            held = self._held(shards[k], look) if look else set()
-            where.update(dict.fromkeys(held, k))
-            rest = [i for i in rest if i not in held]
-        for k, shard in enumerate(shards):
+        where = self._holders(ids if stored is None else [i for i in ids if i in stored])
+        for k, shard in enumerate(self.shards):
             mine = [n for n, i in enumerate(ids) if where.get(i) == k]
             self._upsert(shard, [chunks[n] for n in mine], [vectors[n] for n in mine])
         new = [n for n, i in enumerate(ids) if i not in where]

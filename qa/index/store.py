@@ -32,7 +32,7 @@ import numpy as np
 from qa.errors import StoreError
 from qa.index.bm25 import BM25Index
 from qa.index.catalog import Catalog
-from qa.index.chroma import Chroma, Row, guard
+from qa.index.chroma import Chroma, Row, guard, shard_folders
 from qa.index.dense_view import DenseView
 from qa.ingest.embed import load_embedder, load_encoder
 from qa.papers import LAST_MONTH, Chunk, Paper
@@ -87,7 +87,7 @@ class Store:
     @cached_property
     def _chroma(self) -> Chroma:
         if self.settings.chroma_url:
-            local = sorted(p.name for p in self.root.glob("chroma.*") if p.suffix[1:].isdigit() and p.is_dir())
+            local = [p.name for p in shard_folders(self.root / "chroma")]
             if local:  # an embedded store's shards: a server started on its `chroma` folder holds the first only
                 log.warning("store %s has vectors in shard folders (%s) that a Chroma server does not serve: "
                             "answers miss their chunks; ingest into the server, or unset ARXIV_QA_CHROMA_URL",
@@ -100,7 +100,7 @@ class Store:
         if not self.read_only:
             return folder
         copy = Path(tempfile.mkdtemp(prefix="arxiv-qa-ro-")) / "chroma"
-        for shard in (folder, *self.root.glob("chroma.*")):  # and the folders of its shards (`qa.index.chroma`)
+        for shard in (folder, *shard_folders(folder)):  # and the folders of its shards (`qa.index.chroma`)
             if shard.is_dir():
                 shutil.copytree(shard, copy.with_name(shard.name))
         log.warning("store %s is read-only: answering from a temporary copy; ingest is off", self.root)
