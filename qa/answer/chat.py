@@ -106,6 +106,11 @@ def _turns(history: Sequence[Message]) -> tuple[list[tuple[str, str]], str | Non
     return turns, question
 
 
+def cited_keys(answer: str) -> list[str]:
+    """The doc keys `answer` cites, in order."""
+    return list(dict.fromkeys(_KEY_RE.findall(answer)))
+
+
 def answered(answer: str) -> bool:
     """Is `answer` an answer with a citation, not a refusal?"""
     return not _REFUSED_RE.search(answer) and _KEY_RE.search(answer) is not None

@@ -21,9 +21,18 @@ from typing import TYPE_CHECKING
 
 from qa.answer import extractive
 from qa.answer.answerers import Answerer, Draft, Extractive, LLMAnswerer
-from qa.answer.chat import Message, needs_context, standalone_question, subjects
+from qa.answer.chat import Message, cited_keys, needs_context, standalone_question, subjects
 from qa.answer.citations import check_citations, key_url
-from qa.answer.question import Kind, entities, kind_of, recased, unclipped, used_name, without_lead_in
+from qa.answer.question import (
+    Kind,
+    entities,
+    kind_of,
+    parse,
+    recased,
+    unclipped,
+    used_name,
+    without_lead_in,
+)
 from qa.answer.subjects import family, mentions, names, owner
 from qa.answer.variants import disagreement_note
 from qa.errors import BadInput, LLMError
@@ -40,6 +49,27 @@ if TYPE_CHECKING:
     from qa.answer.llm import LLM
 
 AnswerStream = Generator[str, None, Answer]
+_REGARDING_RE = re.compile(r"\(regarding [^)]*\)\s*$")
+
+
+def _stands_alone(question: str) -> bool:
+    """Does a follow-up say enough to be searched for as typed: three words that are not generic ("a version of
+    it for search, turning text into vectors"), not a fragment ("tool's name?", "best score?")?"""
+    terms = parse(unclipped(without_lead_in(question))).attribute_terms()  # not the names: what it asks of them
+    return len([t for t in terms if t not in _FILLER]) >= 3
+
+
+_FILLER = frozenset({"like", "even", "just", "number", "ok", "okay"})
+
+
+def _drained(stream: AnswerStream) -> Answer:
+    """The Answer at the end of `stream`, its pieces of text left unread."""
+    while True:
+        try:
+            next(stream)
+        except StopIteration as done:
+            answer: Answer = done.value
+            return answer
 
 
 class QA:
@@ -111,7 +141,23 @@ class QA:
         filters = with_controls(parse_filters(standalone), months, category, author)
         retrieval = self.retrieve(standalone, k, filters)
         timings.update(retrieval.timings)
-        answer = yield from self._answer(question, standalone, retrieval, mode, fallback, timings)
+        if mode == "extractive" and _REGARDING_RE.search(standalone):
+            # The subject of the turn before is a guess: a follow-up that no sentence of its paper answers may
+            # be about another paper ("and is there a version of it for search?" after Qwen3: Qwen3 Embedding).
+            # Asked as it was typed, its words find that paper; it is answered so only when that answers.
+            answer = _drained(self._answer(question, standalone, retrieval, mode, fallback, timings))
+            if answer.refused:
+                plain = with_controls(parse_filters(question), months, category, author)
+                again = _drained(self._answer(question, question, self.retrieve(question, k, plain), mode,
+                                              fallback, timings))
+                # a fragment ("tool's name?") is taken so only from a paper the conversation has cited
+                earlier = {key for m in history if m.get("role") == "assistant"
+                           for key in cited_keys(m.get("content") or "")}
+                if not again.refused and (_stands_alone(question) or {c.key for c in again.citations} & earlier):
+                    answer, standalone = again, question
+            yield answer.answer
+        else:
+            answer = yield from self._answer(question, standalone, retrieval, mode, fallback, timings)
         answer.standalone_question = standalone if standalone != question else None
         answer.timings["total"] = time.perf_counter() - start
         yield answer
@@ -147,13 +193,7 @@ class QA:
 
     def answer_retrieved(self, question: str, retrieval: Retrieval, mode: str = "extractive") -> Answer:
         """Answer a standalone `question` from passages already retrieved (calibration varies only this step)."""
-        stream = self._run(self.answerer(mode), question, question, retrieval, {})
-        while True:
-            try:
-                next(stream)
-            except StopIteration as done:
-                answer: Answer = done.value
-                return answer
+        return _drained(self._run(self.answerer(mode), question, question, retrieval, {}))
 
     def _standalone(self, question: str, history: Sequence[Message], mode: str, timings: dict[str, float]) -> str:
         t = time.perf_counter()

@@ -19,6 +19,7 @@ from functools import lru_cache
 import numpy as np
 
 from qa.answer.question import (
+    CHANGE_WORDS,
     COMPARATIVES,
     LINEAGE,
     NAMING_EVIDENCE,
@@ -109,6 +110,25 @@ def states_figure_of(sentence: str, focus: list[str], counted: bool = False) -> 
     return any(abs(i - j) <= FIGURE_WINDOW and n == m for i, n in at for j, m in figures)
 
 
+# "how big were the models?", "qwen2-vl sizes?", "# params?": the models' sizes, which a sentence states as "72B"
+_ASKS_SIZE_RE = re.compile(r"\bhow (?:big|large|small)\b|\bsizes?\b|\bparameters?\b|\bparameter (?:count|scales?)\b",
+                           re.IGNORECASE)
+_NOT_MODEL_SIZE_RE = re.compile(r"\b(?:data|dataset|datasets|corpus|corpora|vocabular\w*|context|window|batch|"
+                                r"benchmark|vector|embeddings?|dimension\w*|gains?|improvement\w*|memory|pool|pools)\b",
+                                re.IGNORECASE)
+
+
+# A size stated as one ("72B", "0.6 to 235 billion"), not one inside a model's name ("QwQ-32B") nor of data
+_STATED_SIZE_RE = re.compile(r"(?<![\w.\-])\d+(?:\.\d+)?\s*[BM](?![\w\-])|\b\d+(?:\.\d+)?\s+(?:billion|million)\b"
+                             r"(?!\s+(?:tokens|words|images|pairs|samples|examples|hours|instances|documents))")
+
+
+def asks_model_size(question: Question) -> bool:
+    """Does the question ask how big models are (not a dataset, a context window, a gain)?"""
+    return (question.kind is Kind.NUMBER and _ASKS_SIZE_RE.search(question.text) is not None
+            and not _NOT_MODEL_SIZE_RE.search(question.text))
+
+
 def sizes_only(sentence: str) -> bool:
     """Are all the figures of the sentence models' sizes ("0.6B, 4B, 8B", "Qwen2.5-Math-Instruct-1.5B/7B/72B"),
     not "15M-scale data"?"""
@@ -165,7 +185,9 @@ class Params:
     #                               specific of that subject ("how big were its models?")
     focus_dense: float = 0.5      # a sentence without the words of the thing asked for must be this close in meaning
     evidence_near: float = 0.6    # a figure or name asked for: its sentence scores this fraction of the best evidence
-    background: float = 0.15      # what a sentence setting the scene ("However, current ...") loses in score
+    background: float = 0.2       # what a sentence setting the scene ("However, current ...") loses in score
+    lead: float = 0.05            # what a sentence of the paper the search ranked first gains, when the question
+    #                               names no paper (the search weighs the whole abstract, not one sentence)
 
 
 PARAMS = Params()
@@ -238,8 +260,12 @@ def score_sentences(question: Question, question_vec: list[float], papers: dict[
         both = np.asarray(embed([read[n] for n in joined]), dtype=np.float32)
         sims[joined] = np.maximum(sims[joined], _cosines(both, question_vec))
         asims[joined] = np.maximum(asims[joined], _cosines(both, bare_vec))
-    return [Scored(s, key, i, coverage(question.terms, text, idf), float(sim), coverage(attribute, text, idf),
-                   float(asim), _kind_bonus(question, s, params) - _background_cost(question, s, params),
+    sized = bool(subjects) and asks_model_size(question)  # of a paper it names: that paper's sizes
+    first = next(iter(papers)) if not subjects and params.lead else None
+    return [Scored(s, key, i, coverage(question.terms, text, idf), float(sim),
+                   1.0 if sized and _STATED_SIZE_RE.search(s) else coverage(attribute, text, idf),
+                   float(asim), _kind_bonus(question, s, params) - _background_cost(question, s, params)
+                   + (params.lead if key == first else 0.0),
                    text is not s and coverage(attribute, s, idf) < coverage(attribute, text, idf), vec, params)
             for (s, key, i), text, sim, asim, vec in zip(triples, read, sims, asims, vectors, strict=True)]
 
@@ -370,10 +396,14 @@ def has_focus(question: Question, s: Scored, params: Params) -> bool:
     One word of it is enough ("accuracy gain": accuracy): the rest may be worded otherwise."""
     return (not question.focus or names_focus(stems(s.text), question.focus) or s.adense >= params.focus_dense
             or any(p.pattern in NAMING_EVIDENCE and p.search(s.text) for p in question.unstated)
-            or (set(question.focus) <= COMPARATIVES and _RATIO_RE.search(s.text) is not None))
+            or (set(question.focus) <= COMPARATIVES | CHANGE_WORDS and _CHANGE_RE.search(s.text) is not None))
 
 
 _RATIO_RE = re.compile(r"\d(?:\.\d+)?\s*(?:x\b|\u00d7|%|-fold|\s+times\b)", re.IGNORECASE)
+# A change stated without its word: a ratio, a signed figure ("+11.04"), "from 55.1% to 91.5%", "up to 22x less"
+_CHANGE_RE = re.compile(rf"{_RATIO_RE.pattern}|(?<![\w.])[+\u2212-]\d|\bfrom\s+\S*\d\S*\s+to\s+\S*\d"
+                        r"|\b(?:surpass\w*|outperform\w*|improv\w*|reduc\w*|less|fewer|faster|speedups?)\b\D{0,40}\d",
+                        re.IGNORECASE)
 
 
 def names_focus(words: set[str] | frozenset[str], focus: list[str]) -> bool:

@@ -59,6 +59,7 @@ GENERIC_TERMS = set(tokenize([
     "advantage difference relationship relation meaning definition point focus scope value values figure figures "
     "score scores much big large long fast high low range total count data measure measures measured against "
     "largest biggest smallest maximum minimum max min"  # which of the sizes: the sentence giving them says
+    " top leading strongest weakest highest lowest worst"  # which of the models: the sentence with their scores
     " coverage"  # "language coverage": the languages covered
 ])[0])
 # Generic words that are the thing counted when a word before them says which ("preference data").
@@ -267,8 +268,16 @@ CLIPPED = {"param": "parameter", "params": "parameters", "hparams": "hyperparame
            "hyperparams": "hyperparameters", "perf": "performance", "eval": "evaluation", "evals": "evaluations",
            "dim": "dimension", "dims": "dimensions", "lang": "language", "langs": "languages", "ctx": "context",
            "arch": "architecture", "config": "configuration", "configs": "configurations", "info": "information",
-           "stats": "statistics", "approx": "approximately"}
-_CLIPPED_RE = re.compile(rf"(?<![\w\-])(?:{'|'.join(CLIPPED)})(?![\w\-])")
+           "stats": "statistics", "approx": "approximately", "mem": "memory", "acc": "accuracy",
+           "attn": "attention", "len": "length", "seq": "sequence", "seqs": "sequences", "img": "image",
+           "imgs": "images", "pic": "image", "pics": "images", "repo": "repository", "repos": "repositories",
+           "impl": "implementation", "prev": "previous", "tok": "tokens", "toks": "tokens", "docs": "documents",
+           "bench": "benchmark", "benches": "benchmarks", "algo": "algorithm", "algos": "algorithms",
+           "avg": "average", "num": "number", "expts": "experiments", "exps": "experiments", "pts": "points",
+           "sota": "state-of-the-art", "w/o": "without", "w/": "with", "eval'd": "evaluated",
+           "#": "number of", "%": "percent"}
+_CLIPPED_RE = re.compile(rf"(?<![\w\-/])(?:{'|'.join(re.escape(w) for w in sorted(CLIPPED, key=len, reverse=True))})"
+                         r"(?![\w\-/])|(?<![\w\-])#(?=[a-z])")  # "#params" too
 
 
 def unclipped(question: str) -> str:
@@ -278,7 +287,8 @@ def unclipped(question: str) -> str:
     >>> unclipped("qwen3 param range, and how many langs?")
     'qwen3 parameter range, and how many languages?'
     """
-    return _CLIPPED_RE.sub(lambda m: CLIPPED[m.group()], question)
+    return _CLIPPED_RE.sub(lambda m: CLIPPED[m.group()] + (" " if m.end() < len(question) and
+                                                          question[m.end()].isalpha() else ""), question)
 
 
 # The words a chat turn changes the topic with ("unrelated:", "switching topic \u2014", "another question:").
@@ -321,6 +331,7 @@ def content_of(question: str) -> str:
     please"), its clipped words written out."""
     question = _former_latter(unclipped(without_lead_in(question)))
     text = _ID_OR_YEAR_RE.sub(" ", MONTH_RE.sub(" ", _DATE_PART_RE.sub(" ", question)))
+    text = re.sub(r"^[\s:;,.\-\u2014\u2013]+", "", text)  # "2501.15383: by how much ...": what it asks
     return _POLITE_TAIL_RE.sub("", _POLITE_HEAD_RE.sub("", text)).strip() or text
 
 
@@ -616,6 +627,7 @@ _THING_END_RE = re.compile(r"\s+(?:and|or|with|for|in|on|at|by|to|from)\s+|[,;]|
 
 # A change of a measure ("accuracy gain"), stated as "from 55.1% to 91.5%", "+4.79", "an improvement".
 CHANGE_WORDS = frozenset(words_of("gain gains improvement improvements increase increases boost boosts drop drops "
+                                  "saving savings speedup speedups "
                                   "decline declines reduction reductions"))
 # Words for the kind of answer, which the answering sentence says in its own words ("What problem does X
 # solve?" is answered by what X keeps in balance, not by a sentence saying "problem"); counted, they are things.
@@ -682,9 +694,16 @@ def recased(question: str, texts: list[str]) -> str:
             return (prefix.upper() if len(prefix) <= 3 else prefix.capitalize()) + word[len(prefix):]
         return word
 
-    return _WORDISH_RE.sub(fix, question)
+    def versioned(m: re.Match[str]) -> str:  # "llama 4", "gemini 2.5": a name and its version, as "Claude 3.5"
+        word = m.group(1)
+        return word.capitalize() if word not in lowered and word not in NOT_MODEL_PREFIXES else word
+
+    return _SPACED_VERSION_RE.sub(versioned, _WORDISH_RE.sub(fix, question))
 
 
+# A lower-case word and a version after a space ("llama 4", "gemini 2.5"); not "top 5" (abstracts write it so)
+# and a version is one digit, or a decimal: "bottom 20%" names no model
+_SPACED_VERSION_RE = re.compile(r"(?<![\w.\-])([a-z]{3,})(?= \d(?:\.\d+)?(?![\w.%\u00d7]|\.\d|\s*(?:percent|times)\b))")
 _MODEL_SHAPED_RE = re.compile(r"([a-z]{3,})-?\d+(?:\.\d+)*[a-z]?(?:-[a-z0-9.]+)*")
 # Words that run into a figure without naming a model ("top-5", "int8", "covid-19", "stage2").
 NOT_MODEL_PREFIXES = frozenset("top int pass covid step steps layer layers round rounds stage stages phase level "

@@ -1,0 +1,127 @@
+"""The extractive answerer on wordings the rules were not written from, in words that are in neither eval
+split: telegraphic questions with clipped words, a change asked for that the abstract states as a figure, the
+sizes of a named paper's models, a name typed in lower case with its version after a space, a follow-up that
+is about another paper than the one before, and the paper the search ranks first for a question naming none.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from qa.answer.engine import QA
+from qa.answer.extractive import _STATED_SIZE_RE, PARAMS, score_sentences
+from qa.answer.question import content_of, parse, recased, unclipped
+from qa.index.bm25 import BM25Index
+from qa.index.store import Store
+from qa.settings import Settings
+
+
+@pytest.fixture(scope="module")
+def qa(corpus_store: Settings) -> QA:
+    return QA(corpus_store, Store(corpus_store))
+
+
+def cited(answer: object) -> list[str]:
+    return [c.key for c in answer.citations]  # type: ignore[attr-defined]
+
+
+def chat(qa: QA, *questions: str) -> list[object]:
+    history: list[dict[str, str]] = []
+    answers = []
+    for q in questions:
+        answer = qa.ask(q, history=history)
+        answers.append(answer)
+        history += [{"role": "user", "content": q}, {"role": "assistant", "content": answer.answer}]
+    return answers
+
+
+@pytest.mark.parametrize(("typed", "meant"), [
+    ("parscale mem use vs param scaling?", "parscale memory use vs parameter scaling?"),
+    ("# langs in polymath, and acc of the top ones?", "number of languages in polymath, and accuracy of the top ones?"),
+    ("what % of tokens get gradients", "what percent of tokens get gradients"),
+    ("gated attn w/o the gate: prev ctx len?", "gated attention without the gate: previous context length?"),
+    ("eval'd on which benches?", "evaluated on which benchmarks?"),
+    ("doc:3ec47464e6bd acc", "doc:3ec47464e6bd accuracy"),  # a key is left as it is
+])
+def test_clipped_words_are_written_out(typed: str, meant: str) -> None:
+    assert unclipped(typed) == meant
+
+
+def test_a_lower_case_name_with_its_version_after_a_space_is_a_name() -> None:
+    texts = ["Qwen3 ranks in the top 5 at stage 2."]
+    assert recased("llama 4 parameter count?", texts) == "Llama 4 parameter count?"
+    assert recased("gemini 2.5 pro context?", texts) == "Gemini 2.5 pro context?"
+    # words the abstracts write in lower case, and figures that are no version, are left alone
+    assert recased("top 5 at stage 2, in the bottom 20% or 2.5 times?", texts) == \
+        "top 5 at stage 2, in the bottom 20% or 2.5 times?"
+
+
+def test_a_model_named_only_in_lower_case_with_a_version_is_not_answered_for(qa: QA) -> None:
+    answer = qa.ask("llama 4 # params?")
+    assert answer.refused, answer.answer
+
+
+@pytest.mark.parametrize(("question", "figure", "key"), [
+    # "gain": the abstract gives it as "+11.04", not in the word
+    ("token entropy paper: gain on qwen3-32b?", "11.04", "arXiv:2506.01939"),
+    # "savings": "22x less memory increase"
+    ("parscale: savings in mem?", "22", "doc:3ec47464e6bd"),
+])
+def test_a_change_is_answered_by_the_figure_that_states_it(qa: QA, question: str, figure: str, key: str) -> None:
+    answer = qa.ask(question)
+    assert not answer.refused and figure in answer.answer, answer.answer
+    assert cited(answer)[0] == key
+
+
+def test_the_sizes_of_a_named_papers_models_are_its_stated_sizes(qa: QA) -> None:
+    """"QwQ-32B" in a Qwen3 sentence is a name, not a size of Qwen3's models; "0.6 to 235 billion" is."""
+    answer = qa.ask("Qwen3: tiniest and largest model, parameter-wise?")
+    assert "235" in answer.answer and "0.6" in answer.answer, answer.answer
+    assert cited(answer) == ["arXiv:2505.09388"]
+    assert not _STATED_SIZE_RE.search("chat-optimized models (e.g., GPT-4o) and reasoning models (e.g., QwQ-32B)")
+    assert not _STATED_SIZE_RE.search("trained on 18 trillion tokens and 1.2 billion tokens of code")
+    assert _STATED_SIZE_RE.search("versions at 2B, 8B, and 72B parameters")
+
+
+def test_a_follow_up_about_another_paper_is_searched_as_typed(qa: QA) -> None:
+    """The turn before was about Qwen3; the follow-up asks for its sibling for retrieval, Qwen3 Embedding."""
+    first, follow = chat(qa, "How many languages does Qwen3 handle?",
+                         "does it have a sibling for text retrieval and reranking?")
+    assert "119" in first.answer  # type: ignore[attr-defined]
+    assert not follow.refused and cited(follow)[0] == "arXiv:2506.05176", follow.answer  # type: ignore[attr-defined]
+
+
+def test_a_fragment_is_not_searched_as_typed_for_a_paper_the_chat_never_cited(qa: QA) -> None:
+    """"tool's name?" after the SIMD paper, which does not name its tool: no other paper's "tool usage"."""
+    *_, last = chat(qa, "the SIMD permutation paper: speedup over Numpy?", "tool's name?")
+    assert last.refused, last.answer  # type: ignore[attr-defined]
+
+
+
+
+def test_the_search_s_first_paper_leads_only_when_no_paper_is_named() -> None:
+    """The sentences of the paper the search ranked first gain `lead`, unless the question names its subject."""
+    papers = {"arXiv:2501.00001": "Alpha trains on few tokens. It is fast.",
+              "arXiv:2501.00002": "Beta trains on few tokens. It is slow."}
+    index = BM25Index.build(["a#0", "b#0"], list(papers.values()), list(papers), [202501, 202501])
+
+    def embed(texts: list[str]) -> list[list[float]]:
+        return [[1.0, 0.0] for _ in texts]  # every sentence as close to the question as every other
+
+    params = replace(PARAMS, lead=0.1)
+    question = parse("which work trains on few tokens?")
+    scored = score_sentences(question, [1.0, 0.0], papers, index, embed, params)
+    first = [s.score for s in scored if s.key == "arXiv:2501.00001"]
+    second = [s.score for s in scored if s.key == "arXiv:2501.00002"]
+    assert [round(a - b, 6) for a, b in zip(first, second, strict=True)] == [0.1, 0.1]
+    named = score_sentences(question, [1.0, 0.0], papers, index, embed, params, subjects=["Beta"])
+    assert len({round(s.score, 6) for s in named if s.index == 0}) == 1
+
+
+def test_a_question_led_by_its_papers_id_is_read_from_what_follows(qa: QA) -> None:
+    """"2501.15383: by how much ...": the colon left by the ID does not make it a telegraphic fragment."""
+    assert content_of("2501.15383: by how much can it grow?") == "by how much can it grow?"
+    answer = qa.ask("2501.15383 - how far can its extrapolation trick stretch the context, with no further training?")
+    assert "four times" in answer.answer and cited(answer) == ["arXiv:2501.15383"], answer.answer
