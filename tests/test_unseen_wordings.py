@@ -125,3 +125,17 @@ def test_a_question_led_by_its_papers_id_is_read_from_what_follows(qa: QA) -> No
     assert content_of("2501.15383: by how much can it grow?") == "by how much can it grow?"
     answer = qa.ask("2501.15383 - how far can its extrapolation trick stretch the context, with no further training?")
     assert "four times" in answer.answer and cited(answer) == ["arXiv:2501.15383"], answer.answer
+
+
+def test_who_makes_a_claim_asks_which_paper_and_who_wrote_asks_the_authors(qa: QA) -> None:
+    found = qa.ask("who found that explanations in training data can make models worse?")
+    assert not found.refused and cited(found)[0] == "arXiv:2505.24147", found.answer
+    assert qa.ask("who wrote the rationales paper?").refused
+
+
+@pytest.mark.parametrize(("question", "key"), [
+    ("the one that renders legible lettering in its pictures?", "arXiv:2508.02324"),
+])
+def test_a_thing_described_without_a_question_word_asks_which_one(qa: QA, question: str, key: str) -> None:
+    answer = qa.ask(question)
+    assert not answer.refused and cited(answer)[0] == key, answer.answer

@@ -147,7 +147,10 @@ UNSTATED: list[tuple[str, str]] = [
     # ... and not "who did best on it?" (which model scored best)
     (r"^\s*who\b(?!\s+(?:did|does|do|performed|performs|scored|scores|won|wins|came|comes|ranked|ranks|topped|tops|"
      r"leads|led)\s+(?:best|better|worst|worse|well|first|top|highest|lowest|the best)\b)(?!\s+(?:won|wins|leads|led|"
-     r"topped|tops|outperformed|outperforms|beat|beats)\b)|whom\b|^\s*whose\b",
+     r"topped|tops|outperformed|outperforms|beat|beats)\b)"
+     # ... nor "who says rationales can hurt?" (which paper makes that claim)
+     r"(?!\s+(?:says?|said|finds?|found|shows?|showed|argues?|argued|claims?|claimed|reports?|reported|observes?|"
+     r"observed|suggests?|suggested|demonstrates?|demonstrated|concludes?|concluded|notes?|noted)\b)|whom\b|^\s*whose\b",
      r"\bauthor|\bteam\b|universit|institut|laborator"),
 ]
 # Evidence that is itself the answer ("under Apache 2.0", "$0.5 per hour"): a sentence with it states the detail
@@ -606,6 +609,8 @@ def focus_words(question: str, kind: Kind) -> list[str]:
         m = pattern.search(question)
         if m:  # a name there is the subject, not the thing asked for ("how many Qwen3 models")
             return _kept(_NAME_SHAPED_RE.sub(" ", m.group(1)), skip)
+    if _DESCRIPTION_RE.match(question):  # "the one that draws pictures with good lettering?": which one
+        return []
     if not asks(question):  # telegraphic ("Qwen2-VL context length?"): the last word is the focus
         tail = _NAME_SHAPED_RE.sub(" ", question.rsplit(":", 1)[-1])
         head = re.match(r"\s*(?:the\s+)?((?:[a-z][\w\-]*\s+){0,1}[a-z][\w\-]*)\s+of\s+(.*)", tail, re.IGNORECASE)
@@ -616,6 +621,14 @@ def focus_words(question: str, kind: Kind) -> list[str]:
         # "objective accuracy gain?": a gain is a change of what comes before it, which a sentence may name alone
         return kept[-2:] if len(kept) > 1 and set(words_of(kept[-1])) & CHANGE_WORDS else kept[-1:]
     return []
+
+
+# A thing described by what it does, asked for without a question word ("the one that draws pictures ...?",
+# "bot that grades voice assistants?", "a model with ...?"): which paper's
+_DESCRIPTION_RE = re.compile(r"^\s*(?:(?:the|a|an|any|some)\s+)?(?:[\w\-]+\s+){0,2}?(?:one|ones|paper|papers|model|"
+                             r"models|bot|bots|method|methods|trick|approach|system|benchmark|benchmarks|work|study|"
+                             r"tool|technique|dataset|framework|thing)\s+(?:that|which|who|where|with|for)\b(?!.*\?.+)",
+                             re.IGNORECASE)
 
 
 # Where a sentence or clause that asks may begin after words that set it up ("X is about Y. What ...?",
