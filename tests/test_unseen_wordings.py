@@ -10,6 +10,7 @@ from dataclasses import replace
 
 import pytest
 
+from qa.answer.chat import needs_context
 from qa.answer.engine import QA
 from qa.answer.extractive import _STATED_SIZE_RE, PARAMS, score_sentences
 from qa.answer.question import content_of, parse, recased, unclipped
@@ -139,3 +140,13 @@ def test_who_makes_a_claim_asks_which_paper_and_who_wrote_asks_the_authors(qa: Q
 def test_a_thing_described_without_a_question_word_asks_which_one(qa: QA, question: str, key: str) -> None:
     answer = qa.ask(question)
     assert not answer.refused and cited(answer)[0] == key, answer.answer
+
+
+@pytest.mark.parametrize(("question", "leans"), [
+    ("is there a benchmark here that tests coding in many languages?", False),  # "that" opens a clause
+    ("is there a dataset in the corpus that covers speech?", False),
+    ("are there any tools that rewrite permutations?", False),
+    ("is there a version of it for speech?", True),
+])
+def test_a_question_asking_for_a_paper_by_what_it_is_needs_no_context(question: str, leans: bool) -> None:
+    assert needs_context(question) is leans

@@ -84,12 +84,14 @@ def needs_context(question: str, known: Callable[[str], bool] | None = None) -> 
 
 # "a paper that evaluates ...": "that" opens a clause about the noun before it, and points at nothing earlier
 _RELATIVE_RE = re.compile(r"\b(?:papers?|works?|stud(?:y|ies)|models?|methods?|benchmarks?|systems?|approach(?:es)?|"
-                          r"datasets?|articles?|anything|something|one|ones|research)\s+$", re.IGNORECASE)
+                          r"datasets?|articles?|anything|something|one|ones|research|tools?)\s+"
+                          r"(?:(?:here|in here|out there|in (?:the|this) (?:corpus|collection))\s+)?$", re.IGNORECASE)
 _LIKE_RE = re.compile(r"\b(?:like|unlike|similar to|besides|other than|apart from|beyond|than)\s+(?:\w+\s+)?$",
                       re.IGNORECASE)
 _ASKS_PAPER_RE = re.compile(r"\s*(?:(?:which|what)\s+(?:\w+\s+)?(?:papers?|works?|stud(?:y|ies)|articles?|reports?)|"
-                            r"(?:is|are)\s+there\s+(?:a|an|any)\s+(?:\w+\s+)?(?:papers?|works?|stud(?:y|ies)|"
-                            r"articles?))\b(?!\s+(?:of|from|by)\b)", re.IGNORECASE)
+                            r"(?:is|are)\s+there\s+(?:(?:a|an|any)\s+(?:\w+\s+)?(?:papers?|works?|stud(?:y|ies)|"
+                            r"articles?|benchmarks?|datasets?|models?|methods?|tools?|approach(?:es)?|research)|"
+                            r"anything|something))\b(?!\s+(?:of|from|by)\b)", re.IGNORECASE)
 
 
 def _turns(history: Sequence[Message]) -> tuple[list[tuple[str, str]], str | None]:

@@ -141,7 +141,7 @@ class QA:
         filters = with_controls(parse_filters(standalone), months, category, author)
         retrieval = self.retrieve(standalone, k, filters)
         timings.update(retrieval.timings)
-        if mode == "extractive" and _REGARDING_RE.search(standalone):
+        if mode == "extractive" and standalone != question and _REGARDING_RE.search(standalone):
             # The subject of the turn before is a guess: a follow-up that no sentence of its paper answers may
             # be about another paper ("and is there a version of it for search?" after Qwen3: Qwen3 Embedding).
             # Asked as it was typed, its words find that paper; it is answered so only when that answers.
