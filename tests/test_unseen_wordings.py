@@ -150,3 +150,18 @@ def test_a_thing_described_without_a_question_word_asks_which_one(qa: QA, questi
 ])
 def test_a_question_asking_for_a_paper_by_what_it_is_needs_no_context(question: str, leans: bool) -> None:
     assert needs_context(question) is leans
+
+
+def test_how_a_paper_improves_on_its_predecessor_is_what_its_own_abstract_says_is_new(qa: QA) -> None:
+    answer = qa.ask("how did Qwen2.5-VL advance over Qwen2-VL?")
+    assert cited(answer) == ["arXiv:2502.13923"], answer.answer  # the newer one's abstract, not the older one's
+
+
+def test_the_smallest_of_a_papers_models_needs_a_stated_size(qa: QA) -> None:
+    """Qwen2.5-VL "is available in three sizes" and names none: the smallest of them is not given."""
+    first, last = chat(qa, "In how many sizes is Qwen2.5-VL offered?", "and the smallest of those three?")
+    assert "three sizes" in first.answer  # type: ignore[attr-defined]
+    assert last.refused, last.answer  # type: ignore[attr-defined]
+    # a benchmark's size is no model's: "how big" is answered by what it counts
+    bench = qa.ask("how big is the MTR-Bench benchmark?")
+    assert "3600" in bench.answer, bench.answer

@@ -111,8 +111,8 @@ def states_figure_of(sentence: str, focus: list[str], counted: bool = False) -> 
 
 
 # "how big were the models?", "qwen2-vl sizes?", "# params?": the models' sizes, which a sentence states as "72B"
-_ASKS_SIZE_RE = re.compile(r"\bhow (?:big|large|small)\b|\bsizes?\b|\bparameters?\b|\bparameter (?:count|scales?)\b",
-                           re.IGNORECASE)
+_ASKS_SIZE_RE = re.compile(r"\bhow (?:big|large|small)\b|\bsizes?\b|\bparameters?\b|\bparameter (?:count|scales?)\b|"
+                           r"\b(?:biggest|largest|smallest|tiniest)\b", re.IGNORECASE)
 _NOT_MODEL_SIZE_RE = re.compile(r"\b(?:data|dataset|datasets|corpus|corpora|vocabular\w*|context|window|batch|"
                                 r"benchmark|vector|embeddings?|dimension\w*|gains?|improvement\w*|memory|pool|pools)\b",
                                 re.IGNORECASE)
@@ -121,6 +121,12 @@ _NOT_MODEL_SIZE_RE = re.compile(r"\b(?:data|dataset|datasets|corpus|corpora|voca
 # A size stated as one ("72B", "0.6 to 235 billion"), not one inside a model's name ("QwQ-32B") nor of data
 _STATED_SIZE_RE = re.compile(r"(?<![\w.\-])\d+(?:\.\d+)?\s*[BM](?![\w\-])|\b\d+(?:\.\d+)?\s+(?:billion|million)\b"
                              r"(?!\s+(?:tokens|words|images|pairs|samples|examples|hours|instances|documents))")
+
+
+# ... of its models, not of a benchmark ("how large is MTR-Bench?"), nor how many sizes or how much more
+_OF_MODELS_RE = re.compile(r"\b(?:models?|variants?|versions?|parameters?|checkpoints?|those|them|ones?)\b",
+                           re.IGNORECASE)
+_HOW_MUCH_RE = re.compile(r"\bhow (?:many|much)\b", re.IGNORECASE)
 
 
 def asks_model_size(question: Question) -> bool:
@@ -616,6 +622,11 @@ def extract(question: str, question_vec: list[float], papers: dict[str, str], in
         found = _expanded(q.acronym, pool)
         if found:
             return found
+    newer = _improves_on(q.text, owned)
+    if newer:  # "how does Qwen2.5-VL improve on Qwen2-VL?": what the newer one's abstract says is new
+        about = summary_of([s for s in pool if s.key in owned[newer]], prefer=re.compile(rf"{LINEAGE}|\binnovat\w*|\bnovel\b|\bnew\b|\bintroduc\w*",
+                                                  re.IGNORECASE))
+        return Extract(about[:MAX_SENTENCES], False, best, missing)
     if (owned or scoped) and asks_about(q, list(owned)):
         about = summary_of(pool, lead=asks_problem(q), prefer=_preferred_cues(q.text))
         # "What is WorldPM?": the sentence spelling the name out says what it is
@@ -649,6 +660,21 @@ def extract(question: str, question_vec: list[float], papers: dict[str, str], in
     return Extract(chosen, False, top, missing, prefix=prefix or "")
 
 
+_IMPROVES_ON_RE = re.compile(r"\bhow\s+(?:does|did|do|has|have)\s+(?P<newer>\S+)\s+(?:improve|advance|build|go|move|"
+                             r"differ|change)\w*\s+(?:(?:up)?on|over|beyond|from)\s+(?P<older>[^\s?,]+)", re.IGNORECASE)
+
+
+def _improves_on(question: str, owned: dict[str, list[str]]) -> str | None:
+    """The newer of two papers the question names when it asks how one improves on the other ("how does X
+    improve on Y?"), both of them papers of the store."""
+    m = _IMPROVES_ON_RE.search(question)
+    if not m or len(owned) < 2:
+        return None
+    newer = next((n for n in owned if n.lower() == m["newer"].lower()), None)
+    older = next((n for n in owned if n.lower() == m["older"].lower()), None)
+    return newer if newer and older and owned[newer] and owned[newer] != owned[older] else None
+
+
 def _answer_sentences(q: Question, pool: list[Scored], owned: dict[str, list[str]], params: Params) -> list[Scored]:
     """The best sentences that answer `q`: of the kind it asks for, one per named subject at least;
     none when a subject has no sentence that answers (a refusal)."""
@@ -674,6 +700,9 @@ def _answer_sentences(q: Question, pool: list[Scored], owned: dict[str, list[str
         best = max(best_of.values())
         answering = [s for s in answering
                      if s.score >= params.evidence_near * (best_of[s.key] if s.key in owners else best)]
+    if owners and asks_model_size(q) and _OF_MODELS_RE.search(q.text) and not _HOW_MUCH_RE.search(q.text):
+        # the sizes of a named paper's models: a sentence stating one ("three sizes" is none)
+        answering = [s for s in answering if s.key not in owners or _STATED_SIZE_RE.search(s.text)]
     answering += _on_par(q, pool, owned, answering, params)
     if not answering or any(not any(s.key in keys or mentions(s.text, name) for s in answering)
                             for name, keys in owned.items()):

@@ -60,6 +60,7 @@ GENERIC_TERMS = set(tokenize([
     "score scores much big large long fast high low range total count data measure measures measured against "
     "largest biggest smallest maximum minimum max min"  # which of the sizes: the sentence giving them says
     " top leading strongest weakest highest lowest worst"  # which of the models: the sentence with their scores
+    " newer older newest oldest former latter"  # which paper ("the newer one"): its name says it
     " coverage"  # "language coverage": the languages covered
 ])[0])
 # Generic words that are the thing counted when a word before them says which ("preference data").
@@ -167,7 +168,7 @@ _NUMBER_RE = re.compile(
     r"(?:what|which) (?!(?:kinds?|types?|sorts?)\b)(?:[\w\-]+ ){1,3}(?:error|loss) "
     r"(?=(?:does|do|did|can|could|will|would)\b)|"  # "what lip vertex error does it reach"
     r"by what factor|what fraction|what share|what proportion|what portion|ranges?|span|spans|"
-    r"(?:biggest|largest|smallest)\s+(?:[\w\-]+\s+)?(?:models?|variants?|versions?|sizes?)|"  # a size asked for
+    r"(?:biggest|largest|smallest|tiniest)\s+(?:[\w\-]+\s+)?(?:models?|variants?|versions?|sizes?|one|of)|"  # a size
     r"(?!(?:[a-z]+ly|do|does|did|not|also|still|that|which|who|they|it|what|really|truly)\s)[a-z]+ counts?"
     r"(?=\s*(?:[?.,;]|$|and\b))|depth|(?:size|length|depth|count) in)\b",  # "layer count?", not "words count"
     re.IGNORECASE,
