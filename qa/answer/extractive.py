@@ -624,8 +624,7 @@ def extract(question: str, question_vec: list[float], papers: dict[str, str], in
             return found
     newer = _improves_on(q.text, owned)
     if newer:  # "how does Qwen2.5-VL improve on Qwen2-VL?": what the newer one's abstract says is new
-        about = summary_of([s for s in pool if s.key in owned[newer]], prefer=re.compile(rf"{LINEAGE}|\binnovat\w*|\bnovel\b|\bnew\b|\bintroduc\w*",
-                                                  re.IGNORECASE))
+        about = summary_of([s for s in pool if s.key in owned[newer]], prefer=_NEW_RE)
         return Extract(about[:MAX_SENTENCES], False, best, missing)
     if (owned or scoped) and asks_about(q, list(owned)):
         about = summary_of(pool, lead=asks_problem(q), prefer=_preferred_cues(q.text))
@@ -660,6 +659,7 @@ def extract(question: str, question_vec: list[float], papers: dict[str, str], in
     return Extract(chosen, False, top, missing, prefix=prefix or "")
 
 
+_NEW_RE = re.compile(rf"{LINEAGE}|\binnovat\w*|\bnovel\b|\bnew\b|\bintroduc\w*", re.IGNORECASE)
 _IMPROVES_ON_RE = re.compile(r"\bhow\s+(?:does|did|do|has|have)\s+(?P<newer>\S+)\s+(?:improve|advance|build|go|move|"
                              r"differ|change)\w*\s+(?:(?:up)?on|over|beyond|from)\s+(?P<older>[^\s?,]+)", re.IGNORECASE)
 
