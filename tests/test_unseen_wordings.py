@@ -165,3 +165,9 @@ def test_the_smallest_of_a_papers_models_needs_a_stated_size(qa: QA) -> None:
     # a benchmark's size is no model's: "how big" is answered by what it counts
     bench = qa.ask("how big is the MTR-Bench benchmark?")
     assert "3600" in bench.answer, bench.answer
+
+
+def test_that_model_after_a_head_naming_one_points_at_it() -> None:
+    """"It's ... X — what does that model ...?": what is asked points at X, whatever "It" pointed at before."""
+    assert not needs_context("It was measured against Qwen2-VL \u2014 how big is that model?")
+    assert needs_context("It beats Qwen2 \u2014 by how much?")  # the margin of the one before

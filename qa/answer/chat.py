@@ -73,7 +73,10 @@ def needs_context(question: str, known: Callable[[str], bool] | None = None) -> 
     if own:  # a subject of its own, unless "it" points back ("itself" points at a name in the question)
         # "and the generation before, Qwen2: how many languages was it good at?": "it" is the name set before
         head = re.search(r"[:\u2014\u2013]|\s-+\s", question)
-        if head and any(s in question[: head.start()] for s in own) and all(m.start() > head.start() for m in pointing):
+        # ... and "It's compared against Qwen2.5-Omni — what does that model use?": what is asked, after the head,
+        # points at the name the head sets
+        if head and any(s in question[: head.start()] for s in own) and (
+                all(m.start() > head.start() for m in pointing) or _THAT_ONE_RE.search(question[head.end():])):
             return False
         return bool(pointing)
     if describes_paper(question):  # "and the high-entropy token paper: what do they train on?": its own subject
@@ -82,6 +85,7 @@ def needs_context(question: str, known: Callable[[str], bool] | None = None) -> 
     return bool(pointing) or not _ASKS_PAPER_RE.match(without_lead_in(question))
 
 
+_THAT_ONE_RE = re.compile(r"\b(?:that|this)\s+(?:model|paper|one|method|benchmark|system|series)\b", re.IGNORECASE)
 # "a paper that evaluates ...": "that" opens a clause about the noun before it, and points at nothing earlier
 _RELATIVE_RE = re.compile(r"\b(?:papers?|works?|stud(?:y|ies)|models?|methods?|benchmarks?|systems?|approach(?:es)?|"
                           r"datasets?|articles?|anything|something|one|ones|research|tools?)\s+"
