@@ -171,3 +171,10 @@ def test_that_model_after_a_head_naming_one_points_at_it() -> None:
     """"It's ... X — what does that model ...?": what is asked points at X, whatever "It" pointed at before."""
     assert not needs_context("It was measured against Qwen2-VL \u2014 how big is that model?")
     assert needs_context("It beats Qwen2 \u2014 by how much?")  # the margin of the one before
+
+
+def test_a_follow_up_on_a_paper_with_no_name_is_pinned_to_its_id(qa: QA) -> None:
+    """The rationales paper names no model or method: "where's its code?" is asked of its arXiv ID."""
+    _, code = chat(qa, "What does the study of training with rationales conclude?", "and the code, where is it?")
+    assert "Ignoramus0817" in code.answer and cited(code) == ["arXiv:2505.24147"], code.answer  # type: ignore[attr-defined]
+    assert code.standalone_question.endswith("(regarding arXiv:2505.24147)")  # type: ignore[attr-defined]

@@ -138,7 +138,10 @@ def topic_of(question: str, answer: str, topic: Topic | None) -> list[str]:
     """The subject a follow-up refers to: the cited paper as the question named it, else its label."""
     cited = list(dict.fromkeys(_KEY_RE.findall(answer)))
     found = topic(question, cited) if topic and cited else None
-    return [found] if found else subjects(question)
+    if found:
+        return [found]
+    # a paper with no name ("the rationales paper"): its arXiv ID, which pins the search to it
+    return subjects(question) or [k for k in cited[:1] if topic and k.startswith("arXiv:")]
 
 
 MAX_TURNS = 8  # earlier turns read to resolve a follow-up (each is resolved as it was asked)
