@@ -178,3 +178,11 @@ def test_a_follow_up_on_a_paper_with_no_name_is_pinned_to_its_id(qa: QA) -> None
     _, code = chat(qa, "What does the study of training with rationales conclude?", "and the code, where is it?")
     assert "Ignoramus0817" in code.answer and cited(code) == ["arXiv:2505.24147"], code.answer  # type: ignore[attr-defined]
     assert code.standalone_question.endswith("(regarding arXiv:2505.24147)")  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("question", ["where does GPT-4o-mini show up?", "gpt-4o-mini comes up in which papers?"])
+def test_where_a_name_shows_up_lists_the_papers_mentioning_it(qa: QA, question: str) -> None:
+    answer = qa.ask(question)
+    assert answer.answer.startswith("These abstracts match:"), answer.answer
+    assert set(cited(answer)) >= {"doc:73d486c3a6a6", "arXiv:2501.15383"}
+    assert unclipped("where does it show up?") == "where does it show up?"  # a pronoun: the chat's to resolve

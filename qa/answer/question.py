@@ -291,8 +291,21 @@ def unclipped(question: str) -> str:
     >>> unclipped("qwen3 param range, and how many langs?")
     'qwen3 parameter range, and how many languages?'
     """
-    return _CLIPPED_RE.sub(lambda m: CLIPPED[m.group()] + (" " if m.end() < len(question) and
-                                                          question[m.end()].isalpha() else ""), question)
+    question = _CLIPPED_RE.sub(lambda m: CLIPPED[m.group()] + (" " if m.end() < len(question) and
+                                                              question[m.end()].isalpha() else ""), question)
+    # "where does X show up?", "X appears where?": which papers mention X
+    m = _WHERE_SHOWN_RE.match(question) or _SHOWN_WHERE_RE.match(question)
+    return f"Which papers mention {m['name']}?" if m else question
+
+
+_SHOWN = (r"(?:show(?:s|ed)? up|appear(?:s|ed)?|come(?:s)? up|came up|"
+          r"(?:is|are|was|were|gets?|got) (?:mentioned|cited|used))")
+_NOT_A_PRONOUN = r"(?!(?:it|they|this|that|these|those)\b)"
+_WHERE_SHOWN_RE = re.compile(rf"^\s*(?:where|in which papers?|in what papers?)\s+(?:does|do|did|is|are|was|were)\s+"
+                             rf"{_NOT_A_PRONOUN}(?P<name>\S+)\s+"
+                             r"(?:show up|appear|come up|get mentioned|mentioned|cited)\s*\??\s*$", re.IGNORECASE)
+_SHOWN_WHERE_RE = re.compile(rf"^\s*{_NOT_A_PRONOUN}(?P<name>\S+)\s+{_SHOWN}\s+(?:where|in which papers?)\s*\??\s*$",
+                             re.IGNORECASE)
 
 
 # The words a chat turn changes the topic with ("unrelated:", "switching topic \u2014", "another question:").
