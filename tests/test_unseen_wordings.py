@@ -186,3 +186,10 @@ def test_where_a_name_shows_up_lists_the_papers_mentioning_it(qa: QA, question: 
     assert answer.answer.startswith("These abstracts match:"), answer.answer
     assert set(cited(answer)) >= {"doc:73d486c3a6a6", "arXiv:2501.15383"}
     assert unclipped("where does it show up?") == "where does it show up?"  # a pronoun: the chat's to resolve
+
+
+def test_a_difference_asked_for_is_answered_by_the_sentence_that_contrasts(qa: QA) -> None:
+    """"Unlike previous algorithms ..., GSPO ...": the difference, though it does not name GRPO."""
+    answer = qa.ask("In what way is GSPO different from GRPO?")
+    assert answer.answer.startswith("Unlike previous algorithms"), answer.answer
+    assert "sequence" in answer.answer

@@ -253,7 +253,10 @@ def score_sentences(question: Question, question_vec: list[float], papers: dict[
     if not triples:
         return []
     subjects = subjects or []
-    attribute = question.attribute_terms(subjects)
+    # "what does GSPO change compared with GRPO?": the one compared with is seldom named where the difference is
+    # ("Unlike previous algorithms ..."): no name is what is asked for
+    differs = question.kind is Kind.OTHER and _ASKS_DIFFERENCE_RE.search(question.text) is not None
+    attribute = question.attribute_terms(None if differs else subjects)
     idf = {t: index.idf(t) for t in [*question.terms, *attribute]}
     vectors = np.asarray(embed([s for s, _, _ in triples]), dtype=np.float32)
     bare = without_names(question.text, subjects)
@@ -283,8 +286,18 @@ def without_names(text: str, names: list[str]) -> str:
     return " ".join(text.split())
 
 
+# "what does GSPO change compared with GRPO?", "how does X differ from Y?": a difference asked for, which a sentence
+# states by contrast ("Unlike previous algorithms ..., GSPO ...", "rather than", "instead of")
+_ASKS_DIFFERENCE_RE = re.compile(r"\b(?:differ\w*|distinguish\w*|unlike|chang\w*\b[^?]{0,40}\b(?:compared (?:with|to)|"
+                                 r"versus|vs\.?|than|from|over))\b", re.IGNORECASE)
+_CONTRAST_RE = re.compile(r"\b(?:unlike|instead of|rather than|in contrast|contrary to|as opposed to|whereas|"
+                          r"differs? from|different from)\b", re.IGNORECASE)
+
+
 def _kind_bonus(question: Question, sentence: str, params: Params) -> float:
-    """A bonus for a sentence of the kind the question wants: a number, the parts of a method."""
+    """A bonus for a sentence of the kind the question wants: a number, the parts of a method, a contrast."""
+    if question.kind is Kind.OTHER and _ASKS_DIFFERENCE_RE.search(question.text):
+        return params.kind_bonus if _CONTRAST_RE.search(sentence) else 0.0
     if question.kind is Kind.NUMBER:
         return params.kind_bonus if has_number(sentence) else 0.0
     if question.kind is Kind.PARTS:
