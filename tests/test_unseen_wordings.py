@@ -193,3 +193,9 @@ def test_a_difference_asked_for_is_answered_by_the_sentence_that_contrasts(qa: Q
     answer = qa.ask("In what way is GSPO different from GRPO?")
     assert answer.answer.startswith("Unlike previous algorithms"), answer.answer
     assert "sequence" in answer.answer
+
+
+def test_what_a_study_found_is_answered_by_its_finding(qa: QA) -> None:
+    """"Our central finding is that ... a head-specific sigmoid gate ...": the finding, not the set-up."""
+    answer = qa.ask("Which simple change to softmax attention did the gating study find reliably helpful?")
+    assert "sigmoid gate" in answer.answer and cited(answer) == ["doc:6fe1fa34c349"], answer.answer

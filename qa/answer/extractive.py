@@ -294,10 +294,19 @@ _CONTRAST_RE = re.compile(r"\b(?:unlike|instead of|rather than|in contrast|contr
                           r"differs? from|different from)\b", re.IGNORECASE)
 
 
+_ASKS_FINDING_RE = re.compile(r"\b(?:find|finds|found|finding|findings|conclude\w*|conclusion\w*|discover\w*|"
+                              r"reveal\w*|take-?aways?|lessons?)\b", re.IGNORECASE)
+_FOUND_RE = re.compile(r"\b(?:we (?:find|found|show|observe|demonstrate|reveal|conclude|discover)\w*|findings?|"
+                       r"reveals?|(?:results|experiments|analys[ie]s|evaluations?) "
+                       r"(?:show|reveal|demonstrate|indicate|suggest)\w*)\b", re.IGNORECASE)
+
+
 def _kind_bonus(question: Question, sentence: str, params: Params) -> float:
     """A bonus for a sentence of the kind the question wants: a number, the parts of a method, a contrast."""
     if question.kind is Kind.OTHER and _ASKS_DIFFERENCE_RE.search(question.text):
         return params.kind_bonus if _CONTRAST_RE.search(sentence) else 0.0
+    if question.kind is Kind.OTHER and _ASKS_FINDING_RE.search(question.text):  # what a study found: its findings
+        return params.kind_bonus if _FOUND_RE.search(sentence) else 0.0
     if question.kind is Kind.NUMBER:
         return params.kind_bonus if has_number(sentence) else 0.0
     if question.kind is Kind.PARTS:
