@@ -13,7 +13,7 @@ import pytest
 from qa.answer.chat import needs_context
 from qa.answer.engine import QA
 from qa.answer.extractive import _STATED_SIZE_RE, PARAMS, score_sentences
-from qa.answer.question import content_of, parse, recased, unclipped
+from qa.answer.question import Kind, content_of, describes_paper, parse, recased, unclipped
 from qa.index.bm25 import BM25Index
 from qa.index.store import Store
 from qa.settings import Settings
@@ -199,3 +199,27 @@ def test_what_a_study_found_is_answered_by_its_finding(qa: QA) -> None:
     """"Our central finding is that ... a head-specific sigmoid gate ...": the finding, not the set-up."""
     answer = qa.ask("Which simple change to softmax attention did the gating study find reliably helpful?")
     assert "sigmoid gate" in answer.answer and cited(answer) == ["doc:6fe1fa34c349"], answer.answer
+
+
+@pytest.mark.parametrize(("question", "described"), [
+    ("ok. entropy paper, what share of tokens?", True),  # a paper named by its topic, with no "the"
+    ("simd study: speedup?", True),
+    ("which paper reports a speedup?", False),
+    ("and the same paper: its speedup?", False),  # points back, describes nothing
+])
+def test_a_paper_named_by_its_topic_opens_a_telegraphic_question(question: str, described: bool) -> None:
+    assert describes_paper(question) is described
+
+
+def test_a_one_line_summary_asked_for_is_a_summary(qa: QA) -> None:
+    answer = qa.ask("gspo in one sentence?")
+    assert parse("gspo in one sentence?").kind is Kind.SUMMARY
+    assert not answer.refused and cited(answer) == ["arXiv:2507.18071"], answer.answer
+
+
+def test_a_follow_up_describing_its_own_paper_is_not_about_the_one_before(qa: QA) -> None:
+    assert not needs_context("ok. entropy paper, share of tokens?")
+    *_, last = chat(qa, "How much faster than Numpy is the SIMD permutation toolkit?",
+                    "ok. entropy paper, share of tokens?")
+    assert last.standalone_question is None, last.standalone_question  # type: ignore[attr-defined]
+    assert cited(last) == ["arXiv:2506.01939"], last.answer  # type: ignore[attr-defined]

@@ -211,7 +211,8 @@ _SUMMARY_RE = re.compile(
     r"|^\s*what(?:'s|\u2019s|\s+is)\s+(?:actually\s+|really\s+)?(?:new|novel)\b"  # "what's new in Qwen3 (vs ...)?"
     r"|^\s*(?:an?\s+|the\s+)?(?:short\s+|brief\s+|quick\s+)?(?:summary|overview|rundown)\s+of\b"
     r"|\bwhat does\b.*\b(?:find|show|propose|present|introduce|conclude|report|argue|claim)\W*$"
-    r"|\b(?:discover|discovers|put forward|puts forward|in brief|in short|contribute|contributes)\W*$",
+    r"|\b(?:discover|discovers|put forward|puts forward|in brief|in short|contribute|contributes)\W*$"
+    r"|\bin (?:one|1|a single|a few|two|2) (?:line|lines|sentence|sentences)\W*$|\bin a nutshell\W*$",
     re.IGNORECASE,
 )
 # "arXiv:2501.01257", "arXiv 2501.01257", "arxiv id 2501.01257", "2501.01257v2": an ID that filters the search.
@@ -496,7 +497,10 @@ def parse(question: str) -> Question:
 
 
 # "the gated attention study", "the token-entropy paper": a paper named by what it is about.
-_DESCRIBED_RE = re.compile(r"(?<![\w\-])the\s+((?:[a-z][\w\-]*\s+){0,3}[a-z][\w\-]*)\s+"
+# ... also at the start of a telegraphic question ("ok. rationales paper, main point?")
+_DESCRIBED_RE = re.compile(r"(?:(?<![\w\-])the\s+|^\s*|(?<=[.,:;!?]\s))(?!(?:which|what|this|that|these|those|any|a|an|"
+                           r"each|every|one|some|no|whose|its|their|our|your|my|his|her|is|are|was|were|does|do|did|"
+                           r"and|or|ok|okay|so|then|also)\b)((?:[a-z][\w\-]*\s+){0,3}[a-z][\w\-]*)\s+"
                            r"(?:paper|study|work|article|report)\b(?!\s+(?:on|about|of|that|which|where))")
 # Words that point at a paper already discussed ("the same paper", "the second study"), not describe one.
 _POINTING_WORDS = {"same", "other", "previous", "above", "last", "first", "second", "third", "former", "latter",
