@@ -223,3 +223,9 @@ def test_a_follow_up_describing_its_own_paper_is_not_about_the_one_before(qa: QA
                     "ok. entropy paper, share of tokens?")
     assert last.standalone_question is None, last.standalone_question  # type: ignore[attr-defined]
     assert cited(last) == ["arXiv:2506.01939"], last.answer  # type: ignore[attr-defined]
+
+
+def test_why_is_answered_by_the_sentence_giving_the_cause(qa: QA) -> None:
+    answer = qa.ask("why do high-entropy tokens matter so much in RLVR?")
+    assert answer.answer.startswith("These findings indicate that the efficacy of RLVR primarily arises from"), \
+        answer.answer

@@ -301,12 +301,20 @@ _FOUND_RE = re.compile(r"\b(?:we (?:find|found|show|observe|demonstrate|reveal|c
                        r"(?:show|reveal|demonstrate|indicate|suggest)\w*)\b", re.IGNORECASE)
 
 
+_ASKS_WHY_RE = re.compile(r"^\W*(?:(?:and|so|ok|okay|but)\W+)?why\b|\bwhat (?:makes|explains|causes|drives)\b|"
+                          r"\bfor what reason\b|\bhow come\b", re.IGNORECASE)
+_CAUSE_RE = re.compile(r"\b(?:because|due to|owing to|thanks to|attribut\w+|caused by|stems? from|arises? from|"
+                       r"(?:key |main |primary )?(?:factors?|reasons?)|explain\w*|since)\b", re.IGNORECASE)
+
+
 def _kind_bonus(question: Question, sentence: str, params: Params) -> float:
     """A bonus for a sentence of the kind the question wants: a number, the parts of a method, a contrast."""
     if question.kind is Kind.OTHER and _ASKS_DIFFERENCE_RE.search(question.text):
         return params.kind_bonus if _CONTRAST_RE.search(sentence) else 0.0
     if question.kind is Kind.OTHER and _ASKS_FINDING_RE.search(question.text):  # what a study found: its findings
         return params.kind_bonus if _FOUND_RE.search(sentence) else 0.0
+    if question.kind is Kind.OTHER and _ASKS_WHY_RE.search(question.text):  # why: a sentence giving a cause
+        return params.kind_bonus if _CAUSE_RE.search(sentence) else 0.0
     if question.kind is Kind.NUMBER:
         return params.kind_bonus if has_number(sentence) else 0.0
     if question.kind is Kind.PARTS:
