@@ -229,3 +229,10 @@ def test_why_is_answered_by_the_sentence_giving_the_cause(qa: QA) -> None:
     answer = qa.ask("why do high-entropy tokens matter so much in RLVR?")
     assert answer.answer.startswith("These findings indicate that the efficacy of RLVR primarily arises from"), \
         answer.answer
+
+
+def test_the_models_built_on_it_are_the_topics_sibling(qa: QA) -> None:
+    """"and the embedding models built on it" after Qwen3: Qwen3 Embedding, whatever "it" pointed at."""
+    *_, last = chat(qa, "How many languages does Qwen3 cover?",
+                    "and the embedding models built on it: which line do they follow?")
+    assert cited(last) == ["arXiv:2506.05176"] and "GTE-Qwen" in last.answer, last.answer  # type: ignore[attr-defined]

@@ -153,6 +153,7 @@ _ELLIPSIS_RE = re.compile(r"^\s*(?:and|what about|how about|(?:no|sorry)?[,.]?\s
                           r"(?:the\s+|its\s+|their\s+)?(?:(?:plain|base|original|vanilla|regular|standard)\s+)?"
                           r"(?P<name>[\w.\-]+(?:\s+[\w.\-]+)??)"
                           r"(?:\s+(?:one|model|models|version|variant|paper|series|sibling|counterpart))?"
+                          r"(?:\s+(?:built on|based on|of|from|for)\s+(?:it|them|that|this))?"  # "the X models built on it"
                           r"\s*(?:[?,:;\u2014\u2013]\s*(?P<rest>.*\S)?)?\s*$",
                           re.IGNORECASE)
 _ORDINALS = ["first", "second", "third", "fourth", "fifth"]
@@ -293,7 +294,7 @@ def _next_version(name: str, direction: int, known: Callable[[str], bool]) -> st
 def _sibling(name: str, topics: list[str], known: Callable[[str], bool]) -> str | None:
     """The paper an elliptical follow-up names: `name` itself ("Qwen2.5-VL"), or the topic's sibling it
     abbreviates ("the Coder one" after Qwen2.5: Qwen2.5-Coder)."""
-    if known(name):
+    if name[:1].isupper() and known(name):
         return name
     # and the topic's family: "the Math one" after Qwen2.5-Coder is Qwen2.5-Math
     bases = [*topics, *(re.split(r"[\s\-](?=[^\s\-]+$)", t)[0] for t in topics if re.search(r"[\s\-]", t))]
@@ -301,4 +302,5 @@ def _sibling(name: str, topics: list[str], known: Callable[[str], bool]) -> str 
         for joined in (f"{base}-{name}", f"{base} {name}", f"{base}{name}"):
             if known(joined):
                 return joined
-    return None
+    # a word typed in lower case names a paper of its own only when no sibling of the topic is so named
+    return name if not name[:1].isupper() and known(name) else None
