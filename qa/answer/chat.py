@@ -153,7 +153,7 @@ _ELLIPSIS_RE = re.compile(r"^\s*(?:and|what about|how about|(?:no|sorry)?[,.]?\s
                           r"(?:the\s+|its\s+|their\s+)?(?:(?:plain|base|original|vanilla|regular|standard)\s+)?"
                           r"(?P<name>[\w.\-]+(?:\s+[\w.\-]+)??)"
                           r"(?:\s+(?:one|model|models|version|variant|paper|series|sibling|counterpart))?"
-                          r"(?:\s+(?:built on|based on|of|from|for)\s+(?:it|them|that|this))?"  # "the X models built on it"
+                          r"(?:\s+(?:built on|based on|of|from|for)\s+(?:it|them|that|this))?"  # "X models built on it"
                           r"\s*(?:[?,:;\u2014\u2013]\s*(?P<rest>.*\S)?)?\s*$",
                           re.IGNORECASE)
 _ORDINALS = ["first", "second", "third", "fourth", "fifth"]
