@@ -236,3 +236,9 @@ def test_the_models_built_on_it_are_the_topics_sibling(qa: QA) -> None:
     *_, last = chat(qa, "How many languages does Qwen3 cover?",
                     "and the embedding models built on it: which line do they follow?")
     assert cited(last) == ["arXiv:2506.05176"] and "GTE-Qwen" in last.answer, last.answer  # type: ignore[attr-defined]
+
+
+def test_which_languages_is_answered_by_the_sentence_naming_them(qa: QA) -> None:
+    """"large language models" names no language; "supports both Chinese and English" does."""
+    answer = qa.ask("what languages can the Qwen2.5-Math instruct models work in?")
+    assert "Chinese and English" in answer.answer, answer.answer

@@ -129,6 +129,13 @@ _OF_MODELS_RE = re.compile(r"\b(?:models?|variants?|versions?|parameters?|checkp
 _HOW_MUCH_RE = re.compile(r"\bhow (?:many|much)\b", re.IGNORECASE)
 
 
+_ASKS_LANGUAGES_RE = re.compile(r"\b(?:which|what)\s+(?:\w+\s+)?languages\b|"
+                                r"\blanguages?\s+(?:does|do|is|are|can)\b[^?]*\b(?:support|handle|cover|speak|understand)",
+                                re.IGNORECASE)
+_LANGUAGE_RE = re.compile(r"\b(?:English|Chinese|Spanish|French|German|Arabic|Russian|Korean|Japanese|Thai|Vietnamese|"
+                          r"Portuguese|Italian|Hindi|Indonesian|Turkish|Dutch|Polish|Persian|Bengali|Urdu|Swahili)\b")
+
+
 def asks_model_size(question: Question) -> bool:
     """Does the question ask how big models are (not a dataset, a context window, a gain)?"""
     return (question.kind is Kind.NUMBER and _ASKS_SIZE_RE.search(question.text) is not None
@@ -270,9 +277,12 @@ def score_sentences(question: Question, question_vec: list[float], papers: dict[
         sims[joined] = np.maximum(sims[joined], _cosines(both, question_vec))
         asims[joined] = np.maximum(asims[joined], _cosines(both, bare_vec))
     sized = bool(subjects) and asks_model_size(question)  # of a paper it names: that paper's sizes
+    # "which languages does X handle?": a sentence naming languages ("supports both Chinese and English") says it
+    languages = _ASKS_LANGUAGES_RE.search(question.text) is not None
     first = next(iter(papers)) if not subjects and params.lead else None
     return [Scored(s, key, i, coverage(question.terms, text, idf), float(sim),
-                   1.0 if sized and _STATED_SIZE_RE.search(s) else coverage(attribute, text, idf),
+                   1.0 if (sized and _STATED_SIZE_RE.search(s)) or (languages and _LANGUAGE_RE.search(s))
+                   else coverage(attribute, text, idf),
                    float(asim), _kind_bonus(question, s, params) - _background_cost(question, s, params)
                    + (params.lead if key == first else 0.0),
                    text is not s and coverage(attribute, s, idf) < coverage(attribute, text, idf), vec, params)
@@ -715,12 +725,14 @@ def _answer_sentences(q: Question, pool: list[Scored], owned: dict[str, list[str
     candidates = [s for s in pool if supported(s, params, s.key in owners)
                   or (generic and s.key in owners and s.dense >= params.subject_near)]
     counted = q.kind is Kind.NUMBER and _HOW_MANY_RE.search(q.text) is not None
+    languages = _ASKS_LANGUAGES_RE.search(q.text) is not None  # "which languages": their names answer
     # a score asked for is not "10 mathematics datasets": a sentence whose figures all count things gives none
     scored_for = q.kind is Kind.NUMBER and not counted and _SCORE_ASKED_RE.search(q.text) is not None
     answering = [s for s in candidates if (q.kind is not Kind.NUMBER or states_figure_of(s.text, q.focus, counted))
                  and not (counted and counts_other_things(s.text, q.focus))
                  and not (scored_for and (counts_other_things(s.text, q.focus or ["score"]) or sizes_only(s.text)))
-                 and (q.new_names(s.text) if q.names_asked else has_focus(q, s, params))]
+                 and ((languages and _LANGUAGE_RE.search(s.text)) or
+                      (q.new_names(s.text) if q.names_asked else has_focus(q, s, params)))]
     if candidates and (q.kind is Kind.NUMBER or q.names_asked):
         # The figure or name must be near the best evidence: of its own paper for a paper the question names
         # (each named subject is answered from its own abstract), else of all.
