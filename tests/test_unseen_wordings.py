@@ -242,3 +242,25 @@ def test_which_languages_is_answered_by_the_sentence_naming_them(qa: QA) -> None
     """"large language models" names no language; "supports both Chinese and English" does."""
     answer = qa.ask("what languages can the Qwen2.5-Math instruct models work in?")
     assert "Chinese and English" in answer.answer, answer.answer
+
+
+def test_what_a_paper_released_is_answered_by_its_release_sentence(qa: QA) -> None:
+    answer = qa.ask("Did the gated attention authors share anything?")
+    assert "release related codes" in answer.answer and cited(answer) == ["doc:6fe1fa34c349"], answer.answer
+    assert qa.ask("Who are the authors of the gated attention paper?").refused
+
+
+def test_a_follow_up_asked_as_typed_keeps_only_an_answer_about_the_chat_s_papers(qa: QA) -> None:
+    """Asked as typed, "did they release the 72B checkpoint publicly?" finds other papers' release sentences:
+    it points back at the chat's paper (WorldPM), so they are no answer. A sibling of the chat's paper is."""
+    worldpm = [{"role": "user", "content": "What does WorldPM scale?"},
+               {"role": "assistant", "content": "It scales preference modeling. [arXiv:2505.10527]"}]
+    typed = "did they release the 72B checkpoint publicly?"
+    found = qa.ask(typed)
+    assert not found.refused and "arXiv:2505.10527" not in cited(found)
+    assert not qa._kept_as_typed(typed, worldpm, found)
+    qwen3 = [{"role": "user", "content": "Qwen3 languages?"},
+             {"role": "assistant", "content": "119. [arXiv:2505.09388]"}]
+    sibling = qa.ask("does it have a sibling for text retrieval and reranking?")
+    assert cited(sibling)[0] == "arXiv:2506.05176"
+    assert qa._kept_as_typed("does it have a sibling for text retrieval and reranking?", qwen3, sibling)

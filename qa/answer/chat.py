@@ -112,6 +112,13 @@ def _turns(history: Sequence[Message]) -> tuple[list[tuple[str, str]], str | Non
     return turns, question
 
 
+def points_back(question: str) -> bool:
+    """Does `question` use a word pointing at something said before ("it", "they", "that paper")?"""
+    return any(m.group().lower() not in _REFLEXIVES and not (m.group().lower() == "that"
+                                                           and _RELATIVE_RE.search(question[: m.start()]))
+               for m in _PRONOUN_RE.finditer(question))
+
+
 def cited_keys(answer: str) -> list[str]:
     """The doc keys `answer` cites, in order."""
     return list(dict.fromkeys(_KEY_RE.findall(answer)))

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from qa.answer import extractive
 from qa.answer.answerers import Answerer, Draft, Extractive, LLMAnswerer
-from qa.answer.chat import Message, cited_keys, needs_context, standalone_question, subjects
+from qa.answer.chat import Message, cited_keys, needs_context, points_back, standalone_question, subjects
 from qa.answer.citations import check_citations, key_url
 from qa.answer.question import (
     Kind,
@@ -50,6 +50,11 @@ if TYPE_CHECKING:
 
 AnswerStream = Generator[str, None, Answer]
 _REGARDING_RE = re.compile(r"\(regarding [^)]*\)\s*$")
+
+
+def _extends(name: str, base: str) -> bool:
+    """Is `name` a sibling extending `base` ("qwen3 embedding" of "qwen3"; not "qwen2.5-math" of "qwen2.5-vl")?"""
+    return len(name) > len(base) and name.startswith(base) and name[len(base)] in " -"
 
 
 def _stands_alone(question: str) -> bool:
@@ -150,10 +155,7 @@ class QA:
                 plain = with_controls(parse_filters(question), months, category, author)
                 again = _drained(self._answer(question, question, self.retrieve(question, k, plain), mode,
                                               fallback, timings))
-                # a fragment ("tool's name?") is taken so only from a paper the conversation has cited
-                earlier = {key for m in history if m.get("role") == "assistant"
-                           for key in cited_keys(m.get("content") or "")}
-                if not again.refused and (_stands_alone(question) or {c.key for c in again.citations} & earlier):
+                if not again.refused and self._kept_as_typed(question, history, again):
                     answer, standalone = again, question
             yield answer.answer
         else:
@@ -194,6 +196,19 @@ class QA:
     def answer_retrieved(self, question: str, retrieval: Retrieval, mode: str = "extractive") -> Answer:
         """Answer a standalone `question` from passages already retrieved (calibration varies only this step)."""
         return _drained(self._run(self.answerer(mode), question, question, retrieval, {}))
+
+    def _kept_as_typed(self, question: str, history: Sequence[Message], answer: Answer) -> bool:
+        """May a follow-up's answer, found by asking it as typed, stand? When it cites a paper the conversation
+        cited, or a sibling of one (Qwen3 Embedding after Qwen3); or when it says enough on its own and points
+        back at nothing ("did they release the 72B checkpoint?" about another paper's release is no answer)."""
+        earlier = {key for m in history if m.get("role") == "assistant" for key in cited_keys(m.get("content") or "")}
+        keys = {c.key for c in answer.citations}
+        if keys & earlier:
+            return True
+        before = [label.lower() for key in earlier if (label := self.label(key))]
+        if any(_extends(label.lower(), b) for key in keys if (label := self.label(key)) for b in before):
+            return True
+        return _stands_alone(question) and not points_back(question)
 
     def _standalone(self, question: str, history: Sequence[Message], mode: str, timings: dict[str, float]) -> str:
         t = time.perf_counter()

@@ -82,6 +82,8 @@ _VALUE = r"{0}\W{{0,3}}(?:(?:of|is|was|=|to|set to)\s+)?(?:about\s+)?\d|\d[\d,.]
 LINEAGE = r"predecessor|\bprevious\b|\bprior\b|\bearlier\b|upgrade (?:from|over)|advancement over|succe(?:ssor|eds)"
 _MONEY = r"\$\s?\d|\d\s?(?:dollars?|usd|cents?|yuan|rmb|euros?)\b|\bpric(?:e|es|ed|ing)\b"
 OPENNESS = r"licen[cs]|apache|open[\s-]?sourc|open[\s-]weight|publicly (?:available|accessible|released)"
+# what a paper releases: its code, models or data, and where ("we also release related codes", "available at github")
+RELEASED = r"\breleas|open[\s-]?sourc|publicly|available (?:at|on|from)|github|hugging\s?face|modelscope"
 UNSTATED: list[tuple[str, str]] = [
     # a setting's evidence is its value: "tolerates larger learning rates" does not say which one was used
     (r"learning[\s-]rates?", _VALUE.format(r"learning[\s-]rates?")),
@@ -111,7 +113,8 @@ UNSTATED: list[tuple[str, str]] = [
      r"|(?:hours|days|weeks) (?:of|did|does|to) train\w*|took to train", r"\bhours?\b|\bdays?\b|\bweeks?\b"),
     # "the authors call their method ...": the authors do something, the paper says it; not who they are
     (r"authors?(?!\s+(?:call|name|propose|find|found|show|use|used|claim|introduce|report|say|describe|evaluate|compare|"
-     r"train|trained|build|built|obtain|achieve|argue|suggest|conclude|observe|present|study|test|measure)\b)|"
+     r"train|trained|build|built|obtain|achieve|argue|suggest|conclude|observe|present|study|test|measure|release|"
+     r"released|publish|published|share|shared|open-source|open-sourced)\b)|"
      r"authored|wrote|written by|writers?", r"\bauthor"),
     (r"affiliat\w+|institutions?|universit(?:y|ies)|organi[sz]ations?|compan(?:y|ies)(?!\s+(?:use|deploy|adopt)\b)|labs?\b|employer",
      r"affiliat|institut|universit|\blab\b|laborator|company|team"),
@@ -128,6 +131,11 @@ UNSTATED: list[tuple[str, str]] = [
     (r"open[\s-]?sourced?\s*\??\s*$|open[\s-]weights?\s*\??\s*$|(?:is|are)\s+(?:it|they|\S+)\s+(?:publicly\s+)?"
      r"(?:open|available)(?:\s+to\s+(?:download|use))?\s*\??\s*$", OPENNESS),
     (r"vocabular(?:y|ies)(?: size)?|vocab size", r"vocabular"),
+    # "did they release anything?", "are the weights out?": what it releases
+    (r"(?:did|do|does|will|have|has)\s+(?:they|the authors|it|\S+)\s+(?:\w+\s+)?"
+     r"(?:release|open[\s-]?source|share|publish)\s+(?:anything|any\w*|the|their|its|code|codes|models?|weights|data|"
+     r"checkpoints?)|"
+     r"(?:code|weights|models?|checkpoints?|data)\s+(?:released|available|out)\s*\??\s*$", RELEASED),
     # a Mixture-of-Experts model's active parameters: "22B activated parameters", "235B-A22B"
     (r"(?:active|activated)\s+param\w*", r"\bactiv\w*\s+param|\bA\d+(?:\.\d+)?B\b"),
     (r"e-?mail|contact", r"@|e-?mail|contact"),
@@ -156,7 +164,7 @@ UNSTATED: list[tuple[str, str]] = [
 ]
 # Evidence that is itself the answer ("under Apache 2.0", "$0.5 per hour"): a sentence with it states the detail
 # asked for, whatever its other words.
-NAMING_EVIDENCE = {r"licen[cs]|apache|\bmit\b|cc[\s-]by", _MONEY, LINEAGE, OPENNESS}
+NAMING_EVIDENCE = {r"licen[cs]|apache|\bmit\b|cc[\s-]by", _MONEY, LINEAGE, OPENNESS, RELEASED}
 _UNSTATED = [(re.compile(rf"(?<![\w\-])(?:{asked})(?![\w\-])", re.IGNORECASE), re.compile(evidence, re.IGNORECASE))
              for asked, evidence in UNSTATED]
 
