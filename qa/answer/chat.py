@@ -73,10 +73,7 @@ def needs_context(question: str, known: Callable[[str], bool] | None = None) -> 
     if own:  # a subject of its own, unless "it" points back ("itself" points at a name in the question)
         # "and the generation before, Qwen2: how many languages was it good at?": "it" is the name set before
         head = re.search(r"[:\u2014\u2013]|\s-+\s", question)
-        # ... and "It's compared against Qwen2.5-Omni — what does that model use?": what is asked, after the head,
-        # points at the name the head sets
-        if head and any(s in question[: head.start()] for s in own) and (
-                all(m.start() > head.start() for m in pointing) or _THAT_ONE_RE.search(question[head.end():])):
+        if head and any(s in question[: head.start()] for s in own) and all(m.start() > head.start() for m in pointing):
             return False
         return bool(pointing)
     if describes_paper(question):  # "and the high-entropy token paper: what do they train on?": its own subject
@@ -85,17 +82,14 @@ def needs_context(question: str, known: Callable[[str], bool] | None = None) -> 
     return bool(pointing) or not _ASKS_PAPER_RE.match(without_lead_in(question))
 
 
-_THAT_ONE_RE = re.compile(r"\b(?:that|this)\s+(?:model|paper|one|method|benchmark|system|series)\b", re.IGNORECASE)
 # "a paper that evaluates ...": "that" opens a clause about the noun before it, and points at nothing earlier
 _RELATIVE_RE = re.compile(r"\b(?:papers?|works?|stud(?:y|ies)|models?|methods?|benchmarks?|systems?|approach(?:es)?|"
-                          r"datasets?|articles?|anything|something|one|ones|research|tools?)\s+"
-                          r"(?:(?:here|in here|out there|in (?:the|this) (?:corpus|collection))\s+)?$", re.IGNORECASE)
+                          r"datasets?|articles?|anything|something|one|ones|research)\s+$", re.IGNORECASE)
 _LIKE_RE = re.compile(r"\b(?:like|unlike|similar to|besides|other than|apart from|beyond|than)\s+(?:\w+\s+)?$",
                       re.IGNORECASE)
 _ASKS_PAPER_RE = re.compile(r"\s*(?:(?:which|what)\s+(?:\w+\s+)?(?:papers?|works?|stud(?:y|ies)|articles?|reports?)|"
-                            r"(?:is|are)\s+there\s+(?:(?:a|an|any)\s+(?:\w+\s+)?(?:papers?|works?|stud(?:y|ies)|"
-                            r"articles?|benchmarks?|datasets?|models?|methods?|tools?|approach(?:es)?|research)|"
-                            r"anything|something))\b(?!\s+(?:of|from|by)\b)", re.IGNORECASE)
+                            r"(?:is|are)\s+there\s+(?:a|an|any)\s+(?:\w+\s+)?(?:papers?|works?|stud(?:y|ies)|"
+                            r"articles?))\b(?!\s+(?:of|from|by)\b)", re.IGNORECASE)
 
 
 def _turns(history: Sequence[Message]) -> tuple[list[tuple[str, str]], str | None]:
@@ -110,18 +104,6 @@ def _turns(history: Sequence[Message]) -> tuple[list[tuple[str, str]], str | Non
             turns.append((question, content))
             question = None
     return turns, question
-
-
-def points_back(question: str) -> bool:
-    """Does `question` use a word pointing at something said before ("it", "they", "that paper")?"""
-    return any(m.group().lower() not in _REFLEXIVES and not (m.group().lower() == "that"
-                                                           and _RELATIVE_RE.search(question[: m.start()]))
-               for m in _PRONOUN_RE.finditer(question))
-
-
-def cited_keys(answer: str) -> list[str]:
-    """The doc keys `answer` cites, in order."""
-    return list(dict.fromkeys(_KEY_RE.findall(answer)))
 
 
 def answered(answer: str) -> bool:
@@ -145,10 +127,7 @@ def topic_of(question: str, answer: str, topic: Topic | None) -> list[str]:
     """The subject a follow-up refers to: the cited paper as the question named it, else its label."""
     cited = list(dict.fromkeys(_KEY_RE.findall(answer)))
     found = topic(question, cited) if topic and cited else None
-    if found:
-        return [found]
-    # a paper with no name ("the rationales paper"): its arXiv ID, which pins the search to it
-    return subjects(question) or [k for k in cited[:1] if topic and k.startswith("arXiv:")]
+    return [found] if found else subjects(question)
 
 
 MAX_TURNS = 8  # earlier turns read to resolve a follow-up (each is resolved as it was asked)
@@ -160,7 +139,6 @@ _ELLIPSIS_RE = re.compile(r"^\s*(?:and|what about|how about|(?:no|sorry)?[,.]?\s
                           r"(?:the\s+|its\s+|their\s+)?(?:(?:plain|base|original|vanilla|regular|standard)\s+)?"
                           r"(?P<name>[\w.\-]+(?:\s+[\w.\-]+)??)"
                           r"(?:\s+(?:one|model|models|version|variant|paper|series|sibling|counterpart))?"
-                          r"(?:\s+(?:built on|based on|of|from|for)\s+(?:it|them|that|this))?"  # "X models built on it"
                           r"\s*(?:[?,:;\u2014\u2013]\s*(?P<rest>.*\S)?)?\s*$",
                           re.IGNORECASE)
 _ORDINALS = ["first", "second", "third", "fourth", "fifth"]
@@ -301,7 +279,7 @@ def _next_version(name: str, direction: int, known: Callable[[str], bool]) -> st
 def _sibling(name: str, topics: list[str], known: Callable[[str], bool]) -> str | None:
     """The paper an elliptical follow-up names: `name` itself ("Qwen2.5-VL"), or the topic's sibling it
     abbreviates ("the Coder one" after Qwen2.5: Qwen2.5-Coder)."""
-    if name[:1].isupper() and known(name):
+    if known(name):
         return name
     # and the topic's family: "the Math one" after Qwen2.5-Coder is Qwen2.5-Math
     bases = [*topics, *(re.split(r"[\s\-](?=[^\s\-]+$)", t)[0] for t in topics if re.search(r"[\s\-]", t))]
@@ -309,5 +287,4 @@ def _sibling(name: str, topics: list[str], known: Callable[[str], bool]) -> str 
         for joined in (f"{base}-{name}", f"{base} {name}", f"{base}{name}"):
             if known(joined):
                 return joined
-    # a word typed in lower case names a paper of its own only when no sibling of the topic is so named
-    return name if not name[:1].isupper() and known(name) else None
+    return None

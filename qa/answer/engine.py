@@ -21,18 +21,9 @@ from typing import TYPE_CHECKING
 
 from qa.answer import extractive
 from qa.answer.answerers import Answerer, Draft, Extractive, LLMAnswerer
-from qa.answer.chat import Message, cited_keys, needs_context, points_back, standalone_question, subjects
+from qa.answer.chat import Message, needs_context, standalone_question, subjects
 from qa.answer.citations import check_citations, key_url
-from qa.answer.question import (
-    Kind,
-    entities,
-    kind_of,
-    parse,
-    recased,
-    unclipped,
-    used_name,
-    without_lead_in,
-)
+from qa.answer.question import Kind, entities, kind_of, recased, unclipped, used_name, without_lead_in
 from qa.answer.subjects import family, mentions, names, owner
 from qa.answer.variants import disagreement_note
 from qa.errors import BadInput, LLMError
@@ -49,32 +40,6 @@ if TYPE_CHECKING:
     from qa.answer.llm import LLM
 
 AnswerStream = Generator[str, None, Answer]
-_REGARDING_RE = re.compile(r"\(regarding [^)]*\)\s*$")
-
-
-def _extends(name: str, base: str) -> bool:
-    """Is `name` a sibling extending `base` ("qwen3 embedding" of "qwen3"; not "qwen2.5-math" of "qwen2.5-vl")?"""
-    return len(name) > len(base) and name.startswith(base) and name[len(base)] in " -"
-
-
-def _stands_alone(question: str) -> bool:
-    """Does a follow-up say enough to be searched for as typed: three words that are not generic ("a version of
-    it for search, turning text into vectors"), not a fragment ("tool's name?", "best score?")?"""
-    terms = parse(unclipped(without_lead_in(question))).attribute_terms()  # not the names: what it asks of them
-    return len([t for t in terms if t not in _FILLER]) >= 3
-
-
-_FILLER = frozenset({"like", "even", "just", "number", "ok", "okay"})
-
-
-def _drained(stream: AnswerStream) -> Answer:
-    """The Answer at the end of `stream`, its pieces of text left unread."""
-    while True:
-        try:
-            next(stream)
-        except StopIteration as done:
-            answer: Answer = done.value
-            return answer
 
 
 class QA:
@@ -146,20 +111,7 @@ class QA:
         filters = with_controls(parse_filters(standalone), months, category, author)
         retrieval = self.retrieve(standalone, k, filters)
         timings.update(retrieval.timings)
-        if mode == "extractive" and standalone != question and _REGARDING_RE.search(standalone):
-            # The subject of the turn before is a guess: a follow-up that no sentence of its paper answers may
-            # be about another paper ("and is there a version of it for search?" after Qwen3: Qwen3 Embedding).
-            # Asked as it was typed, its words find that paper; it is answered so only when that answers.
-            answer = _drained(self._answer(question, standalone, retrieval, mode, fallback, timings))
-            if answer.refused:
-                plain = with_controls(parse_filters(question), months, category, author)
-                again = _drained(self._answer(question, question, self.retrieve(question, k, plain), mode,
-                                              fallback, timings))
-                if not again.refused and self._kept_as_typed(question, history, again):
-                    answer, standalone = again, question
-            yield answer.answer
-        else:
-            answer = yield from self._answer(question, standalone, retrieval, mode, fallback, timings)
+        answer = yield from self._answer(question, standalone, retrieval, mode, fallback, timings)
         answer.standalone_question = standalone if standalone != question else None
         answer.timings["total"] = time.perf_counter() - start
         yield answer
@@ -195,20 +147,13 @@ class QA:
 
     def answer_retrieved(self, question: str, retrieval: Retrieval, mode: str = "extractive") -> Answer:
         """Answer a standalone `question` from passages already retrieved (calibration varies only this step)."""
-        return _drained(self._run(self.answerer(mode), question, question, retrieval, {}))
-
-    def _kept_as_typed(self, question: str, history: Sequence[Message], answer: Answer) -> bool:
-        """May a follow-up's answer, found by asking it as typed, stand? When it cites a paper the conversation
-        cited, or a sibling of one (Qwen3 Embedding after Qwen3); or when it says enough on its own and points
-        back at nothing ("did they release the 72B checkpoint?" about another paper's release is no answer)."""
-        earlier = {key for m in history if m.get("role") == "assistant" for key in cited_keys(m.get("content") or "")}
-        keys = {c.key for c in answer.citations}
-        if keys & earlier:
-            return True
-        before = [label.lower() for key in earlier if (label := self.label(key))]
-        if any(_extends(label.lower(), b) for key in keys if (label := self.label(key)) for b in before):
-            return True
-        return _stands_alone(question) and not points_back(question)
+        stream = self._run(self.answerer(mode), question, question, retrieval, {})
+        while True:
+            try:
+                next(stream)
+            except StopIteration as done:
+                answer: Answer = done.value
+                return answer
 
     def _standalone(self, question: str, history: Sequence[Message], mode: str, timings: dict[str, float]) -> str:
         t = time.perf_counter()

@@ -19,7 +19,6 @@ from functools import lru_cache
 import numpy as np
 
 from qa.answer.question import (
-    CHANGE_WORDS,
     COMPARATIVES,
     LINEAGE,
     NAMING_EVIDENCE,
@@ -110,38 +109,6 @@ def states_figure_of(sentence: str, focus: list[str], counted: bool = False) -> 
     return any(abs(i - j) <= FIGURE_WINDOW and n == m for i, n in at for j, m in figures)
 
 
-# "how big were the models?", "qwen2-vl sizes?", "# params?": the models' sizes, which a sentence states as "72B"
-_ASKS_SIZE_RE = re.compile(r"\bhow (?:big|large|small)\b|\bsizes?\b|\bparameters?\b|\bparameter (?:count|scales?)\b|"
-                           r"\b(?:biggest|largest|smallest|tiniest)\b", re.IGNORECASE)
-_NOT_MODEL_SIZE_RE = re.compile(r"\b(?:data|dataset|datasets|corpus|corpora|vocabular\w*|context|window|batch|"
-                                r"benchmark|vector|embeddings?|dimension\w*|gains?|improvement\w*|memory|pool|pools)\b",
-                                re.IGNORECASE)
-
-
-# A size stated as one ("72B", "0.6 to 235 billion"), not one inside a model's name ("QwQ-32B") nor of data
-_STATED_SIZE_RE = re.compile(r"(?<![\w.\-])\d+(?:\.\d+)?\s*[BM](?![\w\-])|\b\d+(?:\.\d+)?\s+(?:billion|million)\b"
-                             r"(?!\s+(?:tokens|words|images|pairs|samples|examples|hours|instances|documents))")
-
-
-# ... of its models, not of a benchmark ("how large is MTR-Bench?"), nor how many sizes or how much more
-_OF_MODELS_RE = re.compile(r"\b(?:models?|variants?|versions?|parameters?|checkpoints?|those|them|ones?)\b",
-                           re.IGNORECASE)
-_HOW_MUCH_RE = re.compile(r"\bhow (?:many|much)\b", re.IGNORECASE)
-
-
-_ASKS_LANGUAGES_RE = re.compile(r"\b(?:which|what)\s+(?:\w+\s+)?languages\b|"
-                                r"\blanguages?\s+(?:does|do|is|are|can)\b[^?]*\b(?:support|handle|cover|speak|understand)",
-                                re.IGNORECASE)
-_LANGUAGE_RE = re.compile(r"\b(?:English|Chinese|Spanish|French|German|Arabic|Russian|Korean|Japanese|Thai|Vietnamese|"
-                          r"Portuguese|Italian|Hindi|Indonesian|Turkish|Dutch|Polish|Persian|Bengali|Urdu|Swahili)\b")
-
-
-def asks_model_size(question: Question) -> bool:
-    """Does the question ask how big models are (not a dataset, a context window, a gain)?"""
-    return (question.kind is Kind.NUMBER and _ASKS_SIZE_RE.search(question.text) is not None
-            and not _NOT_MODEL_SIZE_RE.search(question.text))
-
-
 def sizes_only(sentence: str) -> bool:
     """Are all the figures of the sentence models' sizes ("0.6B, 4B, 8B", "Qwen2.5-Math-Instruct-1.5B/7B/72B"),
     not "15M-scale data"?"""
@@ -198,9 +165,7 @@ class Params:
     #                               specific of that subject ("how big were its models?")
     focus_dense: float = 0.5      # a sentence without the words of the thing asked for must be this close in meaning
     evidence_near: float = 0.6    # a figure or name asked for: its sentence scores this fraction of the best evidence
-    background: float = 0.2       # what a sentence setting the scene ("However, current ...") loses in score
-    lead: float = 0.05            # what a sentence of the paper the search ranked first gains, when the question
-    #                               names no paper (the search weighs the whole abstract, not one sentence)
+    background: float = 0.15      # what a sentence setting the scene ("However, current ...") loses in score
 
 
 PARAMS = Params()
@@ -260,10 +225,7 @@ def score_sentences(question: Question, question_vec: list[float], papers: dict[
     if not triples:
         return []
     subjects = subjects or []
-    # "what does GSPO change compared with GRPO?": the one compared with is seldom named where the difference is
-    # ("Unlike previous algorithms ..."): no name is what is asked for
-    differs = question.kind is Kind.OTHER and _ASKS_DIFFERENCE_RE.search(question.text) is not None
-    attribute = question.attribute_terms(None if differs else subjects)
+    attribute = question.attribute_terms(subjects)
     idf = {t: index.idf(t) for t in [*question.terms, *attribute]}
     vectors = np.asarray(embed([s for s, _, _ in triples]), dtype=np.float32)
     bare = without_names(question.text, subjects)
@@ -276,15 +238,8 @@ def score_sentences(question: Question, question_vec: list[float], papers: dict[
         both = np.asarray(embed([read[n] for n in joined]), dtype=np.float32)
         sims[joined] = np.maximum(sims[joined], _cosines(both, question_vec))
         asims[joined] = np.maximum(asims[joined], _cosines(both, bare_vec))
-    sized = bool(subjects) and asks_model_size(question)  # of a paper it names: that paper's sizes
-    # "which languages does X handle?": a sentence naming languages ("supports both Chinese and English") says it
-    languages = _ASKS_LANGUAGES_RE.search(question.text) is not None
-    first = next(iter(papers)) if not subjects and params.lead else None
-    return [Scored(s, key, i, coverage(question.terms, text, idf), float(sim),
-                   1.0 if (sized and _STATED_SIZE_RE.search(s)) or (languages and _LANGUAGE_RE.search(s))
-                   else coverage(attribute, text, idf),
-                   float(asim), _kind_bonus(question, s, params) - _background_cost(question, s, params)
-                   + (params.lead if key == first else 0.0),
+    return [Scored(s, key, i, coverage(question.terms, text, idf), float(sim), coverage(attribute, text, idf),
+                   float(asim), _kind_bonus(question, s, params) - _background_cost(question, s, params),
                    text is not s and coverage(attribute, s, idf) < coverage(attribute, text, idf), vec, params)
             for (s, key, i), text, sim, asim, vec in zip(triples, read, sims, asims, vectors, strict=True)]
 
@@ -296,35 +251,8 @@ def without_names(text: str, names: list[str]) -> str:
     return " ".join(text.split())
 
 
-# "what does GSPO change compared with GRPO?", "how does X differ from Y?": a difference asked for, which a sentence
-# states by contrast ("Unlike previous algorithms ..., GSPO ...", "rather than", "instead of")
-_ASKS_DIFFERENCE_RE = re.compile(r"\b(?:differ\w*|distinguish\w*|unlike|chang\w*\b[^?]{0,40}\b(?:compared (?:with|to)|"
-                                 r"versus|vs\.?|than|from|over))\b", re.IGNORECASE)
-_CONTRAST_RE = re.compile(r"\b(?:unlike|instead of|rather than|in contrast|contrary to|as opposed to|whereas|"
-                          r"differs? from|different from)\b", re.IGNORECASE)
-
-
-_ASKS_FINDING_RE = re.compile(r"\b(?:find|finds|found|finding|findings|conclude\w*|conclusion\w*|discover\w*|"
-                              r"reveal\w*|take-?aways?|lessons?)\b", re.IGNORECASE)
-_FOUND_RE = re.compile(r"\b(?:we (?:find|found|show|observe|demonstrate|reveal|conclude|discover)\w*|findings?|"
-                       r"reveals?|(?:results|experiments|analys[ie]s|evaluations?) "
-                       r"(?:show|reveal|demonstrate|indicate|suggest)\w*)\b", re.IGNORECASE)
-
-
-_ASKS_WHY_RE = re.compile(r"^\W*(?:(?:and|so|ok|okay|but)\W+)?why\b|\bwhat (?:makes|explains|causes|drives)\b|"
-                          r"\bfor what reason\b|\bhow come\b", re.IGNORECASE)
-_CAUSE_RE = re.compile(r"\b(?:because|due to|owing to|thanks to|attribut\w+|caused by|stems? from|arises? from|"
-                       r"(?:key |main |primary )?(?:factors?|reasons?)|explain\w*|since)\b", re.IGNORECASE)
-
-
 def _kind_bonus(question: Question, sentence: str, params: Params) -> float:
-    """A bonus for a sentence of the kind the question wants: a number, the parts of a method, a contrast."""
-    if question.kind is Kind.OTHER and _ASKS_DIFFERENCE_RE.search(question.text):
-        return params.kind_bonus if _CONTRAST_RE.search(sentence) else 0.0
-    if question.kind is Kind.OTHER and _ASKS_FINDING_RE.search(question.text):  # what a study found: its findings
-        return params.kind_bonus if _FOUND_RE.search(sentence) else 0.0
-    if question.kind is Kind.OTHER and _ASKS_WHY_RE.search(question.text):  # why: a sentence giving a cause
-        return params.kind_bonus if _CAUSE_RE.search(sentence) else 0.0
+    """A bonus for a sentence of the kind the question wants: a number, the parts of a method."""
     if question.kind is Kind.NUMBER:
         return params.kind_bonus if has_number(sentence) else 0.0
     if question.kind is Kind.PARTS:
@@ -442,14 +370,10 @@ def has_focus(question: Question, s: Scored, params: Params) -> bool:
     One word of it is enough ("accuracy gain": accuracy): the rest may be worded otherwise."""
     return (not question.focus or names_focus(stems(s.text), question.focus) or s.adense >= params.focus_dense
             or any(p.pattern in NAMING_EVIDENCE and p.search(s.text) for p in question.unstated)
-            or (set(question.focus) <= COMPARATIVES | CHANGE_WORDS and _CHANGE_RE.search(s.text) is not None))
+            or (set(question.focus) <= COMPARATIVES and _RATIO_RE.search(s.text) is not None))
 
 
 _RATIO_RE = re.compile(r"\d(?:\.\d+)?\s*(?:x\b|\u00d7|%|-fold|\s+times\b)", re.IGNORECASE)
-# A change stated without its word: a ratio, a signed figure ("+11.04"), "from 55.1% to 91.5%", "up to 22x less"
-_CHANGE_RE = re.compile(rf"{_RATIO_RE.pattern}|(?<![\w.])[+\u2212-]\d|\bfrom\s+\S*\d\S*\s+to\s+\S*\d"
-                        r"|\b(?:surpass\w*|outperform\w*|improv\w*|reduc\w*|less|fewer|faster|speedups?)\b\D{0,40}\d",
-                        re.IGNORECASE)
 
 
 def names_focus(words: set[str] | frozenset[str], focus: list[str]) -> bool:
@@ -662,10 +586,6 @@ def extract(question: str, question_vec: list[float], papers: dict[str, str], in
         found = _expanded(q.acronym, pool)
         if found:
             return found
-    newer = _improves_on(q.text, owned)
-    if newer:  # "how does Qwen2.5-VL improve on Qwen2-VL?": what the newer one's abstract says is new
-        about = summary_of([s for s in pool if s.key in owned[newer]], prefer=_NEW_RE)
-        return Extract(about[:MAX_SENTENCES], False, best, missing)
     if (owned or scoped) and asks_about(q, list(owned)):
         about = summary_of(pool, lead=asks_problem(q), prefer=_preferred_cues(q.text))
         # "What is WorldPM?": the sentence spelling the name out says what it is
@@ -699,22 +619,6 @@ def extract(question: str, question_vec: list[float], papers: dict[str, str], in
     return Extract(chosen, False, top, missing, prefix=prefix or "")
 
 
-_NEW_RE = re.compile(rf"{LINEAGE}|\binnovat\w*|\bnovel\b|\bnew\b|\bintroduc\w*", re.IGNORECASE)
-_IMPROVES_ON_RE = re.compile(r"\bhow\s+(?:does|did|do|has|have)\s+(?P<newer>\S+)\s+(?:improve|advance|build|go|move|"
-                             r"differ|change)\w*\s+(?:(?:up)?on|over|beyond|from)\s+(?P<older>[^\s?,]+)", re.IGNORECASE)
-
-
-def _improves_on(question: str, owned: dict[str, list[str]]) -> str | None:
-    """The newer of two papers the question names when it asks how one improves on the other ("how does X
-    improve on Y?"), both of them papers of the store."""
-    m = _IMPROVES_ON_RE.search(question)
-    if not m or len(owned) < 2:
-        return None
-    newer = next((n for n in owned if n.lower() == m["newer"].lower()), None)
-    older = next((n for n in owned if n.lower() == m["older"].lower()), None)
-    return newer if newer and older and owned[newer] and owned[newer] != owned[older] else None
-
-
 def _answer_sentences(q: Question, pool: list[Scored], owned: dict[str, list[str]], params: Params) -> list[Scored]:
     """The best sentences that answer `q`: of the kind it asks for, one per named subject at least;
     none when a subject has no sentence that answers (a refusal)."""
@@ -725,14 +629,12 @@ def _answer_sentences(q: Question, pool: list[Scored], owned: dict[str, list[str
     candidates = [s for s in pool if supported(s, params, s.key in owners)
                   or (generic and s.key in owners and s.dense >= params.subject_near)]
     counted = q.kind is Kind.NUMBER and _HOW_MANY_RE.search(q.text) is not None
-    languages = _ASKS_LANGUAGES_RE.search(q.text) is not None  # "which languages": their names answer
     # a score asked for is not "10 mathematics datasets": a sentence whose figures all count things gives none
     scored_for = q.kind is Kind.NUMBER and not counted and _SCORE_ASKED_RE.search(q.text) is not None
     answering = [s for s in candidates if (q.kind is not Kind.NUMBER or states_figure_of(s.text, q.focus, counted))
                  and not (counted and counts_other_things(s.text, q.focus))
                  and not (scored_for and (counts_other_things(s.text, q.focus or ["score"]) or sizes_only(s.text)))
-                 and ((languages and _LANGUAGE_RE.search(s.text)) or
-                      (q.new_names(s.text) if q.names_asked else has_focus(q, s, params)))]
+                 and (q.new_names(s.text) if q.names_asked else has_focus(q, s, params))]
     if candidates and (q.kind is Kind.NUMBER or q.names_asked):
         # The figure or name must be near the best evidence: of its own paper for a paper the question names
         # (each named subject is answered from its own abstract), else of all.
@@ -742,9 +644,6 @@ def _answer_sentences(q: Question, pool: list[Scored], owned: dict[str, list[str
         best = max(best_of.values())
         answering = [s for s in answering
                      if s.score >= params.evidence_near * (best_of[s.key] if s.key in owners else best)]
-    if owners and asks_model_size(q) and _OF_MODELS_RE.search(q.text) and not _HOW_MUCH_RE.search(q.text):
-        # the sizes of a named paper's models: a sentence stating one ("three sizes" is none)
-        answering = [s for s in answering if s.key not in owners or _STATED_SIZE_RE.search(s.text)]
     answering += _on_par(q, pool, owned, answering, params)
     if not answering or any(not any(s.key in keys or mentions(s.text, name) for s in answering)
                             for name, keys in owned.items()):

@@ -59,8 +59,6 @@ GENERIC_TERMS = set(tokenize([
     "advantage difference relationship relation meaning definition point focus scope value values figure figures "
     "score scores much big large long fast high low range total count data measure measures measured against "
     "largest biggest smallest maximum minimum max min"  # which of the sizes: the sentence giving them says
-    " top leading strongest weakest highest lowest worst"  # which of the models: the sentence with their scores
-    " newer older newest oldest former latter"  # which paper ("the newer one"): its name says it
     " coverage"  # "language coverage": the languages covered
 ])[0])
 # Generic words that are the thing counted when a word before them says which ("preference data").
@@ -82,8 +80,6 @@ _VALUE = r"{0}\W{{0,3}}(?:(?:of|is|was|=|to|set to)\s+)?(?:about\s+)?\d|\d[\d,.]
 LINEAGE = r"predecessor|\bprevious\b|\bprior\b|\bearlier\b|upgrade (?:from|over)|advancement over|succe(?:ssor|eds)"
 _MONEY = r"\$\s?\d|\d\s?(?:dollars?|usd|cents?|yuan|rmb|euros?)\b|\bpric(?:e|es|ed|ing)\b"
 OPENNESS = r"licen[cs]|apache|open[\s-]?sourc|open[\s-]weight|publicly (?:available|accessible|released)"
-# what a paper releases: its code, models or data, and where ("we also release related codes", "available at github")
-RELEASED = r"\breleas|open[\s-]?sourc|publicly|available (?:at|on|from)|github|hugging\s?face|modelscope"
 UNSTATED: list[tuple[str, str]] = [
     # a setting's evidence is its value: "tolerates larger learning rates" does not say which one was used
     (r"learning[\s-]rates?", _VALUE.format(r"learning[\s-]rates?")),
@@ -113,8 +109,7 @@ UNSTATED: list[tuple[str, str]] = [
      r"|(?:hours|days|weeks) (?:of|did|does|to) train\w*|took to train", r"\bhours?\b|\bdays?\b|\bweeks?\b"),
     # "the authors call their method ...": the authors do something, the paper says it; not who they are
     (r"authors?(?!\s+(?:call|name|propose|find|found|show|use|used|claim|introduce|report|say|describe|evaluate|compare|"
-     r"train|trained|build|built|obtain|achieve|argue|suggest|conclude|observe|present|study|test|measure|release|"
-     r"released|publish|published|share|shared|open-source|open-sourced)\b)|"
+     r"train|trained|build|built|obtain|achieve|argue|suggest|conclude|observe|present|study|test|measure)\b)|"
      r"authored|wrote|written by|writers?", r"\bauthor"),
     (r"affiliat\w+|institutions?|universit(?:y|ies)|organi[sz]ations?|compan(?:y|ies)(?!\s+(?:use|deploy|adopt)\b)|labs?\b|employer",
      r"affiliat|institut|universit|\blab\b|laborator|company|team"),
@@ -131,11 +126,6 @@ UNSTATED: list[tuple[str, str]] = [
     (r"open[\s-]?sourced?\s*\??\s*$|open[\s-]weights?\s*\??\s*$|(?:is|are)\s+(?:it|they|\S+)\s+(?:publicly\s+)?"
      r"(?:open|available)(?:\s+to\s+(?:download|use))?\s*\??\s*$", OPENNESS),
     (r"vocabular(?:y|ies)(?: size)?|vocab size", r"vocabular"),
-    # "did they release anything?", "are the weights out?": what it releases
-    (r"(?:did|do|does|will|have|has)\s+(?:they|the authors|it|\S+)\s+(?:\w+\s+)?"
-     r"(?:release|open[\s-]?source|share|publish)\s+(?:anything|any\w*|the|their|its|code|codes|models?|weights|data|"
-     r"checkpoints?)|"
-     r"(?:code|weights|models?|checkpoints?|data)\s+(?:released|available|out)\s*\??\s*$", RELEASED),
     # a Mixture-of-Experts model's active parameters: "22B activated parameters", "235B-A22B"
     (r"(?:active|activated)\s+param\w*", r"\bactiv\w*\s+param|\bA\d+(?:\.\d+)?B\b"),
     (r"e-?mail|contact", r"@|e-?mail|contact"),
@@ -156,15 +146,12 @@ UNSTATED: list[tuple[str, str]] = [
     # ... and not "who did best on it?" (which model scored best)
     (r"^\s*who\b(?!\s+(?:did|does|do|performed|performs|scored|scores|won|wins|came|comes|ranked|ranks|topped|tops|"
      r"leads|led)\s+(?:best|better|worst|worse|well|first|top|highest|lowest|the best)\b)(?!\s+(?:won|wins|leads|led|"
-     r"topped|tops|outperformed|outperforms|beat|beats)\b)"
-     # ... nor "who says rationales can hurt?" (which paper makes that claim)
-     r"(?!\s+(?:says?|said|finds?|found|shows?|showed|argues?|argued|claims?|claimed|reports?|reported|observes?|"
-     r"observed|suggests?|suggested|demonstrates?|demonstrated|concludes?|concluded|notes?|noted)\b)|whom\b|^\s*whose\b",
+     r"topped|tops|outperformed|outperforms|beat|beats)\b)|whom\b|^\s*whose\b",
      r"\bauthor|\bteam\b|universit|institut|laborator"),
 ]
 # Evidence that is itself the answer ("under Apache 2.0", "$0.5 per hour"): a sentence with it states the detail
 # asked for, whatever its other words.
-NAMING_EVIDENCE = {r"licen[cs]|apache|\bmit\b|cc[\s-]by", _MONEY, LINEAGE, OPENNESS, RELEASED}
+NAMING_EVIDENCE = {r"licen[cs]|apache|\bmit\b|cc[\s-]by", _MONEY, LINEAGE, OPENNESS}
 _UNSTATED = [(re.compile(rf"(?<![\w\-])(?:{asked})(?![\w\-])", re.IGNORECASE), re.compile(evidence, re.IGNORECASE))
              for asked, evidence in UNSTATED]
 
@@ -176,7 +163,7 @@ _NUMBER_RE = re.compile(
     r"(?:what|which) (?!(?:kinds?|types?|sorts?)\b)(?:[\w\-]+ ){1,3}(?:error|loss) "
     r"(?=(?:does|do|did|can|could|will|would)\b)|"  # "what lip vertex error does it reach"
     r"by what factor|what fraction|what share|what proportion|what portion|ranges?|span|spans|"
-    r"(?:biggest|largest|smallest|tiniest)\s+(?:[\w\-]+\s+)?(?:models?|variants?|versions?|sizes?|one|of)|"  # a size
+    r"(?:biggest|largest|smallest)\s+(?:[\w\-]+\s+)?(?:models?|variants?|versions?|sizes?)|"  # a size asked for
     r"(?!(?:[a-z]+ly|do|does|did|not|also|still|that|which|who|they|it|what|really|truly)\s)[a-z]+ counts?"
     r"(?=\s*(?:[?.,;]|$|and\b))|depth|(?:size|length|depth|count) in)\b",  # "layer count?", not "words count"
     re.IGNORECASE,
@@ -219,8 +206,7 @@ _SUMMARY_RE = re.compile(
     r"|^\s*what(?:'s|\u2019s|\s+is)\s+(?:actually\s+|really\s+)?(?:new|novel)\b"  # "what's new in Qwen3 (vs ...)?"
     r"|^\s*(?:an?\s+|the\s+)?(?:short\s+|brief\s+|quick\s+)?(?:summary|overview|rundown)\s+of\b"
     r"|\bwhat does\b.*\b(?:find|show|propose|present|introduce|conclude|report|argue|claim)\W*$"
-    r"|\b(?:discover|discovers|put forward|puts forward|in brief|in short|contribute|contributes)\W*$"
-    r"|\bin (?:one|1|a single|a few|two|2) (?:line|lines|sentence|sentences)\W*$|\bin a nutshell\W*$",
+    r"|\b(?:discover|discovers|put forward|puts forward|in brief|in short|contribute|contributes)\W*$",
     re.IGNORECASE,
 )
 # "arXiv:2501.01257", "arXiv 2501.01257", "arxiv id 2501.01257", "2501.01257v2": an ID that filters the search.
@@ -281,16 +267,8 @@ CLIPPED = {"param": "parameter", "params": "parameters", "hparams": "hyperparame
            "hyperparams": "hyperparameters", "perf": "performance", "eval": "evaluation", "evals": "evaluations",
            "dim": "dimension", "dims": "dimensions", "lang": "language", "langs": "languages", "ctx": "context",
            "arch": "architecture", "config": "configuration", "configs": "configurations", "info": "information",
-           "stats": "statistics", "approx": "approximately", "mem": "memory", "acc": "accuracy",
-           "attn": "attention", "len": "length", "seq": "sequence", "seqs": "sequences", "img": "image",
-           "imgs": "images", "pic": "image", "pics": "images", "repo": "repository", "repos": "repositories",
-           "impl": "implementation", "prev": "previous", "tok": "tokens", "toks": "tokens", "docs": "documents",
-           "bench": "benchmark", "benches": "benchmarks", "algo": "algorithm", "algos": "algorithms",
-           "avg": "average", "num": "number", "expts": "experiments", "exps": "experiments", "pts": "points",
-           "sota": "state-of-the-art", "w/o": "without", "w/": "with", "eval'd": "evaluated",
-           "#": "number of", "%": "percent"}
-_CLIPPED_RE = re.compile(rf"(?<![\w\-/])(?:{'|'.join(re.escape(w) for w in sorted(CLIPPED, key=len, reverse=True))})"
-                         r"(?![\w\-/])|(?<![\w\-])#(?=[a-z])")  # "#params" too
+           "stats": "statistics", "approx": "approximately"}
+_CLIPPED_RE = re.compile(rf"(?<![\w\-])(?:{'|'.join(CLIPPED)})(?![\w\-])")
 
 
 def unclipped(question: str) -> str:
@@ -300,21 +278,7 @@ def unclipped(question: str) -> str:
     >>> unclipped("qwen3 param range, and how many langs?")
     'qwen3 parameter range, and how many languages?'
     """
-    question = _CLIPPED_RE.sub(lambda m: CLIPPED[m.group()] + (" " if m.end() < len(question) and
-                                                              question[m.end()].isalpha() else ""), question)
-    # "where does X show up?", "X appears where?": which papers mention X
-    m = _WHERE_SHOWN_RE.match(question) or _SHOWN_WHERE_RE.match(question)
-    return f"Which papers mention {m['name']}?" if m else question
-
-
-_SHOWN = (r"(?:show(?:s|ed)? up|appear(?:s|ed)?|come(?:s)? up|came up|"
-          r"(?:is|are|was|were|gets?|got) (?:mentioned|cited|used))")
-_NOT_A_PRONOUN = r"(?!(?:it|they|this|that|these|those)\b)"
-_WHERE_SHOWN_RE = re.compile(rf"^\s*(?:where|in which papers?|in what papers?)\s+(?:does|do|did|is|are|was|were)\s+"
-                             rf"{_NOT_A_PRONOUN}(?P<name>\S+)\s+"
-                             r"(?:show up|appear|come up|get mentioned|mentioned|cited)\s*\??\s*$", re.IGNORECASE)
-_SHOWN_WHERE_RE = re.compile(rf"^\s*{_NOT_A_PRONOUN}(?P<name>\S+)\s+{_SHOWN}\s+(?:where|in which papers?)\s*\??\s*$",
-                             re.IGNORECASE)
+    return _CLIPPED_RE.sub(lambda m: CLIPPED[m.group()], question)
 
 
 # The words a chat turn changes the topic with ("unrelated:", "switching topic \u2014", "another question:").
@@ -357,7 +321,6 @@ def content_of(question: str) -> str:
     please"), its clipped words written out."""
     question = _former_latter(unclipped(without_lead_in(question)))
     text = _ID_OR_YEAR_RE.sub(" ", MONTH_RE.sub(" ", _DATE_PART_RE.sub(" ", question)))
-    text = re.sub(r"^[\s:;,.\-\u2014\u2013]+", "", text)  # "2501.15383: by how much ...": what it asks
     return _POLITE_TAIL_RE.sub("", _POLITE_HEAD_RE.sub("", text)).strip() or text
 
 
@@ -505,10 +468,7 @@ def parse(question: str) -> Question:
 
 
 # "the gated attention study", "the token-entropy paper": a paper named by what it is about.
-# ... also at the start of a telegraphic question ("ok. rationales paper, main point?")
-_DESCRIBED_RE = re.compile(r"(?:(?<![\w\-])the\s+|^\s*|(?<=[.,:;!?]\s))(?!(?:which|what|this|that|these|those|any|a|an|"
-                           r"each|every|one|some|no|whose|its|their|our|your|my|his|her|is|are|was|were|does|do|did|"
-                           r"and|or|ok|okay|so|then|also)\b)((?:[a-z][\w\-]*\s+){0,3}[a-z][\w\-]*)\s+"
+_DESCRIBED_RE = re.compile(r"(?<![\w\-])the\s+((?:[a-z][\w\-]*\s+){0,3}[a-z][\w\-]*)\s+"
                            r"(?:paper|study|work|article|report)\b(?!\s+(?:on|about|of|that|which|where))")
 # Words that point at a paper already discussed ("the same paper", "the second study"), not describe one.
 _POINTING_WORDS = {"same", "other", "previous", "above", "last", "first", "second", "third", "former", "latter",
@@ -635,8 +595,6 @@ def focus_words(question: str, kind: Kind) -> list[str]:
         m = pattern.search(question)
         if m:  # a name there is the subject, not the thing asked for ("how many Qwen3 models")
             return _kept(_NAME_SHAPED_RE.sub(" ", m.group(1)), skip)
-    if _DESCRIPTION_RE.match(question):  # "the one that draws pictures with good lettering?": which one
-        return []
     if not asks(question):  # telegraphic ("Qwen2-VL context length?"): the last word is the focus
         tail = _NAME_SHAPED_RE.sub(" ", question.rsplit(":", 1)[-1])
         head = re.match(r"\s*(?:the\s+)?((?:[a-z][\w\-]*\s+){0,1}[a-z][\w\-]*)\s+of\s+(.*)", tail, re.IGNORECASE)
@@ -649,14 +607,6 @@ def focus_words(question: str, kind: Kind) -> list[str]:
     return []
 
 
-# A thing described by what it does, asked for without a question word ("the one that draws pictures ...?",
-# "bot that grades voice assistants?", "a model with ...?"): which paper's
-_DESCRIPTION_RE = re.compile(r"^\s*(?:(?:the|a|an|any|some)\s+)?(?:[\w\-]+\s+){0,2}?(?:one|ones|paper|papers|model|"
-                             r"models|bot|bots|method|methods|trick|approach|system|benchmark|benchmarks|work|study|"
-                             r"tool|technique|dataset|framework|thing)\s+(?:that|which|who|where|with|for)\b(?!.*\?.+)",
-                             re.IGNORECASE)
-
-
 # Where a sentence or clause that asks may begin after words that set it up ("X is about Y. What ...?",
 # "The report of 14 May \u2014 what range ...?", "Instead of X, could you ...?").
 _CLAUSE_RE = re.compile(r"(?<=[.!?])\s+(?=[A-Z])|\s*[\u2014\u2013]\s*|\s+-+\s+|"
@@ -666,7 +616,6 @@ _THING_END_RE = re.compile(r"\s+(?:and|or|with|for|in|on|at|by|to|from)\s+|[,;]|
 
 # A change of a measure ("accuracy gain"), stated as "from 55.1% to 91.5%", "+4.79", "an improvement".
 CHANGE_WORDS = frozenset(words_of("gain gains improvement improvements increase increases boost boosts drop drops "
-                                  "saving savings speedup speedups "
                                   "decline declines reduction reductions"))
 # Words for the kind of answer, which the answering sentence says in its own words ("What problem does X
 # solve?" is answered by what X keeps in balance, not by a sentence saying "problem"); counted, they are things.
@@ -733,16 +682,9 @@ def recased(question: str, texts: list[str]) -> str:
             return (prefix.upper() if len(prefix) <= 3 else prefix.capitalize()) + word[len(prefix):]
         return word
 
-    def versioned(m: re.Match[str]) -> str:  # "llama 4", "gemini 2.5": a name and its version, as "Claude 3.5"
-        word = m.group(1)
-        return word.capitalize() if word not in lowered and word not in NOT_MODEL_PREFIXES else word
-
-    return _SPACED_VERSION_RE.sub(versioned, _WORDISH_RE.sub(fix, question))
+    return _WORDISH_RE.sub(fix, question)
 
 
-# A lower-case word and a version after a space ("llama 4", "gemini 2.5"); not "top 5" (abstracts write it so)
-# and a version is one digit, or a decimal: "bottom 20%" names no model
-_SPACED_VERSION_RE = re.compile(r"(?<![\w.\-])([a-z]{3,})(?= \d(?:\.\d+)?(?![\w.%\u00d7]|\.\d|\s*(?:percent|times)\b))")
 _MODEL_SHAPED_RE = re.compile(r"([a-z]{3,})-?\d+(?:\.\d+)*[a-z]?(?:-[a-z0-9.]+)*")
 # Words that run into a figure without naming a model ("top-5", "int8", "covid-19", "stage2").
 NOT_MODEL_PREFIXES = frozenset("top int pass covid step steps layer layers round rounds stage stages phase level "
