@@ -107,6 +107,11 @@ class DensePart:
         self.small = np.asarray(self.vectors, dtype=np.float32) if self.graph is None else None
 
     @staticmethod
+    def built(folder: Path) -> bool:
+        """Is the part in `folder` complete? (A build moves its folder in whole, `has.npy` included.)"""
+        return (folder / "has.npy").exists()
+
+    @staticmethod
     def build(folder: Path, segment: Segment, fetch: Fetch, dim: int | None = None) -> None:
         """Write the part of `segment` into `folder` (whole or not at all), its vectors read through `fetch`."""
         from usearch.index import Index
@@ -154,7 +159,7 @@ class DensePart:
             try:
                 tmp.replace(folder)
             except OSError:
-                if not (folder / "has.npy").exists():
+                if not DensePart.built(folder):
                     raise  # else another process built the same part first: its copy is as good
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -241,7 +246,7 @@ class DenseView:
         if not all(names):
             return
         for name, segment in zip(names, index.segments, strict=True):
-            if not (folder / name / "has.npy").exists():
+            if not DensePart.built(folder / name):
                 shutil.rmtree(folder / name, ignore_errors=True)
                 DensePart.build(folder / name, segment, fetch)
         _remove_others(folder, names)

@@ -297,7 +297,7 @@ class Writer(Store):
         """When answering reads the store's dense view (`Store.dense_view`), bring the BM25 index and the view up
         to date with what was just written, while Chroma is open here: else the first question after the
         write would open Chroma, which reads its whole index into memory, to read the new chunks."""
-        if self.settings.chroma_url or not self.settings.dense_view or not (self.root / "dense").is_dir():
+        if self.settings.chroma_url or not (self.root / "dense").is_dir():  # no view to keep up (nor a lexicon to load)
             return
         try:
             index = self.lexicon()
